@@ -1,0 +1,5 @@
+"""Data set loaders returning torch_geometric ``Data`` (graphs, molecules) or tensors."""
+
+from .root import DataNotFoundError, data_required, data_root, require_file
+
+__all__ = ["DataNotFoundError", "data_required", "data_root", "require_file"]

@@ -1,0 +1,61 @@
+"""Where geomlearn's loaders look for data sets.
+
+Every loader resolves its files under one folder, :func:`data_root`:
+
+* ``$GEOMLEARN_DATA`` when that variable is set (CI and offline machines point it at a folder of
+  pre-downloaded data laid out as torch_geometric's loaders expect it);
+* ``~/.cache/geomlearn`` otherwise (loaders download into it on a machine with internet).
+
+:func:`require_file` is the single place that turns "the file is not there" into an error a person can
+act on: it names the missing file and the variable to set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "GEOMLEARN_DATA"
+REQUIRE_ENV = "GEOMLEARN_REQUIRE_DATA"
+
+
+def data_root() -> Path:
+    """The folder data sets are read from and downloaded into.
+
+    Returns ``Path($GEOMLEARN_DATA)`` when the variable is set and non-empty, else
+    ``~/.cache/geomlearn``. The folder is not created here; loaders create what they download into.
+    """
+    configured = os.environ.get(DATA_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path.home() / ".cache" / "geomlearn"
+
+
+def data_required() -> bool:
+    """Whether ``$GEOMLEARN_REQUIRE_DATA`` asks that a missing data set be an error, not a skip."""
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data file is missing and could not be downloaded."""
+
+
+def require_file(relative: str | os.PathLike, *, what: str) -> Path:
+    """Return ``data_root() / relative`` if it exists, else raise :class:`DataNotFoundError`.
+
+    Args:
+        relative: path of the file (or folder) inside the data root.
+        what: a short description of the data set for the message, e.g. ``"Cora (Planetoid)"``.
+    """
+    path = data_root() / relative
+    if path.exists():
+        return path
+    source = (
+        f"${DATA_ENV}={os.environ[DATA_ENV]}" if os.environ.get(DATA_ENV, "").strip()
+        else f"the default cache (set ${DATA_ENV} to use another folder)"
+    )
+    raise DataNotFoundError(
+        f"{what}: file '{path}' does not exist under {source}, and it could not be downloaded. "
+        f"Download it on a machine with internet, or point ${DATA_ENV} at a folder that holds "
+        f"'{relative}'."
+    )

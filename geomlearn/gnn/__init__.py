@@ -1,0 +1,1 @@
+"""Message-passing layers and models on :mod:`geomlearn.sparse` (see the roadmap in README.md)."""

@@ -1,0 +1,38 @@
+"""The shared sparse backend: one index structure and a small set of sparse ops.
+
+=====================  ==========================================================================
+``SparseIndex``        the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
+                       with cached CSR (by target) and CSC (by source) layouts
+``spmm``               ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
+``sddmm``              ``out_e = <a_i, b_j>`` per edge
+``segment_softmax``    softmax of edge scores over each target's incoming edges
+``segment_reduce``     per-edge values reduced into their targets
+``block_spmm``         ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
+``segment_matmul``     grouped matmul of row segments by per-segment weights
+=====================  ==========================================================================
+
+Each op is a ``torch.library`` custom op with autograd and a fake implementation (so
+``torch.compile(fullgraph=True)`` traces models that use it); :mod:`.reference` holds the plain-torch
+oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by device.
+"""
+
+from .block_spmm import block_spmm
+from .index import CompressedIndex, SparseIndex
+from .kernels import use_backend
+from .sddmm import sddmm
+from .segment_matmul import segment_matmul
+from .segment_reduce import segment_reduce
+from .segment_softmax import segment_softmax
+from .spmm import spmm
+
+__all__ = [
+    "CompressedIndex",
+    "SparseIndex",
+    "block_spmm",
+    "sddmm",
+    "segment_matmul",
+    "segment_reduce",
+    "segment_softmax",
+    "spmm",
+    "use_backend",
+]

@@ -1,0 +1,244 @@
+"""The one index structure every sparse op runs on.
+
+A :class:`SparseIndex` stands for the sparsity pattern of an operator ``A`` of shape
+``(num_dst, num_src)`` given in torch_geometric's ``edge_index`` layout: edge ``e = (j -> i)`` is the
+column ``edge_index[:, e] = (j, i)`` (row 0 the source, row 1 the target) and the non-zero ``A[i, j]``.
+The ops in :mod:`geomlearn.sparse` compute ``out = A x`` and its relatives; per-edge tensors
+(weights, scores, blocks) are always given and returned in the *original* edge order.
+
+The index is validated once, at construction. Two compressed layouts are built lazily and cached:
+
+* CSR, edges grouped by target: ``ptr[i]:ptr[i+1]`` are the positions of the edges into ``i``, ``idx``
+  holds their sources and ``eid`` their original edge numbers. The forward kernels walk it, one
+  target row per thread, so every reduction is deterministic and free of atomics.
+* CSC, edges grouped by source, the CSR of ``A^T``: the backward kernels walk it.
+
+Indices are stored as ``int32`` whenever ``E`` and both node counts fit, ``int64`` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+_INT32_MAX = torch.iinfo(torch.int32).max
+
+
+class CompressedIndex(NamedTuple):
+    """A compressed sparse layout: rows ``ptr [R + 1]``, per-position column ``idx [E]`` and original
+    edge number ``eid [E]`` (positions sorted by row, stably)."""
+
+    ptr: Tensor
+    idx: Tensor
+    eid: Tensor
+
+
+def _parse_num_nodes(num_nodes, edge_index: Tensor) -> tuple[int, int]:
+    if num_nodes is None:
+        if edge_index.numel() == 0:
+            return 0, 0
+        n = int(edge_index.max()) + 1
+        return n, n
+    if isinstance(num_nodes, (tuple, list)):
+        if len(num_nodes) != 2:
+            raise ValueError(
+                f"num_nodes: expected an int or a pair (num_src, num_dst), got a sequence of "
+                f"length {len(num_nodes)}: {num_nodes!r}"
+            )
+        sizes = tuple(num_nodes)
+    else:
+        sizes = (num_nodes, num_nodes)
+    for name, value in zip(("num_src", "num_dst"), sizes):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"num_nodes: expected int sizes, got {name}={value!r} ({type(value).__name__})")
+        if value < 0:
+            raise ValueError(f"num_nodes: sizes must be >= 0, got {name}={value}")
+    return sizes[0], sizes[1]
+
+
+def _validate_edge_index(edge_index) -> Tensor:
+    if not isinstance(edge_index, Tensor):
+        raise TypeError(f"edge_index: expected a torch.Tensor of shape [2, E], got {type(edge_index).__name__}")
+    if edge_index.dtype not in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8):
+        raise TypeError(f"edge_index: expected an integer dtype (int32 or int64), got {edge_index.dtype}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index: expected shape [2, E], got {list(edge_index.shape)}")
+    if edge_index.numel() and int(edge_index.min()) < 0:
+        col = int((edge_index < 0).any(0).nonzero()[0])
+        raise ValueError(
+            f"edge_index: indices must be >= 0, got {edge_index[:, col].tolist()} at column {col}"
+        )
+    return edge_index
+
+
+class SparseIndex:
+    """Sparsity pattern of ``A [num_dst, num_src]`` from an ``edge_index [2, E]`` (row 0 source, row 1 target).
+
+    Args:
+        edge_index: integer tensor ``[2, E]``; column ``e`` is the edge ``edge_index[0, e] -> edge_index[1, e]``.
+            Self loops and duplicate edges are kept as given (a duplicate counts twice in a sum).
+        num_nodes: ``int`` for a graph on ``num_nodes`` nodes, ``(num_src, num_dst)`` for a bipartite
+            graph, or ``None`` to take ``edge_index.max() + 1``.
+
+    Raises:
+        TypeError: ``edge_index`` is not an integer tensor, or ``num_nodes`` is not an int or a pair of ints.
+        ValueError: ``edge_index`` is not ``[2, E]``, holds a negative index, or an index ``>= num_nodes``.
+
+    Example::
+
+        >>> index = SparseIndex(torch.tensor([[0, 1, 1], [1, 0, 2]]), num_nodes=3)
+        >>> index.shape          # (num_dst, num_src)
+        (3, 3)
+        >>> index.in_degree()
+        tensor([1, 1, 1])
+    """
+
+    def __init__(self, edge_index: Tensor, num_nodes: int | tuple[int, int] | None = None):
+        edge_index = _validate_edge_index(edge_index)
+        num_src, num_dst = _parse_num_nodes(num_nodes, edge_index)
+        if edge_index.numel():
+            for row, name, size in ((0, "source", num_src), (1, "target", num_dst)):
+                bad = edge_index[row] >= size
+                if bool(bad.any()):
+                    col = int(bad.nonzero()[0])
+                    raise ValueError(
+                        f"edge_index: {name} index {int(edge_index[row, col])} at column {col} is out of "
+                        f"range for num_nodes={num_nodes!r} ({name} nodes 0..{size - 1})"
+                    )
+        fits = max(edge_index.shape[1], num_src, num_dst) < _INT32_MAX
+        self.index_dtype = torch.int32 if fits else torch.int64
+        self.edge_index = edge_index.to(self.index_dtype).contiguous()
+        self.num_src = num_src
+        self.num_dst = num_dst
+        self._csr: CompressedIndex | None = None
+        self._csc: CompressedIndex | None = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def num_edges(self) -> int:
+        return self.edge_index.shape[1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(num_dst, num_src)``: the shape of the operator ``A`` that ``spmm`` applies."""
+        return self.num_dst, self.num_src
+
+    @property
+    def device(self) -> torch.device:
+        return self.edge_index.device
+
+    @property
+    def src(self) -> Tensor:
+        """Source of each edge, ``[E]``, in the original order."""
+        return self.edge_index[0]
+
+    @property
+    def dst(self) -> Tensor:
+        """Target of each edge, ``[E]``, in the original order."""
+        return self.edge_index[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"SparseIndex(num_src={self.num_src}, num_dst={self.num_dst}, num_edges={self.num_edges}, "
+            f"dtype={self.index_dtype}, device={self.device})"
+        )
+
+    # --------------------------------------------------------- compressed views
+    def _compress(self, rows: Tensor, cols: Tensor, num_rows: int) -> CompressedIndex:
+        order = torch.argsort(rows, stable=True)
+        counts = torch.bincount(rows, minlength=num_rows)
+        ptr = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
+        torch.cumsum(counts, 0, out=ptr[1:])
+        dtype = self.index_dtype
+        return CompressedIndex(ptr.to(dtype), cols[order].to(dtype).contiguous(), order.to(dtype))
+
+    def csr(self) -> CompressedIndex:
+        """Edges grouped by target (rows of ``A``): ``ptr [num_dst + 1]``, sources ``idx [E]``, edge ids ``eid [E]``."""
+        if self._csr is None:
+            self._csr = self._compress(self.dst, self.src, self.num_dst)
+        return self._csr
+
+    def csc(self) -> CompressedIndex:
+        """Edges grouped by source (rows of ``A^T``): ``ptr [num_src + 1]``, targets ``idx [E]``, edge ids ``eid [E]``."""
+        if self._csc is None:
+            self._csc = self._compress(self.src, self.dst, self.num_src)
+        return self._csc
+
+    def in_degree(self) -> Tensor:
+        """Number of edges into each target, ``[num_dst]`` (duplicates and self loops count)."""
+        ptr = self.csr().ptr
+        return (ptr[1:] - ptr[:-1]).to(torch.int64)
+
+    def out_degree(self) -> Tensor:
+        """Number of edges out of each source, ``[num_src]``."""
+        ptr = self.csc().ptr
+        return (ptr[1:] - ptr[:-1]).to(torch.int64)
+
+    def t(self) -> "SparseIndex":
+        """The reversed graph (edges ``i -> j``), i.e. the pattern of ``A^T``; shares the cached layouts."""
+        out = SparseIndex.__new__(SparseIndex)
+        out.index_dtype = self.index_dtype
+        out.edge_index = self.edge_index.flip(0)
+        out.num_src, out.num_dst = self.num_dst, self.num_src
+        out._csr, out._csc = self._csc, self._csr
+        return out
+
+    def to(self, device: torch.device | str) -> "SparseIndex":
+        """A copy on ``device`` (the cached layouts move with it)."""
+        out = SparseIndex.__new__(SparseIndex)
+        out.index_dtype = self.index_dtype
+        out.edge_index = self.edge_index.to(device)
+        out.num_src, out.num_dst = self.num_src, self.num_dst
+        out._csr = None if self._csr is None else CompressedIndex(*(t.to(device) for t in self._csr))
+        out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
+        return out
+
+    # ------------------------------------------------------------- constructors
+    @classmethod
+    def from_data(cls, data) -> "SparseIndex":
+        """From a torch_geometric ``Data`` (its ``edge_index`` and ``num_nodes``)."""
+        if getattr(data, "edge_index", None) is None:
+            raise ValueError(f"data: expected a torch_geometric Data with an edge_index, got {data!r}")
+        return cls(data.edge_index, num_nodes=int(data.num_nodes))
+
+    @classmethod
+    def from_networkx(cls, graph) -> "SparseIndex":
+        """From a networkx graph; nodes are numbered in ``graph.nodes`` order. An undirected edge
+        ``{u, v}`` becomes the two edges ``u -> v`` and ``v -> u`` (a self loop becomes one edge)."""
+        import networkx as nx
+
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(f"graph: expected a networkx Graph or DiGraph, got {type(graph).__name__}")
+        position = {node: k for k, node in enumerate(graph.nodes)}
+        pairs = [(position[u], position[v]) for u, v in graph.edges()]
+        if not graph.is_directed():
+            pairs += [(v, u) for u, v in pairs if u != v]
+        edge_index = torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t()
+        return cls(edge_index, num_nodes=graph.number_of_nodes())
+
+    @classmethod
+    def from_scipy(cls, matrix) -> "tuple[SparseIndex, Tensor]":
+        """From a scipy sparse matrix ``M [num_src, num_dst]`` whose entry ``M[j, i]`` is the edge ``j -> i``
+        (the adjacency convention of ``torch_geometric.utils.from_scipy_sparse_matrix``).
+
+        Returns ``(index, values)``, the values ``[E]`` in the index's edge order.
+        """
+        import scipy.sparse as sp
+
+        if not sp.issparse(matrix):
+            raise TypeError(f"matrix: expected a scipy sparse matrix, got {type(matrix).__name__}")
+        coo = matrix.tocoo()
+        edge_index = torch.stack([torch.from_numpy(coo.row).long(), torch.from_numpy(coo.col).long()])
+        return cls(edge_index, num_nodes=(coo.shape[0], coo.shape[1])), torch.from_numpy(coo.data)
+
+    @classmethod
+    def from_dgl(cls, graph) -> "SparseIndex":
+        """From a DGL graph (requires ``dgl``): its edges ``src -> dst`` in DGL's edge order."""
+        try:
+            import dgl  # noqa: F401
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("SparseIndex.from_dgl needs the optional package 'dgl'") from err
+        src, dst = graph.edges()
+        return cls(torch.stack([src, dst]), num_nodes=(graph.num_src_nodes(), graph.num_dst_nodes()))

@@ -1,0 +1,220 @@
+"""Fast CPU kernels, compiled by numba on first use (and cached on disk).
+
+Every kernel walks a compressed layout (``ptr``, ``idx``, ``eid``, see
+:class:`geomlearn.sparse.index.CompressedIndex`) one output row per iteration of a parallel loop. A row
+is written by exactly one thread, in edge order, so the results are deterministic and no atomics are
+needed; per-edge outputs are written at the edge's original position ``eid[k]``. The same kernel
+serves a forward pass on the CSR and the matching backward pass on the CSC.
+
+Shapes: ``R`` rows of the layout, ``E`` edges, features ``[N, H, C]`` (``H`` heads of ``C`` channels),
+sheaf features ``[N, d, C]`` with blocks ``[E, d, d]``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+from torch import Tensor
+
+_JIT = dict(parallel=True, nogil=True, cache=True)
+_CHUNK = 16  # rows per scheduling chunk: small enough to balance power-law degree distributions
+
+
+@njit(**_JIT)
+def _gather_sum(ptr, idx, eid, x, w, w_on, mean, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads, chans = x.shape[1], x.shape[2]
+    for i in prange(rows):
+        start, end = ptr[i], ptr[i + 1]
+        for k in range(start, end):
+            j = idx[k]
+            e = eid[k] * w_on
+            for h in range(heads):
+                s = w[e, h]
+                for c in range(chans):
+                    out[i, h, c] += s * x[j, h, c]
+        if mean and end > start:
+            inv = 1.0 / (end - start)
+            for h in range(heads):
+                for c in range(chans):
+                    out[i, h, c] *= inv
+
+
+@njit(**_JIT)
+def _gather_extreme(ptr, idx, eid, x, w, w_on, sign, out, arg):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads, chans = x.shape[1], x.shape[2]
+    for i in prange(rows):
+        start, end = ptr[i], ptr[i + 1]
+        for k in range(start, end):
+            j = idx[k]
+            e = eid[k] * w_on
+            for h in range(heads):
+                s = w[e, h]
+                for c in range(chans):
+                    v = s * x[j, h, c]
+                    if k == start or sign * v > sign * out[i, h, c]:
+                        out[i, h, c] = v
+                        arg[i, h, c] = k
+
+
+@njit(**_JIT)
+def _sddmm(ptr, idx, eid, a, b, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads, chans = a.shape[1], a.shape[2]
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            for h in range(heads):
+                acc = 0.0
+                for c in range(chans):
+                    acc += a[i, h, c] * b[j, h, c]
+                out[e, h] = acc
+
+
+@njit(**_JIT)
+def _segment_softmax(ptr, eid, scores, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads = scores.shape[1]
+    for i in prange(rows):
+        start, end = ptr[i], ptr[i + 1]
+        if end == start:
+            continue
+        for h in range(heads):
+            m = scores[eid[start], h]
+            for k in range(start + 1, end):
+                m = max(m, scores[eid[k], h])
+            total = 0.0
+            for k in range(start, end):
+                v = np.exp(scores[eid[k], h] - m)
+                out[eid[k], h] = v
+                total += v
+            inv = 1.0 / total
+            for k in range(start, end):
+                out[eid[k], h] *= inv
+
+
+@njit(**_JIT)
+def _block_gather(ptr, idx, eid, blocks, x, transpose, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    d, chans = x.shape[1], x.shape[2]
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            for p in range(d):
+                for q in range(d):
+                    bpq = blocks[e, q, p] if transpose else blocks[e, p, q]
+                    for c in range(chans):
+                        out[i, p, c] += bpq * x[j, q, c]
+
+
+@njit(**_JIT)
+def _block_sddmm(ptr, idx, eid, a, b, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    d, chans = a.shape[1], a.shape[2]
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            for p in range(d):
+                for q in range(d):
+                    acc = 0.0
+                    for c in range(chans):
+                        acc += a[i, p, c] * b[j, q, c]
+                    out[e, p, q] = acc
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+class _Parallel:
+    """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread)."""
+
+    def __enter__(self):
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        self._chunk = numba.set_parallel_chunksize(_CHUNK)
+
+    def __exit__(self, *exc):
+        numba.set_parallel_chunksize(self._chunk)
+
+
+def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor | None, reduce: str):
+    """``out[r] = reduce_{k in row r} weight[eid[k]] * x[idx[k]]`` over ``[R, H, C]``; empty rows give 0.
+
+    Returns ``(out [R, H, C], arg)``; for ``max``/``min`` ``arg [R, H, C]`` holds the winning position
+    ``k`` (``-1`` for an empty row), else ``arg`` is empty.
+    """
+    rows = ptr.shape[0] - 1
+    w_on = 0 if weight is None else 1
+    w = torch.ones(1, x.shape[1], dtype=x.dtype) if weight is None else weight
+    with _Parallel():
+        if reduce in ("sum", "mean"):
+            out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
+            _gather_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, reduce == "mean", out.numpy())
+            return out, torch.empty(0, dtype=idx.dtype)
+        out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
+        arg = torch.full((rows, x.shape[1], x.shape[2]), -1, dtype=idx.dtype)
+        sign = 1.0 if reduce == "max" else -1.0
+        _gather_extreme(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, sign, out.numpy(), arg.numpy())
+        return out, arg
+
+
+def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``out[eid[k], h] = <a[r, h, :], b[idx[k], h, :]>`` for every position ``k`` of row ``r``; ``[E, H]``."""
+    out = torch.zeros(eid.shape[0], a.shape[1], dtype=a.dtype)
+    with _Parallel():
+        _sddmm(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), out.numpy())
+    return out
+
+
+def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
+    """Softmax of ``scores [E, H]`` over the positions of each row; ``[E, H]``."""
+    out = torch.zeros_like(scores)
+    with _Parallel():
+        _segment_softmax(_np(ptr), _np(eid), _np(scores), out.numpy())
+    return out
+
+
+def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tensor, transpose: bool) -> Tensor:
+    """``out[r] = sum_{k in row r} B_k @ x[idx[k]]`` with ``B_k = blocks[eid[k]]`` (or its transpose); ``[R, d, C]``."""
+    out = torch.zeros(ptr.shape[0] - 1, x.shape[1], x.shape[2], dtype=x.dtype)
+    with _Parallel():
+        _block_gather(_np(ptr), _np(idx), _np(eid), _np(blocks), _np(x), transpose, out.numpy())
+    return out
+
+
+def block_sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``out[eid[k]] = a[r] @ b[idx[k]]^T`` for every position ``k`` of row ``r``; ``[E, d, d]``."""
+    d = a.shape[1]
+    out = torch.zeros(eid.shape[0], d, d, dtype=a.dtype)
+    with _Parallel():
+        _block_sddmm(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), out.numpy())
+    return out
+
+
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    """``out[ptr[g]:ptr[g+1]] = x[ptr[g]:ptr[g+1]] @ weight[g]``: one BLAS GEMM per segment."""
+    out = x.new_empty(x.shape[0], weight.shape[2])
+    bounds = ptr.tolist()
+    for g in range(weight.shape[0]):
+        lo, hi = bounds[g], bounds[g + 1]
+        if hi > lo:
+            torch.mm(x[lo:hi], weight[g], out=out[lo:hi])
+    return out
+
+
+def segment_matmul_weight_grad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    """``out[g] = x_g^T @ grad_g`` over each segment ``g``; ``[G, K, M]``."""
+    groups = ptr.shape[0] - 1
+    out = x.new_zeros(groups, x.shape[1], grad.shape[1])
+    bounds = ptr.tolist()
+    for g in range(groups):
+        lo, hi = bounds[g], bounds[g + 1]
+        if hi > lo:
+            torch.mm(x[lo:hi].t(), grad[lo:hi], out=out[g])
+    return out

@@ -1,0 +1,286 @@
+"""Triton kernels for CUDA tensors (and for CPU tensors under ``TRITON_INTERPRET=1``).
+
+The primitives and their contracts are those of :mod:`.cpu`. Each row-wise kernel gives one program
+to one output row (and one tile of its features) and loops over that row's edges in order, keeping
+the accumulator in registers: no ``[E, C]`` intermediate and no atomics, so results are
+deterministic. Accumulation is in float32 for 16/32-bit inputs and in float64 for float64 inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+
+def _acc_dtype(dtype: torch.dtype):
+    return tl.float64 if dtype == torch.float64 else tl.float32
+
+
+def _block(n: int, cap: int = 128) -> int:
+    return max(16, min(cap, triton.next_power_of_2(max(n, 1))))
+
+
+@triton.jit
+def _gather_reduce_kernel(ptr, idx, eid, x, w, out, arg, HC, C, W_ON: tl.constexpr, MODE: tl.constexpr,
+                          ACC: tl.constexpr, BLOCK: tl.constexpr):
+    # MODE: 0 sum, 1 mean, 2 max, 3 min
+    row = tl.program_id(0)
+    f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    fmask = f < HC
+    head = f // C
+    heads = HC // C
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    if MODE <= 1:
+        acc = tl.zeros([BLOCK], dtype=ACC)
+    elif MODE == 2:
+        acc = tl.full([BLOCK], float("-inf"), dtype=ACC)
+    else:
+        acc = tl.full([BLOCK], float("inf"), dtype=ACC)
+    best = tl.full([BLOCK], -1, dtype=tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        v = tl.load(x + j * HC + f, mask=fmask, other=0.0).to(ACC)
+        if W_ON:
+            e = tl.load(eid + k).to(tl.int64)
+            v = v * tl.load(w + e * heads + head, mask=fmask, other=0.0).to(ACC)
+        if MODE <= 1:
+            acc += v
+        elif MODE == 2:
+            take = (v > acc) | (best < 0)
+            acc = tl.where(take, v, acc)
+            best = tl.where(take, k, best)
+        else:
+            take = (v < acc) | (best < 0)
+            acc = tl.where(take, v, acc)
+            best = tl.where(take, k, best)
+    if MODE == 1:
+        acc = acc / tl.maximum(end - start, 1).to(ACC)
+    if MODE >= 2:
+        acc = tl.where(best < 0, 0.0, acc)
+        tl.store(arg + row * HC + f, best, mask=fmask)
+    tl.store(out + row * HC + f, acc, mask=fmask)
+
+
+@triton.jit
+def _sddmm_kernel(ptr, idx, eid, a, b, out, H, C, ACC: tl.constexpr, BLOCK_C: tl.constexpr):
+    row = tl.program_id(0)
+    h = tl.program_id(1)
+    c = tl.arange(0, BLOCK_C)
+    cmask = c < C
+    ai = tl.load(a + (row * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        bj = tl.load(b + (j * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+        tl.store(out + e * H + h, tl.sum(ai * bj, axis=0))
+
+
+@triton.jit
+def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H: tl.constexpr):
+    row = tl.program_id(0)
+    h = tl.arange(0, BLOCK_H)
+    hmask = h < H
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    m = tl.full([BLOCK_H], float("-inf"), dtype=ACC)
+    for k in range(start, end):
+        e = tl.load(eid + k).to(tl.int64)
+        m = tl.maximum(m, tl.load(scores + e * H + h, mask=hmask, other=float("-inf")).to(ACC))
+    total = tl.zeros([BLOCK_H], dtype=ACC)
+    for k in range(start, end):
+        e = tl.load(eid + k).to(tl.int64)
+        total += tl.exp(tl.load(scores + e * H + h, mask=hmask, other=float("-inf")).to(ACC) - m)
+    for k in range(start, end):
+        e = tl.load(eid + k).to(tl.int64)
+        v = tl.exp(tl.load(scores + e * H + h, mask=hmask, other=0.0).to(ACC) - m) / total
+        tl.store(out + e * H + h, v, mask=hmask)
+
+
+@triton.jit
+def _block_gather_kernel(ptr, idx, eid, blocks, x, out, D, C, TRANSPOSE: tl.constexpr, ACC: tl.constexpr,
+                         BLOCK_D: tl.constexpr, BLOCK_C: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+    p = tl.arange(0, BLOCK_D)
+    pmask = p < D
+    cmask = c < C
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    acc = tl.zeros([BLOCK_D, BLOCK_C], dtype=ACC)
+    bmask = pmask[:, None] & pmask[None, :]
+    if TRANSPOSE:
+        boffs = p[None, :] * D + p[:, None]  # B^T[p, q] = B[q, p]
+    else:
+        boffs = p[:, None] * D + p[None, :]
+    xoffs = p[:, None] * C + c[None, :]
+    xmask = pmask[:, None] & cmask[None, :]
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        blk = tl.load(blocks + e * D * D + boffs, mask=bmask, other=0.0).to(ACC)  # [p, q]
+        xj = tl.load(x + j * D * C + xoffs, mask=xmask, other=0.0).to(ACC)  # [q, c]
+        acc += tl.sum(blk[:, :, None] * xj[None, :, :], axis=1)
+    tl.store(out + row * D * C + xoffs, acc, mask=xmask)
+
+
+@triton.jit
+def _block_sddmm_kernel(ptr, idx, eid, a, b, out, D, C, ACC: tl.constexpr, BLOCK_D: tl.constexpr,
+                        BLOCK_C: tl.constexpr):
+    row = tl.program_id(0)
+    p = tl.arange(0, BLOCK_D)
+    c = tl.arange(0, BLOCK_C)
+    offs = p[:, None] * C + c[None, :]
+    mask = (p[:, None] < D) & (c[None, :] < C)
+    ai = tl.load(a + row * D * C + offs, mask=mask, other=0.0).to(ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    omask = (p[:, None] < D) & (p[None, :] < D)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        bj = tl.load(b + j * D * C + offs, mask=mask, other=0.0).to(ACC)
+        blk = tl.sum(ai[:, None, :] * bj[None, :, :], axis=2)
+        tl.store(out + e * D * D + p[:, None] * D + p[None, :], blk, mask=omask)
+
+
+@triton.jit
+def _segment_matmul_kernel(x, weight, out, tile_group, tile_row, ptr, K, M, TRANS_X: tl.constexpr,
+                           ACC: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_K: tl.constexpr,
+                           BLOCK_M: tl.constexpr):
+    # TRANS_X = False: out[rows of g] = x[rows of g] @ weight[g]   (x [R, K], weight [G, K, M])
+    # TRANS_X = True : out[g] = x[rows of g]^T @ weight[rows of g] (x [R, K], weight [R, M], out [G, K, M]);
+    #                  then a tile is (g, k-tile) and the loop runs over the segment's rows.
+    t = tl.program_id(0)
+    m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
+    g = tl.load(tile_group + t).to(tl.int64)
+    lo = tl.load(ptr + g).to(tl.int64)
+    hi = tl.load(ptr + g + 1).to(tl.int64)
+    if TRANS_X:
+        kk = tl.load(tile_row + t).to(tl.int64) + tl.arange(0, BLOCK_K)
+        acc = tl.zeros([BLOCK_K, BLOCK_M], dtype=ACC)
+        for r0 in range(lo, hi, BLOCK_R):
+            r = r0 + tl.arange(0, BLOCK_R)
+            xt = tl.load(x + r[None, :] * K + kk[:, None], mask=(r[None, :] < hi) & (kk[:, None] < K), other=0.0)
+            gt = tl.load(weight + r[:, None] * M + m[None, :], mask=(r[:, None] < hi) & (m[None, :] < M), other=0.0)
+            acc += tl.dot(xt.to(ACC), gt.to(ACC))
+        tl.store(out + g * K * M + kk[:, None] * M + m[None, :], acc, mask=(kk[:, None] < K) & (m[None, :] < M))
+    else:
+        r = tl.load(tile_row + t).to(tl.int64) + tl.arange(0, BLOCK_R)
+        acc = tl.zeros([BLOCK_R, BLOCK_M], dtype=ACC)
+        for k0 in range(0, K, BLOCK_K):
+            kk = k0 + tl.arange(0, BLOCK_K)
+            xt = tl.load(x + r[:, None] * K + kk[None, :], mask=(r[:, None] < hi) & (kk[None, :] < K), other=0.0)
+            wt = tl.load(weight + g * K * M + kk[:, None] * M + m[None, :],
+                         mask=(kk[:, None] < K) & (m[None, :] < M), other=0.0)
+            acc += tl.dot(xt.to(ACC), wt.to(ACC))
+        tl.store(out + r[:, None] * M + m[None, :], acc, mask=(r[:, None] < hi) & (m[None, :] < M))
+
+
+_MODES = {"sum": 0, "mean": 1, "max": 2, "min": 3}
+
+
+def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor | None, reduce: str):
+    """See :func:`geomlearn.sparse.kernels.cpu.gather_reduce`."""
+    rows, heads, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
+    hc = heads * chans
+    out = torch.empty(rows, heads, chans, dtype=x.dtype, device=x.device)
+    extreme = reduce in ("max", "min")
+    arg = torch.empty((rows, heads, chans) if extreme else (0,), dtype=torch.int64, device=x.device)
+    if rows == 0 or hc == 0:
+        return out.zero_(), arg.fill_(-1)
+    block = _block(hc)
+    x = x.contiguous()
+    w = x if weight is None else weight.contiguous()
+    _gather_reduce_kernel[(rows, triton.cdiv(hc, block))](
+        ptr, idx, eid, x, w, out, arg, hc, chans, W_ON=weight is not None, MODE=_MODES[reduce],
+        ACC=_acc_dtype(x.dtype), BLOCK=block)
+    return out, arg.to(idx.dtype) if extreme else arg
+
+
+def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.sddmm`."""
+    rows, heads, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
+    out = torch.zeros(eid.shape[0], heads, dtype=a.dtype, device=a.device)
+    if rows and heads and eid.shape[0]:
+        _sddmm_kernel[(rows, heads)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, heads, chans,
+                                     ACC=_acc_dtype(a.dtype), BLOCK_C=_block(chans, 4096))
+    return out
+
+
+def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.segment_softmax`."""
+    rows, heads = ptr.shape[0] - 1, scores.shape[1]
+    out = torch.zeros_like(scores)
+    if rows and heads and eid.shape[0]:
+        _segment_softmax_kernel[(rows,)](ptr, eid, scores.contiguous(), out, heads,
+                                         ACC=_acc_dtype(scores.dtype), BLOCK_H=_block(heads, 1024))
+    return out
+
+
+def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tensor, transpose: bool) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.block_gather`."""
+    rows, d, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
+    out = torch.zeros(rows, d, chans, dtype=x.dtype, device=x.device)
+    if rows and d and chans:
+        block_c = _block(chans, 64)
+        _block_gather_kernel[(rows, triton.cdiv(chans, block_c))](
+            ptr, idx, eid, blocks.contiguous(), x.contiguous(), out, d, chans, TRANSPOSE=transpose,
+            ACC=_acc_dtype(x.dtype), BLOCK_D=triton.next_power_of_2(d), BLOCK_C=block_c)
+    return out
+
+
+def block_sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.block_sddmm`."""
+    rows, d, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
+    out = torch.zeros(eid.shape[0], d, d, dtype=a.dtype, device=a.device)
+    if rows and d and eid.shape[0]:
+        _block_sddmm_kernel[(rows,)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, d, chans,
+                                     ACC=_acc_dtype(a.dtype), BLOCK_D=triton.next_power_of_2(d),
+                                     BLOCK_C=_block(chans, 4096))
+    return out
+
+
+def _tiles(ptr: Tensor, step: int, per_group: list[int] | None = None) -> tuple[Tensor, Tensor]:
+    """A (group, first row) pair per tile: each segment split into tiles of ``step`` rows
+    (or, with ``per_group``, a fixed number of tiles per group starting at multiples of ``step``)."""
+    bounds = ptr.tolist()
+    groups, starts = [], []
+    for g in range(len(bounds) - 1):
+        lo, hi = bounds[g], bounds[g + 1]
+        firsts = range(0, per_group[g], step) if per_group is not None else range(lo, hi, step)
+        groups += [g] * len(firsts)
+        starts += list(firsts)
+    device = ptr.device
+    return torch.tensor(groups, dtype=torch.int64, device=device), torch.tensor(starts, dtype=torch.int64, device=device)
+
+
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.segment_matmul`."""
+    rows, k = x.shape
+    m = weight.shape[2]
+    out = torch.zeros(rows, m, dtype=x.dtype, device=x.device)
+    block_r, block_k, block_m = 32, _block(k, 32), _block(m, 64)
+    tile_group, tile_row = _tiles(ptr, block_r)
+    if tile_group.numel() and k and m:
+        _segment_matmul_kernel[(tile_group.numel(), triton.cdiv(m, block_m))](
+            x.contiguous(), weight.contiguous(), out, tile_group, tile_row, ptr, k, m, TRANS_X=False,
+            ACC=_acc_dtype(x.dtype), BLOCK_R=block_r, BLOCK_K=block_k, BLOCK_M=block_m)
+    return out
+
+
+def segment_matmul_weight_grad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.segment_matmul_weight_grad`."""
+    groups, k, m = ptr.shape[0] - 1, x.shape[1], grad.shape[1]
+    out = torch.zeros(groups, k, m, dtype=x.dtype, device=x.device)
+    block_r, block_k, block_m = 32, _block(k, 32), _block(m, 64)
+    tile_group, tile_row = _tiles(ptr, block_k, per_group=[k] * groups)
+    if tile_group.numel() and m:
+        _segment_matmul_kernel[(tile_group.numel(), triton.cdiv(m, block_m))](
+            x.contiguous(), grad.contiguous(), out, tile_group, tile_row, ptr, k, m, TRANS_X=True,
+            ACC=_acc_dtype(x.dtype), BLOCK_R=block_r, BLOCK_K=block_k, BLOCK_M=block_m)
+    return out

@@ -1,0 +1,55 @@
+"""Plain-torch reference implementations of every op in :mod:`geomlearn.sparse`.
+
+Written for clarity, not speed: gather per edge, compute, scatter into the targets with
+``scatter_reduce`` / ``index_add``. They are the oracle the tests hold the kernels against (autograd
+comes from torch), and they have the same signatures as the public ops.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .index import SparseIndex
+
+_SCATTER = {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin"}
+
+
+def segment_reduce(values: Tensor, index: SparseIndex, reduce: str = "sum") -> Tensor:
+    """``out_i = reduce_{e -> i} values_e``; 0 for a target without edges."""
+    dst = index.dst.long().view(-1, *([1] * (values.dim() - 1))).expand_as(values)
+    out = values.new_zeros(index.num_dst, *values.shape[1:])
+    return out.scatter_reduce(0, dst, values, _SCATTER[reduce], include_self=False)
+
+
+def spmm(index: SparseIndex, x: Tensor, weight: Tensor | None = None, reduce: str = "sum") -> Tensor:
+    """``out_i = reduce_{e = (j -> i)} w_e x_j``."""
+    messages = x[index.src.long()]
+    if weight is not None:
+        messages = messages * weight.view(*weight.shape, *([1] * (messages.dim() - weight.dim())))
+    return segment_reduce(messages, index, reduce)
+
+
+def sddmm(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
+    """``out_e = <a_i, b_j>`` over the last dimension, for each edge ``e = (j -> i)``."""
+    return (a[index.dst.long()] * b[index.src.long()]).sum(-1)
+
+
+def segment_softmax(scores: Tensor, index: SparseIndex) -> Tensor:
+    """Softmax of ``scores`` over each target's incoming edges."""
+    dst = index.dst.long()
+    peak = segment_reduce(scores, index, "max")[dst]
+    exp = (scores - peak).exp()
+    return exp / segment_reduce(exp, index, "sum")[dst]
+
+
+def block_spmm(index: SparseIndex, blocks: Tensor, x: Tensor) -> Tensor:
+    """``out_i = sum_{e = (j -> i)} blocks_e @ x_j``."""
+    messages = torch.bmm(blocks, x[index.src.long()])
+    return x.new_zeros(index.num_dst, *x.shape[1:]).index_add(0, index.dst.long(), messages)
+
+
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    """``out_r = x_r @ weight[g(r)]`` where ``g(r)`` is the segment of row ``r``."""
+    group = torch.repeat_interleave(torch.arange(weight.shape[0], device=x.device), ptr.diff().long())
+    return torch.bmm(x.unsqueeze(1), weight[group]).squeeze(1)

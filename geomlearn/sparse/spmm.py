@@ -1,0 +1,132 @@
+"""Sparse-dense matrix product with a choice of reduction: message passing's workhorse."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from ._checks import check_float, check_index, check_reduce, check_device, check_like, check_rows
+from .index import SparseIndex
+from .kernels import backend_for
+
+REDUCTIONS = ("sum", "mean", "max", "min")
+
+
+@torch.library.custom_op("geomlearn::spmm", mutates_args=())
+def spmm_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor,
+            weight: Optional[Tensor], reduce: str) -> tuple[Tensor, Tensor]:
+    """``out [R, H, C]``, ``arg`` = reduce over each row of the layout ``(ptr, idx, eid)`` of
+    ``weight[eid] * x[idx]``. ``(tptr, tidx, teid)`` is the transposed layout, used by the backward pass."""
+    return backend_for(x.device).gather_reduce(ptr, idx, eid, x, weight, reduce)
+
+
+@spmm_op.register_fake
+def _(ptr, idx, eid, tptr, tidx, teid, x, weight, reduce):
+    rows = ptr.shape[0] - 1
+    out = x.new_empty((rows, x.shape[1], x.shape[2]))
+    arg_shape = (rows, x.shape[1], x.shape[2]) if reduce in ("max", "min") else (0,)
+    return out, idx.new_empty(arg_shape)
+
+
+def extreme_backward(grad_out: Tensor, arg: Tensor, idx: Tensor, eid: Tensor, x: Tensor,
+                     weight: Optional[Tensor], need_x: bool, need_w: bool):
+    """Gradients of a max/min reduction: each output element passes its gradient to the one edge that
+    won it (``arg`` holds that edge's position; ``-1`` marks an empty row, which passes nothing)."""
+    rows, heads, chans = arg.shape
+    grad_x = torch.zeros_like(x) if need_x else None
+    num_edges = eid.shape[0]
+    grad_w = weight.new_zeros(num_edges, heads) if need_w and weight is not None else None
+    if num_edges == 0:
+        return grad_x, grad_w
+    won = arg >= 0
+    position = torch.where(won, arg, 0).long()
+    src, edge = idx.long()[position], eid.long()[position]
+    head = torch.arange(heads, device=arg.device).view(1, heads, 1).expand(rows, heads, chans)
+    chan = torch.arange(chans, device=arg.device).view(1, 1, chans).expand(rows, heads, chans)
+    g = torch.where(won, grad_out, 0)
+    if need_x:
+        contrib = g if weight is None else g * weight[edge, head]
+        flat = ((src * heads + head) * chans + chan).reshape(-1)
+        grad_x.view(-1).index_add_(0, flat, contrib.reshape(-1))
+    if grad_w is not None:
+        contrib = g * x[src, head, chan]
+        grad_w.view(-1).index_add_(0, (edge * heads + head).reshape(-1), contrib.reshape(-1))
+    return grad_x, grad_w
+
+
+def _setup_context(ctx, inputs, output):
+    ptr, idx, eid, tptr, tidx, teid, x, weight, reduce = inputs
+    ctx.reduce = reduce
+    ctx.save_for_backward(ptr, idx, eid, tptr, tidx, teid, x, weight, output[1])
+
+
+def _backward(ctx, grad_out, _grad_arg):
+    ptr, idx, eid, tptr, tidx, teid, x, weight, arg = ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[6], ctx.needs_input_grad[7]
+    if ctx.reduce in ("max", "min"):
+        grad_x, grad_w = extreme_backward(grad_out, arg, idx, eid, x, weight, need_x, need_w)
+    else:
+        if ctx.reduce == "mean":
+            deg = (ptr[1:] - ptr[:-1]).clamp(min=1).to(grad_out.dtype)
+            grad_out = grad_out / deg.view(-1, 1, 1)
+        grad_x = spmm_op(tptr, tidx, teid, ptr, idx, eid, grad_out, weight, "sum")[0] if need_x else None
+        grad_w = torch.ops.geomlearn.sddmm(ptr, idx, eid, tptr, tidx, teid, grad_out, x) if need_w else None
+    return None, None, None, None, None, None, grad_x, grad_w, None
+
+
+spmm_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def layouts(index: SparseIndex, need_transpose: bool):
+    """The CSR and, when a backward pass will need it, the CSC (else the CSR again as a placeholder)."""
+    csr = index.csr()
+    return csr, index.csc() if need_transpose else csr
+
+
+def spmm(index: SparseIndex, x: Tensor, weight: Optional[Tensor] = None, reduce: str = "sum") -> Tensor:
+    r"""Sparse-dense product ``out = A x`` with a choice of reduction over each target's incoming edges.
+
+    .. math::
+        \mathrm{out}_i = \bigoplus_{e = (j \to i)} w_e \, x_j, \qquad \oplus \in \{\sum, \mathrm{mean}, \max, \min\}
+
+    A target with no incoming edge gets 0. With ``weight [E, H]`` (multi-head) head ``h`` of ``x`` is
+    scaled by ``w_{e,h}``. Gradients flow to ``x`` and ``weight``; for ``max``/``min`` each output
+    element's gradient goes to the first edge that attains it.
+
+    Args:
+        index: the graph, ``num_dst x num_src``.
+        x: source features ``[num_src, ...]`` (``[num_src, H, C]`` with a ``[E, H]`` weight).
+        weight: optional per-edge weights ``[E]`` or ``[E, H]``, same dtype as ``x``.
+        reduce: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
+
+    Returns:
+        ``[num_dst, ...]``, the trailing shape of ``x``.
+    """
+    check_index(index)
+    check_float("x", x)
+    check_reduce(reduce, REDUCTIONS)
+    check_rows("x", x, index.num_src, "one per source node")
+    check_device("x", x, index)
+    num_src = x.shape[0]
+    heads = 1
+    if weight is not None:
+        check_float("weight", weight)
+        check_like("weight", weight, x, "x", index)
+        check_rows("weight", weight, index.num_edges, "one per edge")
+        if weight.dim() > 2:
+            raise ValueError(f"weight: expected shape [E] or [E, H], got {list(weight.shape)}")
+        if weight.dim() == 2:
+            heads = weight.shape[1]
+            if x.dim() < 3 or x.shape[1] != heads:
+                raise ValueError(
+                    f"x: a weight of shape {list(weight.shape)} has {heads} heads, so x must be "
+                    f"[num_src, {heads}, C], got {list(x.shape)}"
+                )
+        weight = weight.reshape(index.num_edges, heads)
+    chans = math.prod(x.shape[1:]) // heads
+    csr, csc = layouts(index, x.requires_grad)
+    out, _ = spmm_op(*csr, *csc, x.reshape(num_src, heads, chans), weight, reduce)
+    return out.reshape(index.num_dst, *x.shape[1:])

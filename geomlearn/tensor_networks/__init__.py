@@ -1,0 +1,1 @@
+"""Tensor decompositions, completion and tensor-network layers (see README.md)."""
