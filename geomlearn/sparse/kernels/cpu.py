@@ -128,7 +128,12 @@ def _block_sddmm(ptr, idx, eid, a, b, out):  # pragma: no cover - compiled
                     out[e, p, q] = acc
 
 
+_DTYPES = (torch.float32, torch.float64, torch.int32, torch.int64)
+
+
 def _np(t: Tensor) -> np.ndarray:
+    if t.dtype not in _DTYPES:
+        raise TypeError(f"the CPU kernels support float32 and float64, got {t.dtype}")
     return t.detach().contiguous().numpy()
 
 

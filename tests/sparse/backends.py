@@ -1,0 +1,27 @@
+"""Run a test on each kernel backend: the numba CPU kernels, and the Triton kernels (natively on CUDA,
+through TRITON_INTERPRET=1 on the CPU)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from geomlearn.sparse import use_backend
+
+BACKENDS = [
+    pytest.param("cpu", id="cpu"),
+    pytest.param("triton", id="triton", marks=pytest.mark.triton),
+]
+
+
+def device_of(backend: str) -> torch.device:
+    return torch.device("cuda" if backend == "triton" and torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def running_on(backend: str):
+    """Force ``backend`` for the sparse ops in the block (the index and tensors must be on ``device_of``)."""
+    with use_backend(backend):
+        yield device_of(backend)
