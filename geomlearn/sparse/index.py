@@ -147,10 +147,11 @@ class SparseIndex:
 
     # --------------------------------------------------------- compressed views
     def _compress(self, rows: Tensor, cols: Tensor, num_rows: int) -> CompressedIndex:
+        # Static shapes only (argsort, then searchsorted for the row starts), so the layout can also be
+        # built inside a torch.compile'd region.
         order = torch.argsort(rows, stable=True)
-        counts = torch.bincount(rows, minlength=num_rows)
-        ptr = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
-        torch.cumsum(counts, 0, out=ptr[1:])
+        boundaries = torch.arange(num_rows + 1, device=rows.device, dtype=rows.dtype)
+        ptr = torch.searchsorted(rows[order], boundaries)
         dtype = self.index_dtype
         return CompressedIndex(ptr.to(dtype), cols[order].to(dtype).contiguous(), order.to(dtype))
 

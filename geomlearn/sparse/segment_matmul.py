@@ -74,7 +74,10 @@ def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
             f"ptr: expected {weight.shape[0] + 1} boundaries (one more than the {weight.shape[0]} weight matrices), "
             f"got {ptr.shape[0]}"
         )
-    if int(ptr[0]) != 0 or int(ptr[-1]) != x.shape[0] or bool((ptr[1:] < ptr[:-1]).any()):
+    # The boundaries' values are checked eagerly; a compiled graph cannot branch on them.
+    if not torch.compiler.is_compiling() and (
+        int(ptr[0]) != 0 or int(ptr[-1]) != x.shape[0] or bool((ptr[1:] < ptr[:-1]).any())
+    ):
         raise ValueError(
             f"ptr: expected non-decreasing boundaries from 0 to {x.shape[0]} (the rows of x), got {ptr.tolist()}"
         )

@@ -90,11 +90,11 @@ def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H
     m = tl.full([BLOCK_H], float("-inf"), dtype=ACC)
     for k in range(start, end):
         e = tl.load(eid + k).to(tl.int64)
-        m = tl.maximum(m, tl.load(scores + e * H + h, mask=hmask, other=float("-inf")).to(ACC))
+        m = tl.maximum(m, tl.load(scores + e * H + h, mask=hmask, other=0.0).to(ACC))
     total = tl.zeros([BLOCK_H], dtype=ACC)
     for k in range(start, end):
         e = tl.load(eid + k).to(tl.int64)
-        total += tl.exp(tl.load(scores + e * H + h, mask=hmask, other=float("-inf")).to(ACC) - m)
+        total += tl.exp(tl.load(scores + e * H + h, mask=hmask, other=0.0).to(ACC) - m)
     for k in range(start, end):
         e = tl.load(eid + k).to(tl.int64)
         v = tl.exp(tl.load(scores + e * H + h, mask=hmask, other=0.0).to(ACC) - m) / total
