@@ -31,32 +31,6 @@ def _(ptr, idx, eid, tptr, tidx, teid, x, weight, reduce):
     return out, idx.new_empty(arg_shape)
 
 
-def extreme_backward(grad_out: Tensor, arg: Tensor, idx: Tensor, eid: Tensor, x: Tensor,
-                     weight: Optional[Tensor], need_x: bool, need_w: bool):
-    """Gradients of a max/min reduction: each output element passes its gradient to the one edge that
-    won it (``arg`` holds that edge's position; ``-1`` marks an empty row, which passes nothing)."""
-    rows, heads, chans = arg.shape
-    grad_x = torch.zeros_like(x) if need_x else None
-    num_edges = eid.shape[0]
-    grad_w = weight.new_zeros(num_edges, heads) if need_w and weight is not None else None
-    if num_edges == 0:
-        return grad_x, grad_w
-    won = arg >= 0
-    position = torch.where(won, arg, 0).long()
-    src, edge = idx.long()[position], eid.long()[position]
-    head = torch.arange(heads, device=arg.device).view(1, heads, 1).expand(rows, heads, chans)
-    chan = torch.arange(chans, device=arg.device).view(1, 1, chans).expand(rows, heads, chans)
-    g = torch.where(won, grad_out, 0)
-    if need_x:
-        contrib = g if weight is None else g * weight[edge, head]
-        flat = ((src * heads + head) * chans + chan).reshape(-1)
-        grad_x.view(-1).index_add_(0, flat, contrib.reshape(-1))
-    if grad_w is not None:
-        contrib = g * x[src, head, chan]
-        grad_w.view(-1).index_add_(0, (edge * heads + head).reshape(-1), contrib.reshape(-1))
-    return grad_x, grad_w
-
-
 def _setup_context(ctx, inputs, output):
     ptr, idx, eid, tptr, tidx, teid, x, weight, reduce = inputs
     ctx.reduce = reduce
@@ -67,7 +41,8 @@ def _backward(ctx, grad_out, _grad_arg):
     ptr, idx, eid, tptr, tidx, teid, x, weight, arg = ctx.saved_tensors
     need_x, need_w = ctx.needs_input_grad[6], ctx.needs_input_grad[7]
     if ctx.reduce in ("max", "min"):
-        grad_x, grad_w = extreme_backward(grad_out, arg, idx, eid, x, weight, need_x, need_w)
+        grad_x, grad_w = scatter_winners_op(arg, idx, eid, grad_out, x, weight, need_x, need_w)
+        grad_x, grad_w = (grad_x if need_x else None), (grad_w if need_w else None)
     else:
         if ctx.reduce == "mean":
             deg = (ptr[1:] - ptr[:-1]).clamp(min=1).to(grad_out.dtype)
@@ -78,6 +53,20 @@ def _backward(ctx, grad_out, _grad_arg):
 
 
 spmm_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+@torch.library.custom_op("geomlearn::scatter_winners", mutates_args=())
+def scatter_winners_op(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tensor, weight: Optional[Tensor],
+                       need_x: bool, need_w: bool) -> tuple[Tensor, Tensor]:
+    """Backward of a max/min :func:`spmm_op`: each output element's gradient goes to the edge that won it
+    (``arg`` holds its position; ``-1`` marks an empty row, which passes nothing). Returns
+    ``(grad_x, grad_w)``, zeros where a gradient was not asked for."""
+    return backend_for(x.device).scatter_winners(arg, idx, eid, grad, x, weight, need_x, need_w)
+
+
+@scatter_winners_op.register_fake
+def _(arg, idx, eid, grad, x, weight, need_x, need_w):
+    return torch.empty_like(x), x.new_empty((eid.shape[0], x.shape[1]))
 
 
 def layouts(index: SparseIndex, need_transpose: bool):

@@ -52,8 +52,8 @@ def test_block_spmm_gradcheck(graph, backend):
         moved = index.to(device)
         fast = backend == "triton" and device.type == "cpu"
         assert torch.autograd.gradcheck(lambda b, v: block_spmm(moved, b, v), (blocks, x), fast_mode=fast)
-        # Second order through the block SDDMM and the transposed walk.
-        assert torch.autograd.gradgradcheck(lambda b, v: block_spmm(moved, b, v), (blocks, x), fast_mode=True)
+        if not fast:  # second order through the block SDDMM and the transposed walk
+            assert torch.autograd.gradgradcheck(lambda b, v: block_spmm(moved, b, v), (blocks, x))
 
 
 def test_block_spmm_bad_input():

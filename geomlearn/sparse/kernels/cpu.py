@@ -48,16 +48,47 @@ def _gather_extreme(ptr, idx, eid, x, w, w_on, sign, out, arg):  # pragma: no co
     heads, chans = x.shape[1], x.shape[2]
     for i in prange(rows):
         start, end = ptr[i], ptr[i + 1]
-        for k in range(start, end):
+        if end == start:
+            continue
+        j0, e0 = idx[start], eid[start] * w_on
+        for h in range(heads):
+            s = w[e0, h]
+            for c in range(chans):
+                out[i, h, c] = s * x[j0, h, c]
+                arg[i, h, c] = start
+        for k in range(start + 1, end):
             j = idx[k]
             e = eid[k] * w_on
+            position = arg.dtype.type(k)
             for h in range(heads):
                 s = w[e, h]
                 for c in range(chans):
+                    # unconditional stores of a select, in the arg's own width: the loop over c vectorises
                     v = s * x[j, h, c]
-                    if k == start or sign * v > sign * out[i, h, c]:
-                        out[i, h, c] = v
-                        arg[i, h, c] = k
+                    cur = out[i, h, c]
+                    better = sign * v > sign * cur
+                    out[i, h, c] = v if better else cur
+                    arg[i, h, c] = position if better else arg[i, h, c]
+
+
+@njit(nogil=True, cache=True)
+def _scatter_winners(arg, idx, eid, grad, x, w, w_on, need_x, need_w, grad_x, grad_w):  # pragma: no cover
+    # Serial over the output rows: each winner adds into its source row / edge in a fixed order, so
+    # the sums are deterministic. It touches R * H * C entries, not E * H * C.
+    rows, heads, chans = arg.shape
+    for i in range(rows):
+        for h in range(heads):
+            for c in range(chans):
+                k = arg[i, h, c]
+                if k < 0:
+                    continue
+                j = idx[k]
+                e = eid[k]
+                g = grad[i, h, c]
+                if need_x:
+                    grad_x[j, h, c] += g * w[e * w_on, h]
+                if need_w:
+                    grad_w[e, h] += g * x[j, h, c]
 
 
 @njit(**_JIT)
@@ -163,10 +194,25 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
             _gather_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, reduce == "mean", out.numpy())
             return out, torch.empty(0, dtype=idx.dtype)
         out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
-        arg = torch.full((rows, x.shape[1], x.shape[2]), -1, dtype=idx.dtype)
+        arg = torch.full((rows, x.shape[1], x.shape[2]), -1, dtype=idx.dtype)  # rows without edges keep -1
         sign = 1.0 if reduce == "max" else -1.0
         _gather_extreme(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, sign, out.numpy(), arg.numpy())
         return out, arg
+
+
+def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tensor, weight: Tensor | None,
+                    need_x: bool, need_w: bool) -> tuple[Tensor, Tensor]:
+    """Backward of a max/min :func:`gather_reduce`: the gradient of output ``(r, h, c)`` goes to the
+    winning position ``k = arg[r, h, c]``: ``grad_x[idx[k], h, c] += grad * w[eid[k], h]`` and
+    ``grad_w[eid[k], h] += grad * x[idx[k], h, c]``. Returns ``(grad_x, grad_w)``, zeros where not asked for."""
+    w_on = 0 if weight is None else 1
+    w = torch.ones(1, x.shape[1], dtype=x.dtype) if weight is None else weight
+    grad_x = torch.zeros_like(x)
+    grad_w = torch.zeros(eid.shape[0], x.shape[1], dtype=x.dtype)
+    need_w = need_w and weight is not None
+    _scatter_winners(_np(arg), _np(idx), _np(eid), _np(grad), _np(x), _np(w), w_on, need_x, need_w,
+                     grad_x.numpy(), grad_w.numpy())
+    return grad_x, grad_w
 
 
 def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:

@@ -65,6 +65,26 @@ def _gather_reduce_kernel(ptr, idx, eid, x, w, out, arg, HC, C, W_ON: tl.constex
 
 
 @triton.jit
+def _scatter_winners_kernel(arg, idx, eid, grad, x, w, grad_x, grad_w, HC, C, W_ON: tl.constexpr,
+                            NEED_X: tl.constexpr, NEED_W: tl.constexpr, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    head = f // C
+    heads = HC // C
+    k = tl.load(arg + row * HC + f, mask=f < HC, other=-1).to(tl.int64)
+    won = k >= 0
+    safe = tl.where(won, k, 0)
+    j = tl.load(idx + safe, mask=won, other=0).to(tl.int64)
+    e = tl.load(eid + safe, mask=won, other=0).to(tl.int64)
+    g = tl.load(grad + row * HC + f, mask=won, other=0.0)
+    if NEED_X:
+        scale = tl.load(w + e * heads + head, mask=won, other=0.0) if W_ON else 1.0
+        tl.atomic_add(grad_x + j * HC + f, g * scale, mask=won)
+    if NEED_W:
+        tl.atomic_add(grad_w + e * heads + head, g * tl.load(x + j * HC + f, mask=won, other=0.0), mask=won)
+
+
+@triton.jit
 def _sddmm_kernel(ptr, idx, eid, a, b, out, H, C, ACC: tl.constexpr, BLOCK_C: tl.constexpr):
     row = tl.program_id(0)
     h = tl.program_id(1)
@@ -200,6 +220,23 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
         ptr, idx, eid, x, w, out, arg, hc, chans, W_ON=weight is not None, MODE=_MODES[reduce],
         ACC=_acc_dtype(x.dtype), BLOCK=block)
     return out, arg.to(idx.dtype) if extreme else arg
+
+
+def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tensor, weight: Tensor | None,
+                    need_x: bool, need_w: bool) -> tuple[Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.kernels.cpu.scatter_winners` (atomic adds here: sums of several
+    winners into one source may round differently from run to run)."""
+    rows, heads, chans = arg.shape
+    hc = heads * chans
+    need_w = need_w and weight is not None
+    grad_x = torch.zeros_like(x)
+    grad_w = torch.zeros(eid.shape[0], heads, dtype=x.dtype, device=x.device)
+    if rows and hc and eid.shape[0]:
+        block = _block(hc)
+        _scatter_winners_kernel[(rows, triton.cdiv(hc, block))](
+            arg.contiguous(), idx, eid, grad.contiguous(), x.contiguous(), x if weight is None else weight.contiguous(),
+            grad_x, grad_w, hc, chans, W_ON=weight is not None, NEED_X=need_x, NEED_W=need_w, BLOCK=block)
+    return grad_x, grad_w
 
 
 def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:

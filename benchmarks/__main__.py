@@ -1,0 +1,55 @@
+"""Command line: ``python -m benchmarks SUITE [--quick] [--out results/] [--device cpu|cuda]``.
+
+``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table) or ``list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from . import suites  # noqa: F401  (suites register themselves on import)
+from .registry import SUITES, Context
+from .report import machine_description, markdown_table, write_results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("suite", help=f"one of {sorted(SUITES)}, 'quick' or 'list'")
+    parser.add_argument("--quick", action="store_true", help="a small version of the suite")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="folder for JSON, markdown and plots")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    args = parser.parse_args(argv)
+
+    if args.suite == "list":
+        for suite in SUITES.values():
+            print(f"{suite.name:12s} {suite.description}")
+        return 0
+    if args.suite != "quick" and args.suite not in SUITES:
+        parser.error(f"SUITE: expected one of {sorted(SUITES) + ['quick', 'list']}, got {args.suite!r}")
+
+    device = torch.device(args.device)
+    quick = args.quick or args.suite == "quick"
+    names = sorted(SUITES) if args.suite == "quick" else [args.suite]
+    everything = []
+    for name in names:
+        suite = SUITES[name]
+        ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only)
+        records = suite.run(ctx)
+        path = write_results(name, records, args.out, device, extra=ctx.summary)
+        if suite.plot is not None:
+            suite.plot(records, args.out)
+        print(f"wrote {path} and {args.out / (name + '.json')}", file=sys.stderr)
+        everything += records
+    print(f"\nMachine: {machine_description(device)}\n")
+    print(markdown_table(everything))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Timing, memory and bandwidth measurements shared by the suites.
+
+Times are wall-clock medians after warm-up (synchronising CUDA around each call). Peak memory is the
+extra memory a call needs above what was resident before it: on CUDA from the caching allocator's
+statistics, on Linux CPUs from the process's resident-set high-water mark (``VmHWM``), which is reset
+before the call through ``/proc/self/clear_refs``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+
+def _return_freed_memory_to_the_os() -> None:
+    """Make glibc serve every allocation above 128 KiB by ``mmap`` (and give it back on ``free``), so the
+    resident set follows the tensors alive and its high-water mark measures a call's peak. Without this,
+    glibc's adaptive threshold keeps freed blocks of up to 32 MiB resident and hides them."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return
+    try:
+        libc = ctypes.CDLL(libc_name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 128 * 1024)
+        libc.mallopt(m_trim_threshold, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+_return_freed_memory_to_the_os()
+
+
+@dataclass
+class Timing:
+    median_s: float
+    std_s: float
+    n: int
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn: Callable[[], object], device: torch.device, *, warmup: int = 2, min_repeats: int = 5,
+              max_repeats: int = 30, budget_s: float = 3.0) -> Timing:
+    """Median wall time of ``fn()`` over at least ``min_repeats`` runs (more while under ``budget_s``)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    samples: list[float] = []
+    start = time.perf_counter()
+    while len(samples) < min_repeats or (len(samples) < max_repeats and time.perf_counter() - start < budget_s):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        samples.append(time.perf_counter() - t0)
+    std = statistics.stdev(samples) if len(samples) > 1 else 0.0
+    return Timing(statistics.median(samples), std, len(samples))
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float | None:
+    """Extra memory (MiB) ``fn()`` needs at its peak above what was in use before; ``None`` where the
+    platform gives no way to measure it."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        fn()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        base = _status_kib("VmRSS")
+        fn()
+        return max(_status_kib("VmHWM") - base, 0) / 1024
+    except OSError:
+        return None
+
+
+def copy_bandwidth_gbs(device: torch.device, nbytes: int = 512 * 2**20) -> float:
+    """The machine's copy bandwidth: bytes read plus bytes written per second by ``dst.copy_(src)``."""
+    src = torch.ones(nbytes // 4, device=device)
+    dst = torch.empty_like(src)
+    timing = time_call(lambda: dst.copy_(src), device, min_repeats=5, budget_s=2.0)
+    return 2 * nbytes / timing.median_s / 1e9
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    """Memory still free for a case's tensors (CUDA: free device memory; CPU: ``MemAvailable``)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 8 * 2**30

@@ -1,0 +1,61 @@
+"""Suites register themselves here by name; the command line looks them up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+
+@dataclass
+class Record:
+    """One measured figure. ``params`` holds the case's knobs (sizes, mode) for tables and plots."""
+
+    suite: str
+    case: str
+    impl: str
+    metric: str
+    value: float | None
+    unit: str
+    std: float | None = None
+    n: int | None = None
+    params: dict = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Context:
+    """What a suite is asked to do: a quick or a full run, on a device, with progress shown or not."""
+
+    quick: bool
+    device: torch.device
+    progress: bool = True
+    only: str = ""
+    summary: str = ""  # a line or two the suite wants above its table (set by the suite)
+
+    def wanted(self, case: str) -> bool:
+        return self.only in case
+
+
+@dataclass
+class Suite:
+    name: str
+    description: str
+    run: Callable[[Context], list[Record]]
+    plot: Callable[[list[Record], "object"], None] | None = None
+
+
+SUITES: dict[str, Suite] = {}
+
+
+def register(name: str, description: str, plot: Callable | None = None):
+    """Decorator: ``@register("kernels", "...")`` on ``run(ctx) -> list[Record]``."""
+
+    def wrap(run: Callable[[Context], list[Record]]):
+        if name in SUITES:
+            raise ValueError(f"name: a suite called {name!r} is already registered")
+        SUITES[name] = Suite(name, description, run, plot)
+        return run
+
+    return wrap

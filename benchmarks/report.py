@@ -1,0 +1,75 @@
+"""Writing a suite's results: JSON records, a markdown table headed by the machine, and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from .registry import Record
+
+
+def machine_description(device: torch.device) -> str:
+    """CPU model, cores, torch version (and the GPU, when the run used one)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}, {platform.system()}"
+    if device.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def _format(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def markdown_table(records: list[Record]) -> str:
+    """One row per (case, impl), one column per metric; notes (skips) in the last column."""
+    metrics: list[tuple[str, str]] = []
+    for r in records:
+        if (r.metric, r.unit) not in metrics:
+            metrics.append((r.metric, r.unit))
+    rows: dict[tuple[str, str], dict] = {}
+    for r in records:
+        row = rows.setdefault((r.case, r.impl), {"note": ""})
+        shown = _format(r.value, r.unit)
+        if r.std is not None and r.value is not None:
+            shown += f" ± {_format(r.std, r.unit)}"
+        row[(r.metric, r.unit)] = shown
+        if r.note:
+            row["note"] = r.note
+    header = ["case", "impl"] + [f"{m} ({u})" for m, u in metrics] + ["note"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (case, impl), row in rows.items():
+        cells = [case, impl] + [row.get(key, "") for key in metrics] + [row["note"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_results(suite: str, records: list[Record], out: Path, device: torch.device, extra: str = "") -> Path:
+    """Write ``out/SUITE.json`` and ``out/SUITE.md``; returns the markdown path."""
+    out.mkdir(parents=True, exist_ok=True)
+    payload = [dataclasses.asdict(r) for r in records]
+    (out / f"{suite}.json").write_text(json.dumps(payload, indent=1))
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nRun: {stamp}\n\n"
+            + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n")
+    path = out / f"{suite}.md"
+    path.write_text(text)
+    return path

@@ -1,0 +1,182 @@
+"""``kernels``: geomlearn's sparse ops against the peers, in one process, on power-law graphs.
+
+Peers (each where it is installed):
+
+* ``torch.sparse CSR`` — ``torch.sparse.mm`` on a CSR matrix (PyG's fused path; ``reduce=`` for mean/max);
+* ``PyG edge_index`` — PyG's default message-passing path for ``edge_index`` input: gather ``x[src]``
+  into an ``[E, F]`` message tensor, then ``torch_geometric.utils.scatter`` into the targets;
+* ``torch scatter_reduce`` / ``torch_scatter`` — the same gather-then-scatter with torch's native
+  ``scatter_reduce`` and with torch_scatter's kernels;
+* ``DGL`` — ``dgl.ops.u_mul_e_sum`` and friends, when dgl imports;
+* for ``block_spmm``: the scalar-COO formulation of the same sheaf operator (an ``[E d^2, C]`` gather,
+  then a scatter-add, as Neural Sheaf Diffusion's reference code applies its Laplacian).
+
+Every case is timed forward and forward+backward (gradients for ``x``, and for the blocks in
+``block_spmm``); the effective bandwidth counts the minimum traffic of the product (one read of a
+source row per edge, one write per output row, the index and the weights).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from geomlearn.datasets import power_law_graph
+from geomlearn.sparse import SparseIndex, block_spmm, spmm
+
+from ..measure import available_memory_bytes, copy_bandwidth_gbs, peak_memory_mib, time_call
+from ..registry import Context, Record, register
+
+AVERAGE_DEGREE = 16
+SUITE = "kernels"
+
+
+def _peers_for_spmm(index: SparseIndex, weight: torch.Tensor, reduce: str):
+    """``name -> f(x)`` for every installed peer that computes ``spmm(index, x, weight, reduce)``."""
+    from torch_geometric.utils import scatter as pyg_scatter
+
+    src, dst = index.src.long(), index.dst.long()
+    n = index.num_dst
+    csr = index.csr()
+    csr_matrix = torch.sparse_csr_tensor(csr.ptr.long(), csr.idx.long(), weight[csr.eid.long()], index.shape)
+    w = weight.unsqueeze(1)
+    native = {"sum": "sum", "mean": "mean", "max": "amax"}[reduce]
+    peers = {
+        "geomlearn": lambda x: spmm(index, x, weight, reduce),
+        "torch.sparse CSR": (lambda x: torch.sparse.mm(csr_matrix, x)) if reduce == "sum"
+        else (lambda x: torch.sparse.mm(csr_matrix, x, native)),
+        "PyG edge_index": lambda x: pyg_scatter(x[src] * w, dst, 0, n, reduce),
+        "torch scatter_reduce": lambda x: torch.zeros(n, x.shape[1], dtype=x.dtype).scatter_reduce(
+            0, dst.unsqueeze(1).expand(-1, x.shape[1]), x[src] * w, native, include_self=False),
+    }
+    if importlib.util.find_spec("torch_scatter") is not None:
+        import torch_scatter
+
+        peers["torch_scatter"] = lambda x: torch_scatter.scatter(x[src] * w, dst, 0, dim_size=n, reduce=reduce)
+    if importlib.util.find_spec("dgl") is not None:  # pragma: no cover - dgl is rarely importable
+        import dgl
+
+        graph = dgl.graph((src, dst), num_nodes=n)
+        op = {"sum": dgl.ops.u_mul_e_sum, "mean": dgl.ops.u_mul_e_mean, "max": dgl.ops.u_mul_e_max}[reduce]
+        peers["DGL"] = lambda x: op(graph, x, w)
+    return peers
+
+
+def _scalar_coo_block_operator(index: SparseIndex, d: int):
+    """The sheaf operator ``out_i = sum_e B_e x_j`` as a scalar COO matrix of ``E d^2`` non-zeros, applied
+    by gather-scatter: returns ``f(blocks, x)``."""
+    p = torch.arange(d).view(1, d, 1)
+    q = torch.arange(d).view(1, 1, d)
+    rows = (index.dst.long().view(-1, 1, 1) * d + p).expand(-1, d, d).reshape(-1)
+    cols = (index.src.long().view(-1, 1, 1) * d + q).expand(-1, d, d).reshape(-1)
+    size = index.num_dst * d
+
+    def apply(blocks, x):
+        flat = x.reshape(-1, x.shape[-1])
+        messages = blocks.reshape(-1, 1) * flat[cols]  # the [E d^2, C] intermediate
+        return torch.zeros(size, x.shape[-1], dtype=x.dtype).index_add(0, rows, messages).view(-1, d, x.shape[-1])
+
+    return apply
+
+
+def _measure(case: str, impl: str, fn, args, backward: bool, bytes_moved: float, device, params, note=""):
+    """Time and peak memory of ``fn(*args)`` (and of its backward), as records."""
+    if backward:
+        leaves = [a for a in args if a.requires_grad]
+
+        def call():
+            for leaf in leaves:
+                leaf.grad = None
+            fn(*args).sum().backward()
+    else:
+
+        def call():
+            with torch.no_grad():
+                fn(*args)
+
+    timing = time_call(call, device)
+    peak = peak_memory_mib(call, device)
+    common = dict(suite=SUITE, case=case, impl=impl, params=params, note=note)
+    return [
+        Record(metric="time", value=timing.median_s * 1e3, unit="ms", std=timing.std_s * 1e3, n=timing.n, **common),
+        Record(metric="bandwidth", value=bytes_moved / timing.median_s / 1e9, unit="GB/s", **common),
+        Record(metric="peak memory", value=peak, unit="MiB", **common),
+    ]
+
+
+def _speedups(records: list[Record], case: str) -> list[Record]:
+    times = {r.impl: r for r in records if r.case == case and r.metric == "time" and r.value is not None}
+    ours = times.get("geomlearn")
+    if ours is None:
+        return []
+    return [Record(SUITE, case, impl, "speedup of geomlearn", r.value / ours.value, "x", params=r.params)
+            for impl, r in times.items() if impl != "geomlearn"]
+
+
+def _case_name(op: str, num_edges: int, f: int, reduce: str, backward: bool) -> str:
+    mode = "fwd+bwd" if backward else "fwd"
+    if op == "spmm":
+        return f"spmm {reduce} E={num_edges:.0e} F={f} {mode}"
+    return f"block_spmm d=3 C={f} E={num_edges:.0e} {mode}"
+
+
+def _cases(ctx: Context):
+    edges = [100_000] if ctx.quick else [100_000, 1_000_000, 2_000_000, 10_000_000]
+    features = [64] if ctx.quick else [16, 64, 256]
+    grid = [("spmm", e, f, r, b) for e in edges for f in features for r in ("sum", "mean", "max") for b in (False, True)]
+    grid += [("block_spmm", e, 32, "sum", b) for e in edges for b in (False, True)]
+    return [case for case in grid if ctx.wanted(_case_name(*case))]
+
+
+@register(SUITE, "sparse ops vs torch.sparse, PyG, torch_scatter, DGL; block_spmm vs scalar COO", plot=None)
+def run(ctx: Context) -> list[Record]:
+    device = ctx.device
+    bandwidth = copy_bandwidth_gbs(device)
+    ctx.summary = (f"Copy bandwidth of this machine: {bandwidth:.1f} GB/s (read + write). Graphs: power-law "
+                   f"in-degrees, average degree {AVERAGE_DEGREE}; x and weights float32.")
+    records: list[Record] = []
+    graphs: dict[int, SparseIndex] = {}
+    cases = _cases(ctx)
+    for op, num_edges, f, reduce, backward in tqdm(cases, desc="kernels", disable=not ctx.progress):
+        if num_edges not in graphs:
+            graphs.clear()
+            data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
+            graphs[num_edges] = SparseIndex.from_data(data).to(device)
+        index = graphs[num_edges]
+        n = index.num_dst
+        generator = torch.Generator().manual_seed(0)
+        mode = "fwd+bwd" if backward else "fwd"
+        params = dict(op=op, E=num_edges, N=n, F=f, reduce=reduce, mode=mode)
+        case = _case_name(op, num_edges, f, reduce, backward)
+        if op == "spmm":
+            x = torch.randn(n, f, generator=generator).to(device).requires_grad_(backward)
+            weight = torch.rand(num_edges, generator=generator).to(device)
+            bytes_moved = (num_edges * (f * 4 + 4 + 4 + 4) + n * f * 4) * (2 if backward else 1)
+            intermediate = num_edges * f * 4 * (3 if backward else 2)
+            for impl, fn in _peers_for_spmm(index, weight, reduce).items():
+                if impl != "geomlearn" and impl != "torch.sparse CSR" and intermediate > available_memory_bytes(device) / 2:
+                    records.append(Record(SUITE, case, impl, "time", None, "ms", params=params,
+                                          note=f"skipped: its [E, F] messages need {intermediate / 2**30:.1f} GiB"))
+                    continue
+                records += _measure(case, impl, fn, (x,), backward, bytes_moved, device, params)
+        else:
+            d = 3
+            blocks = torch.randn(num_edges, d, d, generator=generator).to(device).requires_grad_(backward)
+            x = torch.randn(n, d, f, generator=generator).to(device).requires_grad_(backward)
+            bytes_moved = (num_edges * (d * f * 4 + d * d * 4 + 8) + n * d * f * 4) * (2 if backward else 1)
+            scalar_coo = _scalar_coo_block_operator(index, d)
+            records += _measure(case, "geomlearn", lambda b, v: block_spmm(index, b, v), (blocks, x), backward,
+                                bytes_moved, device, params)
+            if num_edges * d * d * f * 4 * 3 > available_memory_bytes(device) / 2:
+                records.append(Record(SUITE, case, "scalar COO", "time", None, "ms", params=params,
+                                      note="skipped: its [E d^2, C] intermediate does not fit"))
+            else:
+                records += _measure(case, "scalar COO", scalar_coo, (blocks, x), backward, bytes_moved, device, params)
+        records += _speedups(records, case)
+        for r in records:
+            if r.case == case and r.metric == "bandwidth" and r.value is not None:
+                r.params["fraction of copy bandwidth"] = r.value / bandwidth
+    return records
