@@ -53,8 +53,15 @@ def _sync(device: torch.device) -> None:
 
 def time_call(fn: Callable[[], object], device: torch.device, *, warmup: int = 2, min_repeats: int = 5,
               max_repeats: int = 30, budget_s: float = 3.0) -> Timing:
-    """Median wall time of ``fn()`` over at least ``min_repeats`` runs (more while under ``budget_s``)."""
-    for _ in range(warmup):
+    """Median wall time of ``fn()`` over at least ``min_repeats`` runs (more while under ``budget_s``).
+
+    A call that takes longer than a second is warmed up once and repeated three times."""
+    t0 = time.perf_counter()
+    fn()
+    _sync(device)
+    if time.perf_counter() - t0 > 1.0:
+        warmup, min_repeats = 1, 3
+    for _ in range(warmup - 1):
         fn()
     _sync(device)
     samples: list[float] = []

@@ -131,7 +131,37 @@ def _cases(ctx: Context):
     return [case for case in grid if ctx.wanted(_case_name(*case))]
 
 
-@register(SUITE, "sparse ops vs torch.sparse, PyG, torch_scatter, DGL; block_spmm vs scalar COO", plot=None)
+def plot(records: list[Record], out) -> None:
+    """``out/kernels.png``: forward+backward time against E (log-log), one panel per op, a line per impl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("spmm", "sum", 64), ("spmm", "mean", 64), ("spmm", "max", 64), ("block_spmm", "sum", 32)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, (op, reduce, f) in zip(axes[0], panels):
+        lines: dict[str, list[tuple[int, float]]] = {}
+        for r in records:
+            p = r.params
+            if (r.metric == "time" and r.value is not None and p.get("op") == op and p.get("reduce") == reduce
+                    and p.get("F") == f and p.get("mode") == "fwd+bwd"):
+                lines.setdefault(r.impl, []).append((p["E"], r.value))
+        for impl, points in sorted(lines.items()):
+            points.sort()
+            ax.plot([e for e, _ in points], [t for _, t in points], marker="o",
+                    linewidth=2.5 if impl == "geomlearn" else 1.2, label=impl)
+        title = f"spmm {reduce}, F={f}" if op == "spmm" else f"block_spmm d=3, C={f}"
+        ax.set(xscale="log", yscale="log", xlabel="edges E", ylabel="fwd+bwd time (ms)", title=title)
+        ax.grid(True, which="both", alpha=0.3)
+        if lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "kernels.png", dpi=120)
+    plt.close(fig)
+
+
+@register(SUITE, "sparse ops vs torch.sparse, PyG, torch_scatter, DGL; block_spmm vs scalar COO", plot=plot)
 def run(ctx: Context) -> list[Record]:
     device = ctx.device
     bandwidth = copy_bandwidth_gbs(device)
@@ -176,7 +206,6 @@ def run(ctx: Context) -> list[Record]:
             else:
                 records += _measure(case, "scalar COO", scalar_coo, (blocks, x), backward, bytes_moved, device, params)
         records += _speedups(records, case)
-        for r in records:
-            if r.case == case and r.metric == "bandwidth" and r.value is not None:
-                r.params["fraction of copy bandwidth"] = r.value / bandwidth
+        records += [Record(SUITE, case, r.impl, "of copy bandwidth", 100 * r.value / bandwidth, "%", params=r.params)
+                    for r in records if r.case == case and r.metric == "bandwidth" and r.value is not None]
     return records

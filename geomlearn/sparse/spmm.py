@@ -70,9 +70,11 @@ def _(arg, idx, eid, grad, x, weight, need_x, need_w):
 
 
 def layouts(index: SparseIndex, need_transpose: bool):
-    """The CSR and, when a backward pass will need it, the CSC (else the CSR again as a placeholder)."""
+    """The CSR and, when a backward pass will walk the transposed graph, the CSC. Otherwise the CSR
+    stands in for it, so inference never pays for sorting by source; only a backward pass that was not
+    asked for (a gradient for an input that does not require one) would ever read it."""
     csr = index.csr()
-    return csr, index.csc() if need_transpose else csr
+    return csr, index.csc() if need_transpose and torch.is_grad_enabled() else csr
 
 
 def spmm(index: SparseIndex, x: Tensor, weight: Optional[Tensor] = None, reduce: str = "sum") -> Tensor:

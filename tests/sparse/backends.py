@@ -25,3 +25,13 @@ def running_on(backend: str):
     """Force ``backend`` for the sparse ops in the block (the index and tensors must be on ``device_of``)."""
     with use_backend(backend):
         yield device_of(backend)
+
+
+def interpreted(backend: str, device: torch.device) -> bool:
+    """Whether Triton runs through its interpreter here (each program in Python: keep checks small)."""
+    return backend == "triton" and device.type == "cpu"
+
+
+def assert_gradients(backend: str, device: torch.device, fn, inputs) -> None:
+    """``gradcheck`` in float64; under the interpreter it checks a random projection of the Jacobian."""
+    assert torch.autograd.gradcheck(fn, inputs, fast_mode=interpreted(backend, device))

@@ -4,7 +4,7 @@ import torch
 from geomlearn.sparse import SparseIndex, block_spmm, spmm
 from geomlearn.sparse import reference as ref
 
-from .backends import BACKENDS, running_on
+from .backends import BACKENDS, assert_gradients, interpreted, running_on
 from .graphs import awkward_graphs
 
 GRAPHS = awkward_graphs()
@@ -50,9 +50,8 @@ def test_block_spmm_gradcheck(graph, backend):
         blocks = torch.randn(index.num_edges, 2, 2, dtype=torch.float64, generator=g).to(device).requires_grad_()
         x = torch.randn(index.num_src, 2, 3, dtype=torch.float64, generator=g).to(device).requires_grad_()
         moved = index.to(device)
-        fast = backend == "triton" and device.type == "cpu"
-        assert torch.autograd.gradcheck(lambda b, v: block_spmm(moved, b, v), (blocks, x), fast_mode=fast)
-        if not fast:  # second order through the block SDDMM and the transposed walk
+        assert_gradients(backend, device, lambda b, v: block_spmm(moved, b, v), (blocks, x))
+        if not interpreted(backend, device):  # second order through the block SDDMM and the transposed walk
             assert torch.autograd.gradgradcheck(lambda b, v: block_spmm(moved, b, v), (blocks, x))
 
 

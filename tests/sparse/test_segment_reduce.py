@@ -4,7 +4,7 @@ import torch
 from geomlearn.sparse import SparseIndex, segment_reduce
 from geomlearn.sparse import reference as ref
 
-from .backends import BACKENDS, running_on
+from .backends import BACKENDS, assert_gradients, running_on
 from .graphs import awkward_graphs, dense_edge_mask
 
 GRAPHS = awkward_graphs()
@@ -48,8 +48,7 @@ def test_segment_reduce_gradcheck(reduce, backend):
     with running_on(backend) as device:
         values = torch.randn(index.num_edges, 3, dtype=torch.float64).to(device).requires_grad_()
         moved = index.to(device)
-        fast = backend == "triton" and device.type == "cpu"
-        assert torch.autograd.gradcheck(lambda v: segment_reduce(v, moved, reduce), (values,), fast_mode=fast)
+        assert_gradients(backend, device, lambda v: segment_reduce(v, moved, reduce), (values,))
 
 
 def test_segment_reduce_bad_input():

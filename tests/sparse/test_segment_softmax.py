@@ -4,7 +4,7 @@ import torch
 from geomlearn.sparse import SparseIndex, segment_softmax
 from geomlearn.sparse import reference as ref
 
-from .backends import BACKENDS, running_on
+from .backends import BACKENDS, assert_gradients, running_on
 from .graphs import awkward_graphs, dense_edge_mask
 
 GRAPHS = awkward_graphs()
@@ -48,8 +48,7 @@ def test_segment_softmax_gradcheck(backend):
     with running_on(backend) as device:
         scores = torch.randn(index.num_edges, 2, dtype=torch.float64).to(device).requires_grad_()
         moved = index.to(device)
-        fast = backend == "triton" and device.type == "cpu"
-        assert torch.autograd.gradcheck(lambda s: segment_softmax(s, moved), (scores,), fast_mode=fast)
+        assert_gradients(backend, device, lambda s: segment_softmax(s, moved), (scores,))
 
 
 def test_segment_softmax_bad_input():

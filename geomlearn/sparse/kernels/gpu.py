@@ -3,7 +3,9 @@
 The primitives and their contracts are those of :mod:`.cpu`. Each row-wise kernel gives one program
 to one output row (and one tile of its features) and loops over that row's edges in order, keeping
 the accumulator in registers: no ``[E, C]`` intermediate and no atomics, so results are
-deterministic. Accumulation is in float32 for 16/32-bit inputs and in float64 for float64 inputs.
+deterministic (the max/min backward is the exception: it adds with atomics). Accumulation is in float32
+for 16/32-bit inputs and in float64 for float64 inputs; ``tl.dot`` runs in full IEEE precision (no
+TF32), as torch's own matmul does by default.
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ def _segment_matmul_kernel(x, weight, out, tile_group, tile_row, ptr, K, M, TRAN
             r = r0 + tl.arange(0, BLOCK_R)
             xt = tl.load(x + r[None, :] * K + kk[:, None], mask=(r[None, :] < hi) & (kk[:, None] < K), other=0.0)
             gt = tl.load(weight + r[:, None] * M + m[None, :], mask=(r[:, None] < hi) & (m[None, :] < M), other=0.0)
-            acc += tl.dot(xt.to(ACC), gt.to(ACC))
+            acc += tl.dot(xt.to(ACC), gt.to(ACC), input_precision="ieee")
         tl.store(out + g * K * M + kk[:, None] * M + m[None, :], acc, mask=(kk[:, None] < K) & (m[None, :] < M))
     else:
         r = tl.load(tile_row + t).to(tl.int64) + tl.arange(0, BLOCK_R)
@@ -197,7 +199,7 @@ def _segment_matmul_kernel(x, weight, out, tile_group, tile_row, ptr, K, M, TRAN
             xt = tl.load(x + r[:, None] * K + kk[None, :], mask=(r[:, None] < hi) & (kk[None, :] < K), other=0.0)
             wt = tl.load(weight + g * K * M + kk[:, None] * M + m[None, :],
                          mask=(kk[:, None] < K) & (m[None, :] < M), other=0.0)
-            acc += tl.dot(xt.to(ACC), wt.to(ACC))
+            acc += tl.dot(xt.to(ACC), wt.to(ACC), input_precision="ieee")
         tl.store(out + r[:, None] * M + m[None, :], acc, mask=(r[:, None] < hi) & (m[None, :] < M))
 
 
