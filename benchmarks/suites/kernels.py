@@ -19,7 +19,7 @@ source row per edge, one write per output row, the index and the weights).
 from __future__ import annotations
 
 import importlib.util
-import math
+import warnings
 
 import torch
 from tqdm.auto import tqdm
@@ -41,7 +41,9 @@ def _peers_for_spmm(index: SparseIndex, weight: torch.Tensor, reduce: str):
     src, dst = index.src.long(), index.dst.long()
     n = index.num_dst
     csr = index.csr()
-    csr_matrix = torch.sparse_csr_tensor(csr.ptr.long(), csr.idx.long(), weight[csr.eid.long()], index.shape)
+    with warnings.catch_warnings():  # torch's "CSR support is in beta" notice, once per graph
+        warnings.simplefilter("ignore", UserWarning)
+        csr_matrix = torch.sparse_csr_tensor(csr.ptr.long(), csr.idx.long(), weight[csr.eid.long()], index.shape)
     w = weight.unsqueeze(1)
     native = {"sum": "sum", "mean": "mean", "max": "amax"}[reduce]
     peers = {

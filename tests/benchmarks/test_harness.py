@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.measure import peak_memory_mib, time_call
 from benchmarks.registry import SUITES, Context, Record, register
 from benchmarks.report import markdown_table, write_results
@@ -51,8 +52,6 @@ def test_registering_a_name_twice_is_an_error():
 
 
 def test_kernels_suite_measures_geomlearn_against_its_peer_in_one_run():
-    import benchmarks.suites  # noqa: F401  (registers the suites)
-
     ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="block_spmm d=3 C=32 E=1e+05 fwd+bwd")
     records = SUITES["kernels"].run(ctx)
     times = {r.impl: r.value for r in records if r.metric == "time"}
