@@ -52,14 +52,19 @@ def _sync(device: torch.device) -> None:
 
 
 def time_call(fn: Callable[[], object], device: torch.device, *, warmup: int = 2, min_repeats: int = 5,
-              max_repeats: int = 30, budget_s: float = 3.0) -> Timing:
+              max_repeats: int = 30, budget_s: float = 3.0, single_s: float = 10.0) -> Timing:
     """Median wall time of ``fn()`` over at least ``min_repeats`` runs (more while under ``budget_s``).
 
-    A call that takes longer than a second is warmed up once and repeated three times."""
+    The first call is a warm-up and a probe: a call over one second is repeated three times, and a
+    call over ``single_s`` is not repeated at all (its probe is the one sample, ``n = 1``; warm it up
+    before, as :func:`peak_memory_mib` does)."""
     t0 = time.perf_counter()
     fn()
     _sync(device)
-    if time.perf_counter() - t0 > 1.0:
+    first = time.perf_counter() - t0
+    if first > single_s:
+        return Timing(first, 0.0, 1)
+    if first > 1.0:
         warmup, min_repeats = 1, 3
     for _ in range(warmup - 1):
         fn()

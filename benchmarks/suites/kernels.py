@@ -99,8 +99,8 @@ def _measure(case: str, impl: str, fn, args, backward: bool, bytes_moved: float,
             with torch.no_grad():
                 fn(*args)
 
+    peak = peak_memory_mib(call, device)  # also the first warm-up
     timing = time_call(call, device)
-    peak = peak_memory_mib(call, device)
     common = dict(suite=SUITE, case=case, impl=impl, params=params, note=note)
     return [
         Record(metric="time", value=timing.median_s * 1e3, unit="ms", std=timing.std_s * 1e3, n=timing.n, **common),
@@ -140,15 +140,20 @@ def plot(records: list[Record], out) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("spmm", "sum", 64), ("spmm", "mean", 64), ("spmm", "max", 64), ("block_spmm", "sum", 32)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
-    for ax, (op, reduce, f) in zip(axes[0], panels):
+    panels = {}
+    for op, reduce, f in [("spmm", "sum", 64), ("spmm", "mean", 64), ("spmm", "max", 64), ("block_spmm", "sum", 32)]:
         lines: dict[str, list[tuple[int, float]]] = {}
         for r in records:
             p = r.params
             if (r.metric == "time" and r.value is not None and p.get("op") == op and p.get("reduce") == reduce
                     and p.get("F") == f and p.get("mode") == "fwd+bwd"):
                 lines.setdefault(r.impl, []).append((p["E"], r.value))
+        if lines:
+            panels[(op, reduce, f)] = lines
+    if not panels:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, ((op, reduce, f), lines) in zip(axes[0], panels.items()):
         for impl, points in sorted(lines.items()):
             points.sort()
             ax.plot([e for e, _ in points], [t for _, t in points], marker="o",
@@ -156,8 +161,7 @@ def plot(records: list[Record], out) -> None:
         title = f"spmm {reduce}, F={f}" if op == "spmm" else f"block_spmm d=3, C={f}"
         ax.set(xscale="log", yscale="log", xlabel="edges E", ylabel="fwd+bwd time (ms)", title=title)
         ax.grid(True, which="both", alpha=0.3)
-        if lines:
-            ax.legend(fontsize=7)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "kernels.png", dpi=120)
     plt.close(fig)
@@ -177,6 +181,7 @@ def run(ctx: Context) -> list[Record]:
             graphs.clear()
             data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
             graphs[num_edges] = SparseIndex.from_data(data).to(device)
+            graphs[num_edges].csr(), graphs[num_edges].csc()  # built once per graph, outside the measurements
         index = graphs[num_edges]
         n = index.num_dst
         generator = torch.Generator().manual_seed(0)
