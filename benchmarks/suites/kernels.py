@@ -109,6 +109,15 @@ def _measure(case: str, impl: str, fn, args, backward: bool, bytes_moved: float,
     ]
 
 
+def _too_big(intermediate_bytes: int, device: torch.device) -> bool:
+    """A peer whose intermediates would take over half the free memory is not run."""
+    return intermediate_bytes > available_memory_bytes(device) / 2
+
+
+def _skipped(case: str, impl: str, params: dict, why: str) -> Record:
+    return Record(SUITE, case, impl, "time", None, "ms", params=params, note=f"skipped: {why}")
+
+
 def _speedups(records: list[Record], case: str) -> list[Record]:
     times = {r.impl: r for r in records if r.case == case and r.metric == "time" and r.value is not None}
     ours = times.get("geomlearn")
@@ -174,15 +183,12 @@ def run(ctx: Context) -> list[Record]:
     ctx.summary = (f"Copy bandwidth of this machine: {bandwidth:.1f} GB/s (read + write). Graphs: power-law "
                    f"in-degrees, average degree {AVERAGE_DEGREE}; x and weights float32.")
     records: list[Record] = []
-    graphs: dict[int, SparseIndex] = {}
-    cases = _cases(ctx)
-    for op, num_edges, f, reduce, backward in tqdm(cases, desc="kernels", disable=not ctx.progress):
-        if num_edges not in graphs:
-            graphs.clear()
+    index = None
+    for op, num_edges, f, reduce, backward in tqdm(_cases(ctx), desc="kernels", disable=not ctx.progress):
+        if index is None or index.num_edges != num_edges:  # cases come grouped by size: one graph at a time
             data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
-            graphs[num_edges] = SparseIndex.from_data(data).to(device)
-            graphs[num_edges].csr(), graphs[num_edges].csc()  # built once per graph, outside the measurements
-        index = graphs[num_edges]
+            index = SparseIndex.from_data(data).to(device)
+            index.csr(), index.csc()  # built once per graph, outside the measurements
         n = index.num_dst
         generator = torch.Generator().manual_seed(0)
         mode = "fwd+bwd" if backward else "fwd"
@@ -194,9 +200,8 @@ def run(ctx: Context) -> list[Record]:
             bytes_moved = (num_edges * (f * 4 + 4 + 4 + 4) + n * f * 4) * (2 if backward else 1)
             intermediate = num_edges * f * 4 * (3 if backward else 2)
             for impl, fn in _peers_for_spmm(index, weight, reduce).items():
-                if impl != "geomlearn" and impl != "torch.sparse CSR" and intermediate > available_memory_bytes(device) / 2:
-                    records.append(Record(SUITE, case, impl, "time", None, "ms", params=params,
-                                          note=f"skipped: its [E, F] messages need {intermediate / 2**30:.1f} GiB"))
+                if impl not in ("geomlearn", "torch.sparse CSR") and _too_big(intermediate, device):
+                    records.append(_skipped(case, impl, params, f"its [E, F] messages need {intermediate / 2**30:.1f} GiB"))
                     continue
                 records += _measure(case, impl, fn, (x,), backward, bytes_moved, device, params)
         else:
@@ -207,9 +212,10 @@ def run(ctx: Context) -> list[Record]:
             scalar_coo = _scalar_coo_block_operator(index, d)
             records += _measure(case, "geomlearn", lambda b, v: block_spmm(index, b, v), (blocks, x), backward,
                                 bytes_moved, device, params)
-            if num_edges * d * d * f * 4 * 3 > available_memory_bytes(device) / 2:
-                records.append(Record(SUITE, case, "scalar COO", "time", None, "ms", params=params,
-                                      note="skipped: its [E d^2, C] intermediate does not fit"))
+            intermediate = num_edges * d * d * f * 4 * 3
+            if _too_big(intermediate, device):
+                records.append(_skipped(case, "scalar COO", params,
+                                        f"its [E d^2, C] intermediate needs {intermediate / 2**30:.1f} GiB"))
             else:
                 records += _measure(case, "scalar COO", scalar_coo, (blocks, x), backward, bytes_moved, device, params)
         records += _speedups(records, case)

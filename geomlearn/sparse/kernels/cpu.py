@@ -168,6 +168,14 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
+def _edge_weights(weight: Tensor | None, x: Tensor) -> tuple[Tensor, int]:
+    """The kernels read ``w[eid[k] * w_on, h]``: the weights with ``w_on = 1``, or one row of ones with
+    ``w_on = 0`` when there are none (no branch in the inner loop)."""
+    if weight is None:
+        return torch.ones(1, x.shape[1], dtype=x.dtype), 0
+    return weight, 1
+
+
 class _Parallel:
     """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread)."""
 
@@ -186,8 +194,7 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
     ``k`` (``-1`` for an empty row), else ``arg`` is empty.
     """
     rows = ptr.shape[0] - 1
-    w_on = 0 if weight is None else 1
-    w = torch.ones(1, x.shape[1], dtype=x.dtype) if weight is None else weight
+    w, w_on = _edge_weights(weight, x)
     with _Parallel():
         if reduce in ("sum", "mean"):
             out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
@@ -205,8 +212,7 @@ def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tens
     """Backward of a max/min :func:`gather_reduce`: the gradient of output ``(r, h, c)`` goes to the
     winning position ``k = arg[r, h, c]``: ``grad_x[idx[k], h, c] += grad * w[eid[k], h]`` and
     ``grad_w[eid[k], h] += grad * x[idx[k], h, c]``. Returns ``(grad_x, grad_w)``, zeros where not asked for."""
-    w_on = 0 if weight is None else 1
-    w = torch.ones(1, x.shape[1], dtype=x.dtype) if weight is None else weight
+    w, w_on = _edge_weights(weight, x)
     grad_x = torch.zeros_like(x)
     grad_w = torch.zeros(eid.shape[0], x.shape[1], dtype=x.dtype)
     need_w = need_w and weight is not None
