@@ -1,1 +1,27 @@
-"""Message-passing layers and models on :mod:`geomlearn.sparse` (see the roadmap in README.md)."""
+"""Message-passing layers and models on :mod:`geomlearn.sparse`.
+
+Standard layers are drop-ins for torch_geometric's layers of the same name (same arguments, parameter
+names and outputs) and take ``edge_index``, a :class:`~geomlearn.sparse.SparseIndex` or a ``Data``;
+passing a ``SparseIndex`` built once reuses its cached layouts every call.
+
+=====================  ==========================================================================
+``MessagePassing``     base class: ``message`` / ``aggregate`` / ``update``, fused ``spmm`` when it can
+``GCNConv``            Kipf & Welling graph convolution
+``SAGEConv``           GraphSAGE (mean / sum / max / min or a module aggregation)
+``GINConv``            graph isomorphism network
+``GATConv``            multi-head graph attention (SDDMM + segment softmax + multi-head SpMM)
+``APPNP``              personalised-PageRank propagation
+``gcn_norm``           symmetric normalisation with self loops
+=====================  ==========================================================================
+"""
+
+from .appnp import APPNP
+from .gat_conv import GATConv
+from .gcn_conv import GCNConv
+from .gin_conv import GINConv
+from .graph_input import as_sparse_index
+from .message_passing import MessagePassing
+from .normalization import gcn_norm
+from .sage_conv import SAGEConv
+
+__all__ = ["APPNP", "GATConv", "GCNConv", "GINConv", "MessagePassing", "SAGEConv", "as_sparse_index", "gcn_norm"]

@@ -107,6 +107,9 @@ class SparseIndex:
                         f"edge_index: {name} index {int(edge_index[row, col])} at column {col} is out of "
                         f"range for num_nodes={num_nodes!r} ({name} nodes 0..{size - 1})"
                     )
+        self._init_checked(edge_index, num_src, num_dst)
+
+    def _init_checked(self, edge_index: Tensor, num_src: int, num_dst: int) -> None:
         fits = max(edge_index.shape[1], num_src, num_dst) < _INT32_MAX
         self.index_dtype = torch.int32 if fits else torch.int64
         self.edge_index = edge_index.to(self.index_dtype).contiguous()
@@ -114,6 +117,14 @@ class SparseIndex:
         self.num_dst = num_dst
         self._csr: CompressedIndex | None = None
         self._csc: CompressedIndex | None = None
+        self._self_loops: tuple[SparseIndex, Tensor] | None = None
+
+    @classmethod
+    def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
+        """An index from an ``edge_index`` this module built itself from a validated one (no checks)."""
+        out = cls.__new__(cls)
+        out._init_checked(edge_index, num_src, num_dst)
+        return out
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -177,6 +188,31 @@ class SparseIndex:
         ptr = self.csc().ptr
         return (ptr[1:] - ptr[:-1]).to(torch.int64)
 
+    def with_self_loops(self) -> "tuple[SparseIndex, Tensor]":
+        """The graph with exactly one self loop per node: the edges that are not self loops, in their
+        order, followed by the loops ``0 -> 0, ..., N-1 -> N-1`` (torch_geometric's
+        ``add_remaining_self_loops`` order). Square graphs only; computed once and cached.
+
+        Returns:
+            ``(index, kept)``: the new index (``E' = E - #loops + N`` edges) and ``kept [E]`` (bool), true for
+            the original edges carried over as the first ``E'- N`` edges. Per-edge values follow as
+            ``cat([values[kept], loop_values])``; the old loops' values are ``values[~kept]`` at nodes
+            ``src[~kept]``.
+        """
+        if self.num_src != self.num_dst:
+            raise ValueError(
+                f"with_self_loops: self loops need a square graph, got num_src={self.num_src}, "
+                f"num_dst={self.num_dst}"
+            )
+        if self._self_loops is None:
+            kept = self.src != self.dst
+            loops = torch.arange(self.num_dst, device=self.device, dtype=self.index_dtype)
+            edge_index = torch.cat([self.edge_index[:, kept], torch.stack([loops, loops])], dim=1)
+            looped = SparseIndex._trusted(edge_index, self.num_dst, self.num_dst)
+            looped._self_loops = (looped, torch.ones(edge_index.shape[1], dtype=torch.bool, device=self.device))
+            self._self_loops = (looped, kept)
+        return self._self_loops
+
     def t(self) -> "SparseIndex":
         """The reversed graph (edges ``i -> j``), i.e. the pattern of ``A^T``; shares the cached layouts."""
         out = SparseIndex.__new__(SparseIndex)
@@ -184,6 +220,7 @@ class SparseIndex:
         out.edge_index = self.edge_index.flip(0)
         out.num_src, out.num_dst = self.num_dst, self.num_src
         out._csr, out._csc = self._csc, self._csr
+        out._self_loops = None
         return out
 
     def to(self, device: torch.device | str) -> "SparseIndex":
@@ -194,6 +231,7 @@ class SparseIndex:
         out.num_src, out.num_dst = self.num_src, self.num_dst
         out._csr = None if self._csr is None else CompressedIndex(*(t.to(device) for t in self._csr))
         out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
+        out._self_loops = None
         return out
 
     # ------------------------------------------------------------- constructors

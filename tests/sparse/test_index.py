@@ -41,6 +41,18 @@ def test_transpose_swaps_roles_and_layouts():
     assert torch.equal(reverse.csr().ptr, SparseIndex(reverse.edge_index, num_nodes=(4, 3)).csr().ptr)
 
 
+def test_with_self_loops_replaces_loops_by_one_per_node_and_is_cached():
+    index = SparseIndex(torch.tensor([[0, 1, 1, 2, 1], [1, 1, 2, 2, 1]]), num_nodes=4)
+    looped, kept = index.with_self_loops()
+    assert kept.tolist() == [True, False, True, False, False]
+    assert looped.edge_index.tolist() == [[0, 1, 0, 1, 2, 3], [1, 2, 0, 1, 2, 3]]
+    assert looped.index_dtype == index.index_dtype
+    assert index.with_self_loops()[0] is looped
+    assert looped.with_self_loops()[0] is looped
+    with pytest.raises(ValueError, match="with_self_loops: self loops need a square graph"):
+        SparseIndex(torch.tensor([[0], [1]]), num_nodes=(1, 2)).with_self_loops()
+
+
 def test_to_moves_cached_layouts():
     index = SparseIndex(torch.tensor([[0, 1], [1, 0]]))
     index.csr()

@@ -1,0 +1,156 @@
+"""Graph attention (Veličković et al., ICLR 2018), multi-head."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..sparse import SparseIndex, sddmm, segment_reduce, segment_softmax
+from .graph_input import Graph, graph_and_features
+from .message_passing import MessagePassing
+
+
+class GATConv(MessagePassing):
+    r"""The graph attention operator of `Veličković et al. <https://arxiv.org/abs/1710.10903>`_.
+
+    For each head :math:`h` with weights :math:`\Theta_h` and attention vectors :math:`a_h^{s}, a_h^{t}`,
+
+    .. math::
+        e_{ji}^h = \mathrm{LeakyReLU}\big(a_h^{s\top} \Theta_h x_j + a_h^{t\top} \Theta_h x_i
+                   + a_h^{e\top} \Theta^e_h f_{ji}\big), \qquad
+        \alpha_{ji}^h = \operatorname{softmax}_{j \in \mathcal N(i) \cup \{i\}} e_{ji}^h
+
+    .. math::
+        x_i' = \big\Vert_{h} \sum_{j} \alpha_{ji}^h \Theta_h x_j + b \quad (\text{or the mean over heads})
+
+    A drop-in for ``torch_geometric.nn.GATConv`` (parameters ``lin`` or ``lin_src``/``lin_dst``,
+    ``att_src``, ``att_dst``, ``lin_edge``, ``att_edge``, ``res``, ``bias``; its ``state_dict`` loads).
+    The scores are one :func:`~geomlearn.sparse.sddmm` (``[E, H]``), normalised by
+    :func:`~geomlearn.sparse.segment_softmax`, and the aggregation is one multi-head
+    :func:`~geomlearn.sparse.spmm`: the ``[E, H, C]`` message tensor torch_geometric builds is never formed.
+
+    Args:
+        in_channels: input size, or ``(source size, target size)`` for separate source/target maps.
+        out_channels: size per head.
+        heads: number of heads :math:`H`.
+        concat: concatenate the heads (``[N, H * C]``), else average them (``[N, C]``).
+        negative_slope: slope of the LeakyReLU.
+        dropout: dropout on the attention coefficients during training.
+        add_self_loops: replace existing self loops by one loop per node (square graphs only).
+        edge_dim: size of edge features ``edge_attr`` that enter the scores, or ``None``.
+        fill_value: edge features of the added loops: ``"mean"`` of each node's incoming edge features,
+            or a number.
+        bias: learn an additive bias.
+        residual: add a linear map of the target's input features.
+
+    Shapes:
+        - input: ``x [N, in]`` or ``(x_src, x_dst)``, ``edge_index`` / ``SparseIndex`` / ``Data``,
+          ``edge_attr [E, edge_dim]`` (optional)
+        - output: ``[N_dst, H * out_channels]`` (``concat``) or ``[N_dst, out_channels]``; with
+          ``return_attention_weights=True`` also ``(edge_index [2, E'], alpha [E', H])`` of the graph used.
+    """
+
+    def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int, heads: int = 1,
+                 concat: bool = True, negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
+                 edge_dim: Optional[int] = None, fill_value: Union[float, str] = "mean", bias: bool = True,
+                 residual: bool = False):
+        super().__init__(aggr="sum")
+        if isinstance(fill_value, str) and fill_value != "mean":
+            raise ValueError(f"fill_value: expected 'mean' or a number, got {fill_value!r}")
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
+        self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
+        width = heads * out_channels
+        self.lin = self.lin_src = self.lin_dst = None
+        if isinstance(in_channels, int):
+            self.lin = torch.nn.Linear(in_channels, width, bias=False)
+        else:
+            self.lin_src = torch.nn.Linear(in_channels[0], width, bias=False)
+            self.lin_dst = torch.nn.Linear(in_channels[1], width, bias=False)
+        self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        if edge_dim is not None:
+            self.lin_edge = torch.nn.Linear(edge_dim, width, bias=False)
+            self.att_edge = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        else:
+            self.lin_edge = self.att_edge = None
+        total = width if concat else out_channels
+        in_dst = in_channels if isinstance(in_channels, int) else in_channels[1]
+        self.res = torch.nn.Linear(in_dst, total, bias=False) if residual else None
+        self.bias = torch.nn.Parameter(torch.empty(total)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for lin in (self.lin, self.lin_src, self.lin_dst, self.lin_edge, self.res):
+            if lin is not None:
+                torch.nn.init.xavier_uniform_(lin.weight)
+        for att in (self.att_src, self.att_dst, self.att_edge):
+            if att is not None:
+                torch.nn.init.xavier_uniform_(att)
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph, edge_attr: Optional[Tensor] = None,
+                return_attention_weights: bool = False):
+        index, x_in_src, x_in_dst, _ = graph_and_features(x, edge_index)
+        heads, chans = self.heads, self.out_channels
+        if self.lin is not None:
+            x_src = self.lin(x_in_src).view(-1, heads, chans)
+            x_dst = x_src if x_in_dst is x_in_src else self.lin(x_in_dst).view(-1, heads, chans)
+        else:
+            x_src = self.lin_src(x_in_src).view(-1, heads, chans)
+            x_dst = self.lin_dst(x_in_dst).view(-1, heads, chans)
+        if edge_attr is not None and self.lin_edge is None:
+            raise ValueError("edge_attr: this GATConv was built with edge_dim=None, so it takes no edge features")
+        if edge_attr is not None and edge_attr.shape[0] != index.num_edges:
+            raise ValueError(f"edge_attr: expected {index.num_edges} rows (one per edge), got {list(edge_attr.shape)}")
+        if self.add_self_loops:
+            index, edge_attr = self._with_self_loops(index, edge_attr)
+
+        score_src = (x_src * self.att_src).sum(-1)                     # [N_src, H]
+        score_dst = (x_dst * self.att_dst).sum(-1)                     # [N_dst, H]
+        ones_src, ones_dst = torch.ones_like(score_src), torch.ones_like(score_dst)
+        # <(s_i, 1), (1, s_j)> = s_i + s_j: the per-edge sum of the two ends' scores as one SDDMM.
+        scores = sddmm(index, torch.stack([score_dst, ones_dst], -1), torch.stack([ones_src, score_src], -1))
+        if edge_attr is not None:
+            edge_features = self.lin_edge(edge_attr.reshape(index.num_edges, -1)).view(-1, heads, chans)
+            scores = scores + (edge_features * self.att_edge).sum(-1)
+        alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), index)
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+
+        out = self.propagate(index, x_src, alpha)                      # [N_dst, H, C]
+        out = out.reshape(-1, heads * chans) if self.concat else out.mean(dim=1)
+        if self.res is not None:
+            out = out + self.res(x_in_dst)
+        if self.bias is not None:
+            out = out + self.bias
+        if return_attention_weights:
+            return out, (index.edge_index.long(), alpha)
+        return out
+
+    def _with_self_loops(self, index: SparseIndex, edge_attr: Optional[Tensor]):
+        if index.num_src != index.num_dst:
+            raise ValueError(
+                f"edge_index: add_self_loops=True needs one node set, got a bipartite graph "
+                f"({index.num_src} sources, {index.num_dst} targets); build the layer with add_self_loops=False"
+            )
+        looped, kept = index.with_self_loops()
+        if edge_attr is None:
+            return looped, None
+        edge_attr = edge_attr.reshape(index.num_edges, -1)
+        num_nodes = index.num_dst
+        if self.fill_value == "mean":
+            # Mean of each node's incoming non-loop edge features (0 for a node with none).
+            pad = edge_attr.new_zeros(num_nodes, edge_attr.shape[1])
+            total = segment_reduce(torch.cat([edge_attr[kept], pad]), looped, "sum")
+            count = segment_reduce(torch.cat([kept[kept].to(edge_attr.dtype), pad[:, 0]]), looped, "sum")
+            loop_attr = total / count.clamp(min=1).unsqueeze(1)
+        else:
+            loop_attr = edge_attr.new_full((num_nodes, edge_attr.shape[1]), float(self.fill_value))
+        return looped, torch.cat([edge_attr[kept], loop_attr])
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"

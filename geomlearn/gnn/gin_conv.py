@@ -1,0 +1,55 @@
+"""Graph isomorphism network convolution (Xu et al., ICLR 2019)."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+from torch import Tensor
+
+from .graph_input import Graph, graph_and_features
+from .message_passing import MessagePassing
+
+
+class GINConv(MessagePassing):
+    r"""The graph isomorphism operator of `Xu et al. <https://arxiv.org/abs/1810.00826>`_.
+
+    .. math::
+        X' = h_\Theta\big((A + (1 + \epsilon) I) X\big), \qquad
+        x_i' = h_\Theta\Big((1 + \epsilon)\, x_i + \sum_{j \to i} x_j\Big)
+
+    A drop-in for ``torch_geometric.nn.GINConv`` (parameters ``nn.*`` and ``eps``). The neighbour sum is
+    one fused :func:`~geomlearn.sparse.spmm`.
+
+    Args:
+        nn: the network :math:`h_\Theta` mapping ``[N, in]`` to ``[N, out]``, e.g. an MLP.
+        eps: initial :math:`\epsilon`.
+        train_eps: learn :math:`\epsilon` (else it is a buffer).
+
+    Shapes:
+        - input: ``x [N, in]`` or ``(x_src [N_src, in], x_dst [N_dst, in])``, ``edge_index`` / ``SparseIndex``
+          / ``Data``
+        - output: ``[N_dst, out]``
+    """
+
+    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False):
+        super().__init__(aggr="sum")
+        self.nn = nn
+        self.initial_eps = eps
+        if train_eps:
+            self.eps = torch.nn.Parameter(torch.tensor([float(eps)]))
+        else:
+            self.register_buffer("eps", torch.tensor([float(eps)]))
+
+    def reset_parameters(self) -> None:
+        for module in self.nn.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        self.eps.data.fill_(self.initial_eps)
+
+    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
+        index, x_src, x_dst, _ = graph_and_features(x, edge_index)
+        return self.nn(self.propagate(index, x_src) + (1 + self.eps) * x_dst)
+
+    def extra_repr(self) -> str:
+        return f"nn={self.nn}"

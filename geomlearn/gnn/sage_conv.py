@@ -1,0 +1,75 @@
+"""GraphSAGE convolution (Hamilton et al., NeurIPS 2017)."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .graph_input import Graph, graph_and_features
+from .message_passing import MessagePassing
+
+
+class SAGEConv(MessagePassing):
+    r"""The GraphSAGE operator of `Hamilton et al. <https://arxiv.org/abs/1706.02216>`_.
+
+    .. math::
+        x_i' = W_1 x_i + W_2 \bigoplus_{j \to i} x_j, \qquad \oplus \in \{\mathrm{mean}, \sum, \max, \min\}
+
+    optionally followed by :math:`x_i' \leftarrow x_i' / \lVert x_i' \rVert_2`. With ``project=True`` the
+    sources are first mapped by :math:`x_j \leftarrow \mathrm{ReLU}(W_3 x_j + b_3)`.
+
+    A drop-in for ``torch_geometric.nn.SAGEConv`` (parameters ``lin_l`` = :math:`W_2` with the bias,
+    ``lin_r`` = :math:`W_1`, ``lin`` = :math:`W_3`). Built-in reductions run as one fused
+    :func:`~geomlearn.sparse.spmm`; ``aggr`` may also be an aggregation module such as
+    :class:`~geomlearn.gnn.LCMAggregation`.
+
+    Args:
+        in_channels: input size, or ``(source size, target size)`` for a bipartite graph.
+        out_channels: output size.
+        aggr: ``"mean"`` (default), ``"sum"``, ``"max"``, ``"min"`` or an aggregation module.
+        normalize: L2-normalise the outputs.
+        root_weight: add :math:`W_1 x_i` (else only the aggregated neighbours).
+        project: project the sources first.
+        bias: bias of :math:`W_2`.
+
+    Shapes:
+        - input: ``x [N, in]`` or ``(x_src [N_src, in_src], x_dst [N_dst, in_dst])``, ``edge_index`` /
+          ``SparseIndex`` / ``Data``
+        - output: ``[N_dst, out_channels]``
+    """
+
+    def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int,
+                 aggr: Union[str, torch.nn.Module] = "mean", normalize: bool = False, root_weight: bool = True,
+                 project: bool = False, bias: bool = True):
+        super().__init__(aggr=aggr)
+        in_src, in_dst = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.normalize, self.root_weight, self.project = normalize, root_weight, project
+        self.lin = torch.nn.Linear(in_src, in_src, bias=True) if project else None
+        self.lin_l = torch.nn.Linear(in_src, out_channels, bias=bias)
+        self.lin_r = torch.nn.Linear(in_dst, out_channels, bias=False) if root_weight else None
+
+    def reset_parameters(self) -> None:
+        for lin in (self.lin, self.lin_l, self.lin_r):
+            if lin is not None:
+                lin.reset_parameters()
+
+    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
+        index, x_src, x_dst, _ = graph_and_features(x, edge_index)
+        if self.lin is not None:
+            x_src = F.relu(self.lin(x_src))
+        if self.fused and self.aggr in ("sum", "mean") and self.out_channels < x_src.shape[-1]:
+            # A linear reduction commutes with the linear map: propagate the narrower features.
+            out = self.propagate(index, F.linear(x_src, self.lin_l.weight))
+            out = out if self.lin_l.bias is None else out + self.lin_l.bias
+        else:
+            out = self.lin_l(self.propagate(index, x_src))
+        if self.lin_r is not None:
+            out = out + self.lin_r(x_dst)
+        return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, aggr={self.aggr if isinstance(self.aggr, str) else '...'}"
