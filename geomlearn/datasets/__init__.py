@@ -1,6 +1,31 @@
-"""Data set loaders returning torch_geometric ``Data`` (graphs, molecules) or tensors."""
+"""Data set loaders returning torch_geometric ``Data`` (graphs, molecules) or tensors.
 
-from .root import DataNotFoundError, data_required, data_root, require_file
-from .synthetic import power_law_graph
+Files are read from :func:`data_root` (``$GEOMLEARN_DATA``, default ``~/.cache/geomlearn``) in the layout
+torch_geometric's and OGB's own loaders use, and downloaded there when missing (except with
+``$GEOMLEARN_REQUIRE_DATA`` set). A missing file raises :class:`DataNotFoundError`, a malformed one
+:class:`DataFormatError`; both name the file, and no partial data set is ever returned.
 
-__all__ = ["DataNotFoundError", "data_required", "data_root", "power_law_graph", "require_file"]
+=============================  =====================================================================
+``planetoid``                  Cora, CiteSeer, PubMed: public split or the ten Geom-GCN splits
+``geom_gcn_masks``             the ten Geom-GCN train/val/test splits of a graph
+``heterophilous``              Texas ... Squirrel, filtered versions, Minesweeper, Tolokers (npz)
+``movielens_100k``             MovieLens 100K rating graph with the five u1..u5 folds
+``ogb_node`` / ``ogb_link``    OGB node / link property prediction, with their ``Evaluator``
+``power_law_graph``            synthetic power-law in-degree graph of any size
+``stochastic_block_model``     synthetic SBM with block labels and class-dependent features
+=============================  =====================================================================
+"""
+
+from .geom_gcn import GEOM_GCN_GRAPHS, geom_gcn_masks
+from .heterophilous import HETEROPHILOUS_GRAPHS, heterophilous
+from .movielens import movielens_100k
+from .ogb import ogb_link, ogb_node
+from .planetoid import planetoid
+from .root import DataFormatError, DataNotFoundError, data_required, data_root, fetch_file, require_file
+from .synthetic import power_law_graph, stochastic_block_model
+
+__all__ = [
+    "DataFormatError", "DataNotFoundError", "GEOM_GCN_GRAPHS", "HETEROPHILOUS_GRAPHS", "data_required", "data_root",
+    "fetch_file", "geom_gcn_masks", "heterophilous", "movielens_100k", "ogb_link", "ogb_node", "planetoid",
+    "power_law_graph", "require_file", "stochastic_block_model",
+]

@@ -13,6 +13,8 @@ act on: it names the missing file and the variable to set.
 from __future__ import annotations
 
 import os
+import tempfile
+import urllib.request
 from pathlib import Path
 
 DATA_ENV = "GEOMLEARN_DATA"
@@ -40,6 +42,10 @@ class DataNotFoundError(FileNotFoundError):
     """A data file is missing and could not be downloaded."""
 
 
+class DataFormatError(ValueError):
+    """A data file exists but does not hold what its loader expects (truncated, wrong keys or shapes)."""
+
+
 def require_file(relative: str | os.PathLike, *, what: str) -> Path:
     """Return ``data_root() / relative`` if it exists, else raise :class:`DataNotFoundError`.
 
@@ -59,3 +65,27 @@ def require_file(relative: str | os.PathLike, *, what: str) -> Path:
         f"Download it on a machine with internet, or point ${DATA_ENV} at a folder that holds "
         f"'{relative}'."
     )
+
+
+def fetch_file(relative: str | os.PathLike, url: str, *, what: str) -> Path:
+    """``data_root() / relative``, downloaded from ``url`` first when it is not there.
+
+    The download goes to a temporary file that is renamed into place once complete, so an interrupted
+    download never leaves a partial file behind. With ``$GEOMLEARN_REQUIRE_DATA`` set nothing is
+    downloaded (offline CI): a missing file raises :class:`DataNotFoundError` at once.
+    """
+    path = data_root() / relative
+    if path.exists() or data_required():
+        return require_file(relative, what=what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        urllib.request.urlretrieve(url, partial)
+        os.replace(partial, path)
+    except OSError as err:
+        raise DataNotFoundError(f"{what}: file '{path}' is missing and downloading it from {url} failed: {err}") from err
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return path

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from geomlearn.datasets import power_law_graph
+from geomlearn.datasets import power_law_graph, stochastic_block_model
 
 
 def test_power_law_graph_sizes_range_and_determinism():
@@ -27,3 +27,29 @@ def test_power_law_in_degrees_are_skewed_and_uniform_without_exponent():
 def test_power_law_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         power_law_graph(**kwargs)
+
+
+def test_stochastic_block_model_density_and_labels():
+    data = stochastic_block_model([300, 200, 500], p_in=0.02, p_out=0.001, num_features=8, feature_noise=0.3, seed=1)
+    assert data.num_nodes == 1000 and data.x.shape == (1000, 8) and data.is_undirected()
+    assert data.y.bincount().tolist() == [300, 200, 500]
+    src, dst = data.edge_index
+    same = data.y[src] == data.y[dst]
+    # Expected undirected edges: within 0.02 * (300^2 + 200^2 + 500^2) / 2, between 0.001 * (300*200 + 300*500 + 200*500).
+    assert abs(int(same.sum()) / 2 - 3800) < 4 * 3800 ** 0.5
+    assert abs(int((~same).sum()) / 2 - 310) < 4 * 310 ** 0.5
+    # Features separate the blocks: each node is nearest to its own block's mean.
+    means = torch.stack([data.x[data.y == c].mean(0) for c in range(3)])
+    assert (torch.cdist(data.x, means).argmin(1) == data.y).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"block_sizes": []}, "block_sizes: expected a non-empty list"),
+    ({"block_sizes": [3, 0]}, "block_sizes: expected a non-empty list"),
+    ({"block_sizes": [3], "p_in": 1.5}, r"p_in: expected a probability in \[0, 1\]"),
+    ({"block_sizes": [3], "num_features": -1}, "num_features: expected an int >= 0"),
+])
+def test_stochastic_block_model_bad_arguments(kwargs, message):
+    arguments = {"p_in": 0.1, "p_out": 0.01, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        stochastic_block_model(**arguments)
