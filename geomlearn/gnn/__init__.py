@@ -12,16 +12,23 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``GATConv``            multi-head graph attention (SDDMM + segment softmax + multi-head SpMM)
 ``APPNP``              personalised-PageRank propagation
 ``gcn_norm``           symmetric normalisation with self loops
+``DAGNN``              decoupled transformation and adaptive deep propagation (Liu et al., 2020)
+``NCNPredictor``       Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
 =====================  ==========================================================================
 """
 
 from .appnp import APPNP
+from .dagnn import DAGNN, DAGNNPropagation
 from .gat_conv import GATConv
 from .gcn_conv import GCNConv
 from .gin_conv import GINConv
 from .graph_input import as_sparse_index
 from .message_passing import MessagePassing
+from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
 from .sage_conv import SAGEConv
 
-__all__ = ["APPNP", "GATConv", "GCNConv", "GINConv", "MessagePassing", "SAGEConv", "as_sparse_index", "gcn_norm"]
+__all__ = [
+    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "MessagePassing", "NCNCPredictor",
+    "NCNPredictor", "SAGEConv", "as_sparse_index", "gcn_norm", "remove_target_links",
+]

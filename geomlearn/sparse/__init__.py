@@ -9,6 +9,7 @@
 ``segment_reduce``     per-edge values reduced into their targets
 ``block_spmm``         ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
 ``segment_matmul``     grouped matmul of row segments by per-segment weights
+``pair_neighbors``     neighbours of node pairs and which are shared (common-neighbour row products)
 =====================  ==========================================================================
 
 Each op is a ``torch.library`` custom op with autograd and a fake implementation (so
@@ -19,6 +20,7 @@ oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by dev
 from .block_spmm import block_spmm
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
+from .pair_neighbors import PairNeighbors, pair_neighbors
 from .sddmm import sddmm
 from .segment_matmul import segment_matmul
 from .segment_reduce import segment_reduce
@@ -27,8 +29,10 @@ from .spmm import spmm
 
 __all__ = [
     "CompressedIndex",
+    "PairNeighbors",
     "SparseIndex",
     "block_spmm",
+    "pair_neighbors",
     "sddmm",
     "segment_matmul",
     "segment_reduce",
