@@ -1,3 +1,3 @@
 """Importing this package registers every suite."""
 
-from . import kernels  # noqa: F401
+from . import graph, kernels  # noqa: F401

@@ -1,0 +1,1 @@
+"""Training protocols the ``graph`` suite runs: node classification and link prediction."""
