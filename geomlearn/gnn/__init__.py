@@ -13,6 +13,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``APPNP``              personalised-PageRank propagation
 ``gcn_norm``           symmetric normalisation with self loops
 ``DAGNN``              decoupled transformation and adaptive deep propagation (Liu et al., 2020)
+``LCMAggregation``     learnable commutative monoid aggregation, O(log deg) tree (Ong & Veličković)
 ``NCNPredictor``       Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
 =====================  ==========================================================================
 """
@@ -23,12 +24,13 @@ from .gat_conv import GATConv
 from .gcn_conv import GCNConv
 from .gin_conv import GINConv
 from .graph_input import as_sparse_index
+from .lcm_aggregation import LCMAggregation
 from .message_passing import MessagePassing
 from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
 from .sage_conv import SAGEConv
 
 __all__ = [
-    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "MessagePassing", "NCNCPredictor",
-    "NCNPredictor", "SAGEConv", "as_sparse_index", "gcn_norm", "remove_target_links",
+    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "MessagePassing",
+    "NCNCPredictor", "NCNPredictor", "SAGEConv", "as_sparse_index", "gcn_norm", "remove_target_links",
 ]

@@ -9,6 +9,7 @@
 ``segment_reduce``     per-edge values reduced into their targets
 ``block_spmm``         ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
 ``segment_matmul``     grouped matmul of row segments by per-segment weights
+``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
 ``pair_neighbors``     neighbours of node pairs and which are shared (common-neighbour row products)
 =====================  ==========================================================================
 
@@ -25,6 +26,7 @@ from .sddmm import sddmm
 from .segment_matmul import segment_matmul
 from .segment_reduce import segment_reduce
 from .segment_softmax import segment_softmax
+from .segment_tree_reduce import segment_tree_reduce
 from .spmm import spmm
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "segment_matmul",
     "segment_reduce",
     "segment_softmax",
+    "segment_tree_reduce",
     "spmm",
     "use_backend",
 ]
