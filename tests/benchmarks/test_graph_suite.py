@@ -1,0 +1,57 @@
+"""Two-epoch smoke runs of every ``graph`` suite case on the real Cora data, and its helpers."""
+
+import math
+
+import pytest
+import torch
+
+import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.graph.link_prediction import split_edges
+from benchmarks.graph.node_classification import SparseInputDropout
+from benchmarks.registry import SUITES, Context
+
+from ..real_data import needs_data
+
+
+@pytest.mark.parametrize("only, metric, count", [("node Cora", "test accuracy", 5), ("link Cora", "test HR@100", 3)])
+def test_every_cora_case_runs_two_epochs(only, metric, count):
+    needs_data("planetoid/Cora/raw")
+    records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only=only))
+    scores = [r for r in records if r.metric == metric]
+    assert len(scores) == count
+    assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
+
+
+def test_speed_case_times_geomlearn_and_torch_geometric_in_one_run():
+    records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="speed GCN"))
+    times = {r.impl: r.value for r in records if r.metric == "epoch time"}
+    assert set(times) == {"geomlearn (SparseIndex)", "geomlearn (edge_index)", "torch_geometric"}
+    speedup = next(r for r in records if r.metric == "speedup of geomlearn" and r.impl == "torch_geometric")
+    assert speedup.value == pytest.approx(times["torch_geometric"] / times["geomlearn (SparseIndex)"])
+
+
+def test_sparse_input_dropout_matches_dense_dropout_in_distribution():
+    x = (torch.rand(400, 50) < 0.05).float() * torch.rand(400, 50)
+    dropout = SparseInputDropout(x)
+    torch.manual_seed(0)
+    samples = torch.stack([dropout(0.5) for _ in range(400)])
+    assert ((samples == 0) | (x == 0) | torch.isclose(samples, 2 * x)).all()      # kept entries scaled by 1/(1-p)
+    kept = (samples[:, x != 0] != 0).float().mean()
+    assert abs(kept - 0.5) < 4 * math.sqrt(0.25 / samples[:, x != 0].numel())
+    assert dropout(0.0) is x
+
+
+def test_edge_split_is_disjoint_and_negatives_are_non_edges():
+    g = torch.Generator().manual_seed(0)
+    pairs = torch.randint(0, 60, (2, 300), generator=g)
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    edge_index = torch.cat([pairs, pairs.flip(0)], 1).unique(dim=1)
+    split = split_edges(edge_index, 60, seed=1)
+    seen = set()
+    for part in ("train", "valid", "test"):
+        keys = {tuple(sorted(p)) for p in split[part].t().tolist()}
+        assert not keys & seen
+        seen |= keys
+    assert len(seen) == edge_index.shape[1] // 2
+    existing = set(map(tuple, edge_index.t().tolist()))
+    assert not {tuple(p) for p in split["test_neg"].t().tolist()} & existing
