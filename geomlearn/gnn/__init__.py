@@ -11,6 +11,8 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``GINConv``            graph isomorphism network
 ``GATConv``            multi-head graph attention (SDDMM + segment softmax + multi-head SpMM)
 ``APPNP``              personalised-PageRank propagation
+``TANGNNConv``         neighbourhood mean + attention over the top-m most similar vertices; ``TANGNN``
+``PDFConv``            parameterised graph matrix, decomposed, filtered per channel (Yang et al., 2023)
 ``gcn_norm``           symmetric normalisation with self loops
 ``DAGNN``              decoupled transformation and adaptive deep propagation (Liu et al., 2020)
 ``LCMAggregation``     learnable commutative monoid aggregation, O(log deg) tree (Ong & Veličković)
@@ -28,9 +30,11 @@ from .lcm_aggregation import LCMAggregation
 from .message_passing import MessagePassing
 from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
+from .pdf import PDFConv
 from .sage_conv import SAGEConv
+from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
     "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "MessagePassing",
-    "NCNCPredictor", "NCNPredictor", "SAGEConv", "as_sparse_index", "gcn_norm", "remove_target_links",
+    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "gcn_norm", "remove_target_links",
 ]
