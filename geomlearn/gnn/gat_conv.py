@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..sparse import SparseIndex, sddmm, segment_reduce, segment_softmax
+from ..sparse import SparseIndex, gather_sum, segment_reduce, segment_softmax
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
@@ -28,7 +28,7 @@ class GATConv(MessagePassing):
 
     A drop-in for ``torch_geometric.nn.GATConv`` (parameters ``lin`` or ``lin_src``/``lin_dst``,
     ``att_src``, ``att_dst``, ``lin_edge``, ``att_edge``, ``res``, ``bias``; its ``state_dict`` loads).
-    The scores are one :func:`~geomlearn.sparse.sddmm` (``[E, H]``), normalised by
+    The scores are one :func:`~geomlearn.sparse.gather_sum` of per-node scores (``[E, H]``), normalised by
     :func:`~geomlearn.sparse.segment_softmax`, and the aggregation is one multi-head
     :func:`~geomlearn.sparse.spmm`: the ``[E, H, C]`` message tensor torch_geometric builds is never formed.
 
@@ -112,9 +112,7 @@ class GATConv(MessagePassing):
 
         score_src = (x_src * self.att_src).sum(-1)                     # [N_src, H]
         score_dst = (x_dst * self.att_dst).sum(-1)                     # [N_dst, H]
-        ones_src, ones_dst = torch.ones_like(score_src), torch.ones_like(score_dst)
-        # <(s_i, 1), (1, s_j)> = s_i + s_j: the per-edge sum of the two ends' scores as one SDDMM.
-        scores = sddmm(index, torch.stack([score_dst, ones_dst], -1), torch.stack([ones_src, score_src], -1))
+        scores = gather_sum(index, score_dst, score_src)               # [E, H]: s_i + s_j per edge
         if edge_attr is not None:
             edge_features = self.lin_edge(edge_attr.reshape(index.num_edges, -1)).view(-1, heads, chans)
             scores = scores + (edge_features * self.att_edge).sum(-1)

@@ -5,6 +5,7 @@
                        with cached CSR (by target) and CSC (by source) layouts
 ``spmm``               ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
 ``sddmm``              ``out_e = <a_i, b_j>`` per edge
+``gather_sum``         ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
 ``segment_softmax``    softmax of edge scores over each target's incoming edges
 ``segment_reduce``     per-edge values reduced into their targets
 ``block_spmm``         ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
@@ -19,6 +20,7 @@ oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by dev
 """
 
 from .block_spmm import block_spmm
+from .gather_sum import gather_sum
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
@@ -34,6 +36,7 @@ __all__ = [
     "PairNeighbors",
     "SparseIndex",
     "block_spmm",
+    "gather_sum",
     "pair_neighbors",
     "sddmm",
     "segment_matmul",

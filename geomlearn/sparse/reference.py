@@ -35,6 +35,11 @@ def sddmm(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
     return (a[index.dst.long()] * b[index.src.long()]).sum(-1)
 
 
+def gather_sum(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
+    """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``."""
+    return a[index.dst.long()] + b[index.src.long()]
+
+
 def segment_softmax(scores: Tensor, index: SparseIndex) -> Tensor:
     """Softmax of ``scores`` over each target's incoming edges."""
     dst = index.dst.long()

@@ -2,14 +2,14 @@
 
 import torch
 
-from geomlearn.sparse import block_spmm, sddmm, segment_matmul, segment_reduce, segment_softmax, spmm
+from geomlearn.sparse import block_spmm, gather_sum, sddmm, segment_matmul, segment_reduce, segment_softmax, spmm
 from geomlearn.sparse import reference as ref
 
 from .graphs import random_graph
 
 
 class AttentionThenBlocks(torch.nn.Module):
-    """Touches every op: attention scores (sddmm), their softmax, a weighted multi-head spmm, a max spmm,
+    """Touches every op: attention scores (sddmm, gather_sum), their softmax, a weighted multi-head spmm, a max spmm,
     a segment reduction of the scores, a block spmm and a grouped matmul."""
 
     def __init__(self, index, ptr):
@@ -21,7 +21,8 @@ class AttentionThenBlocks(torch.nn.Module):
 
     def forward(self, x, impl):
         h = self.lin(x).view(-1, 2, 4)
-        alpha = impl.segment_softmax(impl.sddmm(self.index, h, h), self.index)
+        scores = impl.sddmm(self.index, h, h) + impl.gather_sum(self.index, h[:, :, 0], h[:, :, 1])
+        alpha = impl.segment_softmax(scores, self.index)
         out = impl.spmm(self.index, h, alpha).reshape(-1, 8)
         out = out + impl.spmm(self.index, x, None, "max")
         out = out + impl.segment_reduce(alpha, self.index, "mean").sum(1, keepdim=True)
@@ -32,7 +33,7 @@ class AttentionThenBlocks(torch.nn.Module):
 class _Ops:
     spmm, sddmm, segment_softmax = staticmethod(spmm), staticmethod(sddmm), staticmethod(segment_softmax)
     segment_reduce, block_spmm = staticmethod(segment_reduce), staticmethod(block_spmm)
-    segment_matmul = staticmethod(segment_matmul)
+    segment_matmul, gather_sum = staticmethod(segment_matmul), staticmethod(gather_sum)
 
 
 def test_compile_fullgraph_forward_and_backward_match_eager_reference():
