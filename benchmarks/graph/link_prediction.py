@@ -69,14 +69,23 @@ def hits_at_100(positive: Tensor, negative: Tensor) -> float:
     return Evaluator("ogbl-ppa").eval({"y_pred_pos": positive, "y_pred_neg": negative})["hits@100"]
 
 
+def ogb_split(split: dict) -> dict:
+    """An OGB link split (``{"train": {"edge": [M, 2]}, "valid": {"edge", "edge_neg"}, ...}``) as ``[2, M]`` pairs."""
+    pairs = {part: split[part]["edge"].t().long() for part in ("train", "valid", "test")}
+    pairs.update({f"{part}_neg": split[part]["edge_neg"].t().long() for part in ("valid", "test")})
+    return pairs
+
+
 def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60, hidden: int = 128,
-                         dropout: float = 0.3, lr: float = 0.005, batch_size: int = 1024) -> dict[str, float]:
-    """Train encoder + predictor from ``seed``; returns validation and test HR@100 at the best validation epoch."""
+                         dropout: float = 0.3, lr: float = 0.005, batch_size: int = 1024, split: dict | None = None,
+                         metric=hits_at_100, normalise: bool = True) -> dict[str, float]:
+    """Train encoder + predictor from ``seed``; returns validation and test ``metric`` (HR@100 by default) at
+    the best validation epoch. ``split`` defaults to :func:`split_edges` of ``data`` for this seed."""
     from benchmarks.graph.node_classification import normalise_rows
 
-    split = split_edges(data.edge_index, data.num_nodes, seed)
+    split = split_edges(data.edge_index, data.num_nodes, seed) if split is None else split
     torch.manual_seed(seed)
-    x = normalise_rows(data.x)
+    x = normalise_rows(data.x) if normalise else data.x.float()
     train_graph = SparseIndex(to_undirected(split["train"], num_nodes=data.num_nodes), num_nodes=data.num_nodes)
     encoder = Encoder(x.shape[1], hidden, dropout)
     predictor = PREDICTORS[predictor_name](hidden, hidden, dropout=dropout)
@@ -101,7 +110,7 @@ def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60,
         with torch.no_grad():
             h = encoder(x, train_graph)
             scores = {key: predictor(h, train_graph, split[key]) for key in ("valid", "valid_neg", "test", "test_neg")}
-        val = hits_at_100(scores["valid"], scores["valid_neg"])
+        val = metric(scores["valid"], scores["valid_neg"])
         if val > best["val"]:
-            best = {"val": val, "test": hits_at_100(scores["test"], scores["test_neg"]), "epoch": epoch}
+            best = {"val": val, "test": metric(scores["test"], scores["test_neg"]), "epoch": epoch}
     return best

@@ -13,7 +13,7 @@ from benchmarks.registry import SUITES, Context
 from ..real_data import needs_data
 
 
-@pytest.mark.parametrize("only, metric, count", [("node Cora", "test accuracy", 5), ("link Cora", "test HR@100", 3)])
+@pytest.mark.parametrize("only, metric, count", [("node Cora", "test accuracy", 6), ("link Cora", "test HR@100", 3)])
 def test_every_cora_case_runs_two_epochs(only, metric, count):
     needs_data("planetoid/Cora/raw")
     records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only=only))
@@ -55,3 +55,19 @@ def test_edge_split_is_disjoint_and_negatives_are_non_edges():
     assert len(seen) == edge_index.shape[1] // 2
     existing = set(map(tuple, edge_index.t().tolist()))
     assert not {tuple(p) for p in split["test_neg"].t().tolist()} & existing
+
+
+def test_ogb_cases_run_where_the_files_are_and_skip_where_not(monkeypatch, tmp_path):
+    from ..ogb_files import write_tiny_arxiv, write_tiny_link_set
+
+    monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="ogb")
+    skipped = SUITES["graph"].run(ctx)
+    assert skipped and all(r.value is None and r.note.startswith("skipped: no ogb") for r in skipped)
+    write_tiny_arxiv(tmp_path)
+    write_tiny_link_set(tmp_path, "ogbl-collab", features=True)
+    records = SUITES["graph"].run(ctx)
+    accuracy = [r for r in records if r.metric == "test accuracy"]
+    hits = [r for r in records if r.metric == "test hits"]
+    assert len(accuracy) == 3 and len(hits) == 3
+    assert all(r.value is not None and 0 <= r.value <= 100 for r in accuracy + hits)

@@ -1,39 +1,20 @@
 """The OGB loaders on tiny graphs the tests write in OGB's own file layout (no download)."""
 
-import gzip
-
-import numpy as np
 import pytest
 import torch
 
 from geomlearn.datasets import DataFormatError, DataNotFoundError, ogb_link, ogb_node
 
+from ..ogb_files import write_csv, write_tiny_arxiv, write_tiny_link_set
+
 pytest.importorskip("ogb")
-
-
-def write_csv(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt") as handle:
-        for row in np.atleast_1d(rows):
-            handle.write(",".join(str(v) for v in np.atleast_1d(row)) + "\n")
 
 
 @pytest.fixture
 def arxiv_like(monkeypatch, tmp_path):
     monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
     monkeypatch.setenv("GEOMLEARN_REQUIRE_DATA", "1")
-    root = tmp_path / "ogb" / "ogbn_arxiv"
-    edges = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [4, 0], [5, 1]])
-    write_csv(root / "raw" / "edge.csv.gz", edges)
-    write_csv(root / "raw" / "num-node-list.csv.gz", [6])
-    write_csv(root / "raw" / "num-edge-list.csv.gz", [len(edges)])
-    write_csv(root / "raw" / "node-feat.csv.gz", np.arange(12, dtype=float).reshape(6, 2) / 10)
-    write_csv(root / "raw" / "node_year.csv.gz", [2010, 2011, 2012, 2013, 2014, 2015])
-    write_csv(root / "raw" / "node-label.csv.gz", [3, 0, 1, 3, 2, 0])
-    write_csv(root / "split" / "time" / "train.csv.gz", [0, 1, 2])
-    write_csv(root / "split" / "time" / "valid.csv.gz", [3])
-    write_csv(root / "split" / "time" / "test.csv.gz", [4, 5])
-    return root
+    return write_tiny_arxiv(tmp_path)
 
 
 def test_node_set_and_its_evaluator(arxiv_like):
@@ -63,15 +44,7 @@ def test_node_set_errors(arxiv_like):
 def test_link_set_and_its_evaluator(monkeypatch, tmp_path):
     monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
     monkeypatch.setenv("GEOMLEARN_REQUIRE_DATA", "1")
-    root = tmp_path / "ogb" / "ogbl_ddi"
-    write_csv(root / "raw" / "edge.csv.gz", np.array([[0, 1], [1, 2], [2, 3]]))
-    write_csv(root / "raw" / "num-node-list.csv.gz", [4])
-    write_csv(root / "raw" / "num-edge-list.csv.gz", [3])
-    split = root / "split" / "target"
-    split.mkdir(parents=True)
-    torch.save({"edge": np.array([[0, 1], [1, 2], [2, 3]])}, split / "train.pt")
-    for part in ("valid", "test"):
-        torch.save({"edge": np.array([[0, 2]]), "edge_neg": np.array([[1, 3], [0, 3]])}, split / f"{part}.pt")
+    write_tiny_link_set(tmp_path, "ogbl-ddi")
     data, edges, evaluator = ogb_link("ogbl-ddi")
     # OGB adds the inverse edges of ddi itself.
     assert data.num_edges == 6 and data.is_undirected()
