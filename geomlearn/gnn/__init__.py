@@ -4,20 +4,20 @@ Standard layers are drop-ins for torch_geometric's layers of the same name (same
 names and outputs) and take ``edge_index``, a :class:`~geomlearn.sparse.SparseIndex` or a ``Data``;
 passing a ``SparseIndex`` built once reuses its cached layouts every call.
 
-=====================  ==========================================================================
-``MessagePassing``     base class: ``message`` / ``aggregate`` / ``update``, fused ``spmm`` when it can
-``GCNConv``            Kipf & Welling graph convolution
-``SAGEConv``           GraphSAGE (mean / sum / max / min or a module aggregation)
-``GINConv``            graph isomorphism network
-``GATConv``            multi-head graph attention (SDDMM + segment softmax + multi-head SpMM)
-``APPNP``              personalised-PageRank propagation
-``TANGNNConv``         neighbourhood mean + attention over the top-m most similar vertices; ``TANGNN``
-``PDFConv``            parameterised graph matrix, decomposed, filtered per channel (Yang et al., 2023)
-``gcn_norm``           symmetric normalisation with self loops
-``DAGNN``              decoupled transformation and adaptive deep propagation (Liu et al., 2020)
-``LCMAggregation``     learnable commutative monoid aggregation, O(log deg) tree (Ong & Veličković)
-``NCNPredictor``       Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
-=====================  ==========================================================================
+======================  ==========================================================================
+``MessagePassing``      base class: ``message`` / ``aggregate`` / ``update``, fused ``spmm`` when it can
+``GCNConv``             Kipf & Welling graph convolution
+``SAGEConv``            GraphSAGE (mean / sum / max / min or a module aggregation)
+``GINConv``             graph isomorphism network
+``GATConv``             multi-head graph attention (gather-sum scores, segment softmax, multi-head SpMM)
+``APPNP``               personalised-PageRank propagation
+``gcn_norm``            symmetric normalisation with self loops
+``DAGNN``               decoupled transformation and adaptive deep propagation (Liu et al., 2020)
+``LCMAggregation``      learnable commutative monoid aggregation, O(log deg) tree (Ong & Veličković)
+``TANGNNConv``          neighbourhood mean + attention over the top-m most similar vertices; ``TANGNN``
+``NCNPredictor``        Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
+``PDFConv``             parameterised graph matrix, decomposed, filtered per channel (Yang et al., 2023)
+======================  ==========================================================================
 """
 
 from .appnp import APPNP
@@ -36,5 +36,6 @@ from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
     "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "MessagePassing",
-    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "gcn_norm", "remove_target_links",
+    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "gcn_norm",
+    "remove_target_links",
 ]

@@ -1,22 +1,24 @@
 """The shared sparse backend: one index structure and a small set of sparse ops.
 
-=====================  ==========================================================================
-``SparseIndex``        the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
-                       with cached CSR (by target) and CSC (by source) layouts
-``spmm``               ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
-``sddmm``              ``out_e = <a_i, b_j>`` per edge
-``gather_sum``         ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
-``segment_softmax``    softmax of edge scores over each target's incoming edges
-``segment_reduce``     per-edge values reduced into their targets
-``block_spmm``         ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
-``segment_matmul``     grouped matmul of row segments by per-segment weights
+======================  ==========================================================================
+``SparseIndex``         the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
+                        with cached CSR (by target) and CSC (by source) layouts
+``spmm``                ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
+``sddmm``               ``out_e = <a_i, b_j>`` per edge
+``gather_sum``          ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
+``segment_softmax``     softmax of edge scores over each target's incoming edges
+``segment_reduce``      per-edge values reduced into their targets
+``block_spmm``          ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
+``segment_matmul``      grouped matmul of row segments by per-segment weights
 ``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
-``pair_neighbors``     neighbours of node pairs and which are shared (common-neighbour row products)
-=====================  ==========================================================================
+``pair_neighbors``      neighbours of node pairs and which are shared (common-neighbour row products)
+======================  ==========================================================================
 
-Each op is a ``torch.library`` custom op with autograd and a fake implementation (so
+Each numeric op is a ``torch.library`` custom op with autograd and a fake implementation (so
 ``torch.compile(fullgraph=True)`` traces models that use it); :mod:`.reference` holds the plain-torch
 oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by device.
+``segment_tree_reduce`` (it applies a user's Python operator level by level) and ``pair_neighbors`` (it
+returns an index structure) are plain torch code built on the same layouts.
 """
 
 from .block_spmm import block_spmm
