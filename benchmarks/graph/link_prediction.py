@@ -1,7 +1,8 @@
 """Link prediction on Planetoid graphs with the protocol of the NCN paper (Wang et al., ICLR 2024).
 
-The undirected edges are split at random into 85 / 5 / 10 % train / validation / test (one split per
-seed); validation and test each get as many negative pairs, drawn from the non-edges. A GCN encoder
+The undirected edges are split at random into 70 / 10 / 20 % train / validation / test (one split per
+seed; the split of the paper's code, ``randomsplit`` in its ``ogbdataset.py``); validation and test each
+get as many negative pairs, drawn from the non-edges. A GCN encoder
 turns the training graph into node representations, a predictor scores pairs, and training minimises
 the binary cross-entropy of positive training edges against freshly drawn negatives, in mini-batches
 whose target links are removed from the graph first (NCN's target-link removal). The metric is HR@100
@@ -48,8 +49,8 @@ class HadamardPredictor(torch.nn.Module):
 PREDICTORS = {"GCN": HadamardPredictor, "NCN": NCNPredictor, "NCNC": NCNCPredictor}
 
 
-def split_edges(edge_index: Tensor, num_nodes: int, seed: int, val: float = 0.05, test: float = 0.10) -> dict:
-    """Random 85/5/10 split of the undirected edges, with as many negatives for validation and test."""
+def split_edges(edge_index: Tensor, num_nodes: int, seed: int, val: float = 0.10, test: float = 0.20) -> dict:
+    """Random 70/10/20 split of the undirected edges, with as many negatives for validation and test."""
     generator = torch.Generator().manual_seed(seed)
     row, col = edge_index
     pairs = edge_index[:, row < col]

@@ -6,7 +6,7 @@ Cases (``--only`` matches their names):
   epoch over 10 seeds (2 epochs and 1 seed with ``--quick``), beside the paper's figure;
 * ``node ogbn-arxiv <Model>``: the OGB split and ``Evaluator``, where the files are under
   ``$GEOMLEARN_DATA/ogb`` (a skip record otherwise);
-* ``link <Data set> <Predictor>``: HR@100 with the NCN paper's protocol (random 85/5/10 edge split per
+* ``link <Data set> <Predictor>``: HR@100 with the NCN paper's protocol (random 70/10/20 edge split per
   seed, target-link removal), 3 seeds; ``link ogbl-collab <Predictor>`` with OGB's split and metric
   where its files are present;
 * ``speed <Layer>``: forward + backward + optimiser step of a two-layer model on a power-law graph
