@@ -73,3 +73,16 @@ def test_gradients_reach_the_node_representations():
     pairs = torch.randint(0, 20, (2, 12), generator=torch.Generator().manual_seed(4))
     NCNCPredictor(6, 8)(h, index, pairs).sum().backward()
     assert h.grad is not None and h.grad.abs().sum() > 0
+
+
+def test_permutation_equivariant():
+    # Relabelling the nodes (features, graph and target pairs alike) leaves every pair's score unchanged.
+    index = undirected_graph()
+    h = torch.randn(20, 6)
+    pairs = torch.randint(0, 20, (2, 12), generator=torch.Generator().manual_seed(5))
+    perm = torch.randperm(20, generator=torch.Generator().manual_seed(6))
+    new_label = torch.empty_like(perm)
+    new_label[perm] = torch.arange(20)
+    relabelled = SparseIndex(new_label[index.edge_index.long()], num_nodes=20)
+    for model in (NCNPredictor(6, 8).eval(), NCNCPredictor(6, 8).eval()):
+        torch.testing.assert_close(model(h[perm], relabelled, new_label[pairs]), model(h, index, pairs))
