@@ -217,18 +217,19 @@ def plot(records: list[Record], out) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r for r in records if r.metric == "test accuracy" and r.value is not None]
-    if not rows:
+    datasets = [d for d in DATASETS + OGB_NODE if any(r.params["dataset"] == d for r in rows)]
+    if not datasets:
         return
-    fig, axes = plt.subplots(1, len(DATASETS), figsize=(5 * len(DATASETS), 3.6), squeeze=False)
-    for ax, dataset in zip(axes[0], DATASETS):
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.6), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
         mine = [r for r in rows if r.params["dataset"] == dataset]
         names = [r.params["model"] for r in mine]
         ax.bar(names, [r.value for r in mine], yerr=[r.std or 0 for r in mine], color="tab:blue", label="geomlearn")
         papers = [(k, float(PAPER_NODE[(dataset, n)].split()[0])) for k, n in enumerate(names)
                   if (dataset, n) in PAPER_NODE]
-        ax.scatter([k for k, _ in papers], [v for _, v in papers], color="black", marker="_", s=400, zorder=3,
-                   label="paper")
-        ax.set(title=f"{dataset}, public split", ylabel="test accuracy (%)", ylim=(50, 90))
+        ax.scatter([k for k, _ in papers], [v for _, v in papers], color="tab:red", marker="_", s=600, linewidths=3,
+                   zorder=3, label="paper")
+        ax.set(title=dataset, ylabel="test accuracy (%) at best validation", ylim=(50, 90))
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "graph.png", dpi=120)
