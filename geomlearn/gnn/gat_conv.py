@@ -50,7 +50,8 @@ class GATConv(MessagePassing):
         - input: ``x [N, in]`` or ``(x_src, x_dst)``, ``edge_index`` / ``SparseIndex`` / ``Data``,
           ``edge_attr [E, edge_dim]`` (optional)
         - output: ``[N_dst, H * out_channels]`` (``concat``) or ``[N_dst, out_channels]``; with
-          ``return_attention_weights=True`` also ``(edge_index [2, E'], alpha [E', H])`` of the graph used.
+          ``return_attention_weights=True`` also ``(edge_index [2, E'], alpha [E', H])`` of the graph used
+          (with ``add_self_loops``, its edges sorted by target: torch_geometric lists the loops last).
     """
 
     def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int, heads: int = 1,
@@ -135,7 +136,7 @@ class GATConv(MessagePassing):
                 f"edge_index: add_self_loops=True needs one node set, got a bipartite graph "
                 f"({index.num_src} sources, {index.num_dst} targets); build the layer with add_self_loops=False"
             )
-        looped, kept = index.with_self_loops()
+        looped, kept, order = index.with_self_loops()
         if edge_attr is None:
             return looped, None
         edge_attr = edge_attr.reshape(index.num_edges, -1)
@@ -143,12 +144,12 @@ class GATConv(MessagePassing):
         if self.fill_value == "mean":
             # Mean of each node's incoming non-loop edge features (0 for a node with none).
             pad = edge_attr.new_zeros(num_nodes, edge_attr.shape[1])
-            total = segment_reduce(torch.cat([edge_attr[kept], pad]), looped, "sum")
-            count = segment_reduce(torch.cat([kept[kept].to(edge_attr.dtype), pad[:, 0]]), looped, "sum")
+            total = segment_reduce(torch.cat([edge_attr[kept], pad])[order], looped, "sum")
+            count = segment_reduce(torch.cat([kept[kept].to(edge_attr.dtype), pad[:, 0]])[order], looped, "sum")
             loop_attr = total / count.clamp(min=1).unsqueeze(1)
         else:
             loop_attr = edge_attr.new_full((num_nodes, edge_attr.shape[1]), float(self.fill_value))
-        return looped, torch.cat([edge_attr[kept], loop_attr])
+        return looped, torch.cat([edge_attr[kept], loop_attr])[order]
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"

@@ -29,7 +29,7 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
         index: a square graph.
         edge_weight: optional ``[E]`` weights (1 when omitted).
         add_self_loops: add the remaining self loops first (the graph from
-            :meth:`SparseIndex.with_self_loops`, cached on ``index``).
+            :meth:`SparseIndex.with_self_loops`, cached on ``index``, its edges sorted by target).
         fill: weight of an added loop.
         normalize: apply :math:`\hat D^{-1/2} \cdot \hat D^{-1/2}` (else return ``A + fill I`` as is).
         dtype: dtype of the weights when ``edge_weight`` is omitted.
@@ -40,11 +40,11 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
     if edge_weight is None:
         edge_weight = torch.ones(index.num_edges, dtype=dtype, device=index.device)
     if add_self_loops:
-        looped, kept = index.with_self_loops()
+        looped, kept, order = index.with_self_loops()
         loop_weight = torch.full((index.num_dst,), fill, dtype=edge_weight.dtype, device=index.device)
         old_loops = ~kept
         loop_weight = loop_weight.index_put((index.src[old_loops].long(),), edge_weight[old_loops])
-        edge_weight = torch.cat([edge_weight[kept], loop_weight])
+        edge_weight = torch.cat([edge_weight[kept], loop_weight])[order]
         index = looped
     if not normalize:
         return index, edge_weight

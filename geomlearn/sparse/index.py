@@ -117,7 +117,7 @@ class SparseIndex:
         self.num_dst = num_dst
         self._csr: CompressedIndex | None = None
         self._csc: CompressedIndex | None = None
-        self._self_loops: tuple[SparseIndex, Tensor] | None = None
+        self._self_loops: tuple[SparseIndex, Tensor, Tensor] | None = None
 
     @classmethod
     def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
@@ -188,16 +188,20 @@ class SparseIndex:
         ptr = self.csc().ptr
         return (ptr[1:] - ptr[:-1]).to(torch.int64)
 
-    def with_self_loops(self) -> "tuple[SparseIndex, Tensor]":
-        """The graph with exactly one self loop per node: the edges that are not self loops, in their
-        order, followed by the loops ``0 -> 0, ..., N-1 -> N-1`` (torch_geometric's
-        ``add_remaining_self_loops`` order). Square graphs only; computed once and cached.
+    def with_self_loops(self) -> "tuple[SparseIndex, Tensor, Tensor]":
+        """The graph with exactly one self loop per node: the edges that are not self loops and the loops
+        ``i -> i``, sorted by target (stably, so each target's edges keep their order and its loop comes
+        last). Square graphs only; computed once and cached.
+
+        Sorting by target makes the new graph's CSR the identity permutation: every per-edge tensor of the
+        looped graph (normalised weights, attention scores) is then read and written sequentially by the
+        forward kernels.
 
         Returns:
-            ``(index, kept)``: the new index (``E' = E - #loops + N`` edges) and ``kept [E]`` (bool), true for
-            the original edges carried over as the first ``E'- N`` edges. Per-edge values follow as
-            ``cat([values[kept], loop_values])``; the old loops' values are ``values[~kept]`` at nodes
-            ``src[~kept]``.
+            ``(index, kept, order)``: the new index (``E' = E - #loops + N`` edges); ``kept [E]`` (bool), true for
+            the original edges carried over; ``order [E']``, the permutation that sorts. Per-edge values
+            follow as ``cat([values[kept], loop_values])[order]``, where the old loops' values are
+            ``values[~kept]`` at nodes ``src[~kept]``.
         """
         if self.num_src != self.num_dst:
             raise ValueError(
@@ -208,9 +212,11 @@ class SparseIndex:
             kept = self.src != self.dst
             loops = torch.arange(self.num_dst, device=self.device, dtype=self.index_dtype)
             edge_index = torch.cat([self.edge_index[:, kept], torch.stack([loops, loops])], dim=1)
-            looped = SparseIndex._trusted(edge_index, self.num_dst, self.num_dst)
-            looped._self_loops = (looped, torch.ones(edge_index.shape[1], dtype=torch.bool, device=self.device))
-            self._self_loops = (looped, kept)
+            order = torch.argsort(edge_index[1], stable=True)
+            looped = SparseIndex._trusted(edge_index[:, order], self.num_dst, self.num_dst)
+            identity = torch.arange(looped.num_edges, device=self.device)
+            looped._self_loops = (looped, torch.ones(looped.num_edges, dtype=torch.bool, device=self.device), identity)
+            self._self_loops = (looped, kept, order)
         return self._self_loops
 
     def t(self) -> "SparseIndex":

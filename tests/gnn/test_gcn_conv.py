@@ -78,6 +78,6 @@ def test_prebuilt_index_keeps_its_self_loop_graph():
     index = SparseIndex(edge_index, num_nodes=30)
     layer = GCNConv(12, 6)
     layer(x, index)
-    looped, _ = index.with_self_loops()
+    looped, _, _ = index.with_self_loops()
     layer(x, index)
     assert index.with_self_loops()[0] is looped

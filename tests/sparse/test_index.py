@@ -43,9 +43,12 @@ def test_transpose_swaps_roles_and_layouts():
 
 def test_with_self_loops_replaces_loops_by_one_per_node_and_is_cached():
     index = SparseIndex(torch.tensor([[0, 1, 1, 2, 1], [1, 1, 2, 2, 1]]), num_nodes=4)
-    looped, kept = index.with_self_loops()
+    looped, kept, order = index.with_self_loops()
     assert kept.tolist() == [True, False, True, False, False]
-    assert looped.edge_index.tolist() == [[0, 1, 0, 1, 2, 3], [1, 2, 0, 1, 2, 3]]
+    # [0->1, 1->2, loops 0..3] sorted by target, stably: each target's loop after its other edges.
+    assert looped.edge_index.tolist() == [[0, 0, 1, 1, 2, 3], [0, 1, 1, 2, 2, 3]]
+    assert order.tolist() == [2, 0, 3, 1, 4, 5]
+    assert torch.equal(looped.csr().eid.long(), torch.arange(6))          # sorted: the CSR is the identity
     assert looped.index_dtype == index.index_dtype
     assert index.with_self_loops()[0] is looped
     assert looped.with_self_loops()[0] is looped
