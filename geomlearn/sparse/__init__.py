@@ -11,14 +11,15 @@
 ``block_spmm``          ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
 ``segment_matmul``      grouped matmul of row segments by per-segment weights
 ``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
+``reverse_edges``       each edge's reverse in a symmetric graph, by sorting
 ``pair_neighbors``      neighbours of node pairs and which are shared (common-neighbour row products)
 ======================  ==========================================================================
 
 Each numeric op is a ``torch.library`` custom op with autograd and a fake implementation (so
 ``torch.compile(fullgraph=True)`` traces models that use it); :mod:`.reference` holds the plain-torch
 oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by device.
-``segment_tree_reduce`` (it applies a user's Python operator level by level) and ``pair_neighbors`` (it
-returns an index structure) are plain torch code built on the same layouts.
+``segment_tree_reduce`` (it applies a user's Python operator level by level), ``pair_neighbors`` and
+``reverse_edges`` (they return index structures) are plain torch code built on the same layouts.
 """
 
 from .block_spmm import block_spmm
@@ -26,6 +27,7 @@ from .gather_sum import gather_sum
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
+from .reverse_edges import reverse_edges
 from .sddmm import sddmm
 from .segment_matmul import segment_matmul
 from .segment_reduce import segment_reduce
@@ -40,6 +42,7 @@ __all__ = [
     "block_spmm",
     "gather_sum",
     "pair_neighbors",
+    "reverse_edges",
     "sddmm",
     "segment_matmul",
     "segment_reduce",
