@@ -1,0 +1,68 @@
+r"""Restriction maps from free parameters: diagonal, orthogonal (Householder or Cayley) and general.
+
+Every function maps per-edge parameters ``[E, k]`` to maps ``[E, d, d]``; the number of parameters ``k``
+each needs is given by :func:`num_map_parameters`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+MAP_KINDS = ("diagonal", "householder", "cayley", "general")
+
+
+def num_map_parameters(kind: str, d: int) -> int:
+    """``d`` (diagonal), ``d (d - 1) / 2`` (orthogonal) or ``d^2`` (general) parameters per map."""
+    if kind not in MAP_KINDS:
+        raise ValueError(f"kind: expected one of {MAP_KINDS}, got {kind!r}")
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise ValueError(f"d: expected a stalk dimension >= 1, got {d!r}")
+    return {"diagonal": d, "general": d * d}.get(kind, d * (d - 1) // 2)
+
+
+def _check(params: Tensor, kind: str, d: int) -> None:
+    k = num_map_parameters(kind, d)
+    if not isinstance(params, Tensor) or params.dim() != 2 or params.shape[1] != k:
+        shape = list(params.shape) if isinstance(params, Tensor) else type(params).__name__
+        raise ValueError(f"params: {kind} maps of stalk dimension {d} need [E, {k}] parameters, got {shape}")
+
+
+def _lower_triangle(params: Tensor, d: int) -> Tensor:
+    """``[E, d, d]`` with the parameters below the diagonal (row-major), zeros elsewhere."""
+    rows, cols = torch.tril_indices(d, d, offset=-1, device=params.device)
+    out = params.new_zeros(params.shape[0], d, d)
+    out[:, rows, cols] = params
+    return out
+
+
+def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
+    r"""``[E, d, d]`` restriction maps from ``params [E, k]``.
+
+    * ``"diagonal"``: :math:`\operatorname{diag}(p)`.
+    * ``"householder"``: the product :math:`H_1 \cdots H_{d-1}` of reflections
+      :math:`H_i = I - 2 v_i v_i^\top / \lVert v_i \rVert^2`, :math:`v_i = e_i + \sum_{r > i} p_{ri} e_r`
+      (``torch.linalg.householder_product``): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
+    * ``"cayley"``: :math:`(I - S)(I + S)^{-1}` with :math:`S` skew-symmetric from ``p``: the rotations
+      without eigenvalue -1.
+    * ``"general"``: ``p`` reshaped to ``d x d``.
+
+    Raises:
+        ValueError: unknown ``kind``, ``d < 1``, or ``params`` not ``[E, k]``.
+    """
+    _check(params, kind, d)
+    if kind == "diagonal":
+        return torch.diag_embed(params)
+    if kind == "general":
+        return params.reshape(-1, d, d)
+    if d == 1:
+        return params.new_ones(params.shape[0], 1, 1)
+    lower = _lower_triangle(params, d)
+    if kind == "householder":
+        eye = torch.eye(d, dtype=params.dtype, device=params.device)
+        reflectors = lower + eye                                        # columns v_i with a unit diagonal
+        tau = 2.0 / reflectors[:, :, : d - 1].square().sum(dim=1)      # [E, d - 1]
+        return torch.linalg.householder_product(reflectors, tau)
+    skew = lower - lower.transpose(-1, -2)
+    eye = torch.eye(d, dtype=params.dtype, device=params.device).expand_as(skew)
+    return torch.linalg.solve(eye + skew, eye - skew, left=False)
