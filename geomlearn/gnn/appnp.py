@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
-from .normalization import gcn_norm
+from .normalization import NormalisationCache
 
 
 class APPNP(MessagePassing):
@@ -44,20 +44,15 @@ class APPNP(MessagePassing):
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
-        self._cache = None
+        self._norm = NormalisationCache(cached)
 
     def reset_parameters(self) -> None:
-        self._cache = None
+        self._norm.clear()
 
     def forward(self, x: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
         if self.normalize:
-            if self._cache is not None:
-                index, edge_weight = self._cache
-            else:
-                index, edge_weight = gcn_norm(index, edge_weight, add_self_loops=self.add_self_loops, dtype=x.dtype)
-                if self.cached:
-                    self._cache = (index, edge_weight.detach())
+            index, edge_weight = self._norm(index, edge_weight, add_self_loops=self.add_self_loops, dtype=x.dtype)
         h = x
         for _ in range(self.K):
             weight = edge_weight

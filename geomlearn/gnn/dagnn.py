@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
-from .normalization import gcn_norm
+from .normalization import NormalisationCache
 
 
 class DAGNNPropagation(MessagePassing):
@@ -42,20 +42,15 @@ class DAGNNPropagation(MessagePassing):
             raise ValueError(f"K: expected an int >= 0, got {K!r}")
         self.channels, self.K, self.cached = channels, K, cached
         self.proj = torch.nn.Linear(channels, 1)
-        self._cache = None
+        self._norm = NormalisationCache(cached)
 
     def reset_parameters(self) -> None:
         self.proj.reset_parameters()
-        self._cache = None
+        self._norm.clear()
 
     def forward(self, z: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, z, _, edge_weight = graph_and_features(z, edge_index, edge_weight)
-        if self._cache is not None:
-            index, edge_weight = self._cache
-        else:
-            index, edge_weight = gcn_norm(index, edge_weight, dtype=z.dtype)
-            if self.cached:
-                self._cache = (index, edge_weight.detach())
+        index, edge_weight = self._norm(index, edge_weight, dtype=z.dtype)
         hops = [z]
         for _ in range(self.K):
             hops.append(self.propagate(index, hops[-1], edge_weight))

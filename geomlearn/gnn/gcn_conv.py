@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
-from .normalization import gcn_norm
+from .normalization import NormalisationCache
 
 
 class GCNConv(MessagePassing):
@@ -58,26 +58,21 @@ class GCNConv(MessagePassing):
         self.normalize = normalize
         self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
         self.bias = torch.nn.Parameter(torch.empty(out_channels)) if bias else None
-        self._cache = None
+        self._norm = NormalisationCache(cached)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         torch.nn.init.xavier_uniform_(self.lin.weight)
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
-        self._cache = None
+        self._norm.clear()
 
     def forward(self, x: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
         if self.normalize or self.add_self_loops:
-            if self._cache is not None:
-                index, edge_weight = self._cache
-            else:
-                index, edge_weight = gcn_norm(index, edge_weight, add_self_loops=self.add_self_loops,
-                                              fill=2.0 if self.improved else 1.0, normalize=self.normalize,
-                                              dtype=x.dtype)
-                if self.cached:
-                    self._cache = (index, edge_weight.detach())
+            index, edge_weight = self._norm(index, edge_weight, add_self_loops=self.add_self_loops,
+                                            fill=2.0 if self.improved else 1.0, normalize=self.normalize,
+                                            dtype=x.dtype)
         if self.out_channels <= self.in_channels:
             out = self.propagate(index, self.lin(x), edge_weight)
         else:

@@ -51,3 +51,24 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
     degree = segment_reduce(edge_weight, index, "sum")
     inv_sqrt = degree.pow(-0.5).masked_fill(degree == 0, 0.0)
     return index, inv_sqrt[index.src.long()] * edge_weight * inv_sqrt[index.dst.long()]
+
+
+class NormalisationCache:
+    """:func:`gcn_norm` for a layer's ``cached`` option: with ``cached=True`` the first result is kept (its
+    weights detached) and returned on every later call, whatever graph is passed (transductive training on
+    one graph, as torch_geometric's ``cached``); :meth:`clear` forgets it."""
+
+    def __init__(self, cached: bool):
+        self.cached = cached
+        self.value: tuple[SparseIndex, Tensor] | None = None
+
+    def __call__(self, index: SparseIndex, edge_weight: Optional[Tensor] = None, **options) -> tuple[SparseIndex, Tensor]:
+        if self.value is not None:
+            return self.value
+        index, edge_weight = gcn_norm(index, edge_weight, **options)
+        if self.cached:
+            self.value = (index, edge_weight.detach())
+        return index, edge_weight
+
+    def clear(self) -> None:
+        self.value = None

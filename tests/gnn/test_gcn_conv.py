@@ -55,7 +55,7 @@ def test_cached_reuses_the_normalisation():
     # The cached operator is used even when another graph is passed (transductive use, as in PyG).
     torch.testing.assert_close(layer(x, edge_index.flip(0)), first)
     layer.reset_parameters()
-    assert layer._cache is None
+    assert layer._norm.value is None
 
 
 def test_permutation_equivariant():
