@@ -118,6 +118,7 @@ class SparseIndex:
         self._csr: CompressedIndex | None = None
         self._csc: CompressedIndex | None = None
         self._self_loops: tuple[SparseIndex, Tensor, Tensor] | None = None
+        self._edge_keys: tuple[Tensor, Tensor] | None = None
 
     @classmethod
     def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
@@ -188,6 +189,29 @@ class SparseIndex:
         ptr = self.csc().ptr
         return (ptr[1:] - ptr[:-1]).to(torch.int64)
 
+    def sorted_edge_keys(self) -> "tuple[Tensor, Tensor]":
+        """``(keys, order)``: the keys ``dst * num_src + src`` of all edges in ascending order (int64) and the
+        edge ids in that order; computed once and cached. Equal neighbouring keys are duplicate edges."""
+        if self._edge_keys is None:
+            keys = self.dst.long() * self.num_src + self.src.long()
+            order = torch.argsort(keys)
+            self._edge_keys = (keys[order], order)
+        return self._edge_keys
+
+    def find_edges(self, src: Tensor, dst: Tensor) -> "tuple[Tensor, Tensor]":
+        """For each query pair ``src[q] -> dst[q]``: the id of such an edge (one of them when duplicated) and
+        whether one exists, by binary search in :meth:`sorted_edge_keys`, ``O(Q log E)``.
+
+        Returns:
+            ``(edge [Q], found [Q])``; ``edge`` is meaningless where ``found`` is false.
+        """
+        keys, order = self.sorted_edge_keys()
+        query = dst.long() * self.num_src + src.long()
+        if keys.numel() == 0:
+            return torch.zeros_like(query), torch.zeros_like(query, dtype=torch.bool)
+        position = torch.searchsorted(keys, query).clamp(max=keys.numel() - 1)
+        return order[position], keys[position] == query
+
     def with_self_loops(self) -> "tuple[SparseIndex, Tensor, Tensor]":
         """The graph with exactly one self loop per node: the edges that are not self loops and the loops
         ``i -> i``, sorted by target (stably, so each target's edges keep their order and its loop comes
@@ -226,7 +250,7 @@ class SparseIndex:
         out.edge_index = self.edge_index.flip(0)
         out.num_src, out.num_dst = self.num_dst, self.num_src
         out._csr, out._csc = self._csc, self._csr
-        out._self_loops = None
+        out._self_loops = out._edge_keys = None
         return out
 
     def to(self, device: torch.device | str) -> "SparseIndex":
@@ -237,7 +261,7 @@ class SparseIndex:
         out.num_src, out.num_dst = self.num_src, self.num_dst
         out._csr = None if self._csr is None else CompressedIndex(*(t.to(device) for t in self._csr))
         out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
-        out._self_loops = None
+        out._self_loops = out._edge_keys = None
         return out
 
     # ------------------------------------------------------------- constructors

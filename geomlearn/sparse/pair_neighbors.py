@@ -32,7 +32,8 @@ def pair_neighbors(index: SparseIndex, pairs: Tensor) -> PairNeighbors:
     :math:`\mathcal N(i)` is the set of sources of the edges into ``i`` (row ``i`` of ``A``). The common
     neighbours :math:`\mathcal N(a) \cap \mathcal N(b)` are the entries with ``shared`` true: the sparsity
     pattern of the row product :math:`A_{a,:} \odot A_{b,:}`. The cost is :math:`O(\sum_p \deg(a_p) \log E)`:
-    row ``a`` is read from the CSR and every candidate looked up among the sorted edge keys of ``A``.
+    row ``a`` is read from the CSR and every candidate looked up with :meth:`SparseIndex.find_edges` (the
+    sorted edge keys are cached on the index, so repeated calls on one graph sort them once).
     Duplicate edges count once.
 
     Args:
@@ -64,8 +65,5 @@ def pair_neighbors(index: SparseIndex, pairs: Tensor) -> PairNeighbors:
     # Distinct (pair, node) entries, in pair order.
     key = torch.unique(pair * num_nodes + node)
     pair, node = key // num_nodes, key % num_nodes
-    edge_keys = torch.unique(index.dst.long() * num_nodes + index.src.long())
-    query = second[pair] * num_nodes + node
-    found = torch.searchsorted(edge_keys, query).clamp(max=max(edge_keys.numel() - 1, 0))
-    shared = edge_keys[found] == query if edge_keys.numel() else torch.zeros_like(query, dtype=torch.bool)
+    _, shared = index.find_edges(node, second[pair])
     return PairNeighbors(pair, node, shared)

@@ -56,6 +56,19 @@ def test_with_self_loops_replaces_loops_by_one_per_node_and_is_cached():
         SparseIndex(torch.tensor([[0], [1]]), num_nodes=(1, 2)).with_self_loops()
 
 
+def test_find_edges_by_endpoints():
+    index = SparseIndex(torch.tensor([[0, 2, 1, 2], [1, 0, 2, 0]]), num_nodes=3)
+    edge, found = index.find_edges(torch.tensor([1, 2, 0, 0]), torch.tensor([2, 0, 2, 1]))
+    assert found.tolist() == [True, True, False, True]
+    assert edge[0] == 2 and edge[1] in (1, 3) and edge[3] == 0
+    keys, order = index.sorted_edge_keys()
+    assert keys.tolist() == sorted(keys.tolist()) and index.sorted_edge_keys()[0] is keys
+    reversed_edge, reversed_found = index.t().find_edges(torch.tensor([1]), torch.tensor([0]))
+    assert reversed_found.tolist() == [True] and reversed_edge.tolist() == [0]     # t() keys its own edges
+    empty = SparseIndex(torch.empty(2, 0, dtype=torch.long), num_nodes=3)
+    assert empty.find_edges(torch.tensor([0]), torch.tensor([1]))[1].tolist() == [False]
+
+
 def test_to_moves_cached_layouts():
     index = SparseIndex(torch.tensor([[0, 1], [1, 0]]))
     index.csr()
