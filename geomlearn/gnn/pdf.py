@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
+from ..linalg import symmetric_matrix_function
 from .graph_input import Graph, graph_and_features
 
 
@@ -47,43 +48,11 @@ class SpectralBasis:
         return -(lam.unsqueeze(-1) - centres) / self.width ** 2 * self.value(lam)
 
 
-class _MatrixFunctions(torch.autograd.Function):
-    """``P[b, k] = U phi_k(Lambda) U^T`` for symmetric ``M = U Lambda U^T``, with the Daleckii-Krein
-    derivative, which stays finite when eigenvalues repeat (where eigh's own backward divides by zero)."""
-
-    @staticmethod
-    def forward(ctx, matrix: Tensor, basis: SpectralBasis) -> Tensor:
-        lam, vectors = torch.linalg.eigh(matrix)
-        ctx.save_for_backward(lam, vectors)
-        ctx.basis = basis
-        return torch.einsum("bin,bnk,bjn->bkij", vectors, basis.value(lam), vectors)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        lam, vectors = ctx.saved_tensors
-        basis = ctx.basis
-        phi = basis.value(lam)                                                       # [B, n, K]
-        gap = lam.unsqueeze(-1) - lam.unsqueeze(-2)                                  # [B, n, n]
-        close = gap.abs() <= 1e-6 * (1 + lam.abs().amax(-1, keepdim=True).unsqueeze(-1))
-        safe = torch.where(close, torch.ones_like(gap), gap)
-        divided = (phi.unsqueeze(-2) - phi.unsqueeze(-3)).movedim(-1, 1) / safe.unsqueeze(1)  # [B, K, n, n]
-        midpoint = basis.derivative(0.5 * (lam.unsqueeze(-1) + lam.unsqueeze(-2))).movedim(-1, 1)
-        divided = torch.where(close.unsqueeze(1), midpoint, divided)
-        inner = torch.einsum("bin,bkij,bjm->bknm", vectors, grad, vectors)
-        inner = 0.5 * (inner + inner.transpose(-1, -2))
-        grad_matrix = torch.einsum("bin,bknm,bjm->bij", vectors, divided * inner, vectors)
-        return grad_matrix, None
-
-
 def matrix_functions(matrix: Tensor, basis: SpectralBasis) -> Tensor:
-    r"""``[B, K, n, n]``: :math:`\varphi_k(M_b)` for a batch of symmetric matrices ``[B, n, n]``.
-
-    One eigendecomposition per matrix; the backward pass uses the divided differences
-    :math:`G_{ij} = (\varphi(\lambda_i) - \varphi(\lambda_j)) / (\lambda_i - \lambda_j)` (and
-    :math:`\varphi'` where eigenvalues coincide), :math:`\bar M = U (G \circ U^\top \bar P U) U^\top`, which is
-    exact and finite on the repeated eigenvalues that symmetric graphs always have.
-    """
-    return _MatrixFunctions.apply(matrix, basis)
+    r"""``[B, K, n, n]``: :math:`\varphi_k(M_b)` for a batch of symmetric matrices ``[B, n, n]`` (one
+    eigendecomposition each; the Daleckii-Krein backward of :mod:`geomlearn.linalg` stays finite on the
+    repeated eigenvalues that symmetric graphs always have)."""
+    return symmetric_matrix_function(matrix, basis)
 
 
 class PDFConv(torch.nn.Module):

