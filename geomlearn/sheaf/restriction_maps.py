@@ -37,9 +37,10 @@ def _lower_triangle(params: Tensor, d: int) -> Tensor:
 
 
 def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
-    r"""``[E, d, d]`` restriction maps from ``params [E, k]``.
+    r"""``[E, d, d]`` restriction maps from ``params [E, k]`` (``[E, d]`` for diagonal maps).
 
-    * ``"diagonal"``: :math:`\operatorname{diag}(p)`.
+    * ``"diagonal"``: :math:`\operatorname{diag}(p)`, stored as its diagonal ``[E, d]`` (the storage
+      :func:`~geomlearn.sheaf.sheaf_laplacian` applies as a multi-head scalar SpMM).
     * ``"householder"``: the product :math:`H_1 \cdots H_{d-1}` of reflections
       :math:`H_i = I - 2 v_i v_i^\top / \lVert v_i \rVert^2`, :math:`v_i = e_i + \sum_{r > i} p_{ri} e_r`
       (the product ``torch.linalg.householder_product`` forms): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
@@ -52,7 +53,7 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
     """
     _check(params, kind, d)
     if kind == "diagonal":
-        return torch.diag_embed(params)
+        return params
     if kind == "general":
         return params.reshape(-1, d, d)
     if d == 1:
@@ -78,3 +79,21 @@ def _householder_product(params: Tensor, d: int) -> Tensor:
         q_v = (product * v.unsqueeze(0)).sum(dim=1)                            # (Q v)  [d, E]
         product = product - (2.0 / v.square().sum(dim=0) * q_v).unsqueeze(1) * v.unsqueeze(0)
     return product.permute(2, 0, 1)
+
+
+def fixed_channel_maps(src: Tensor, dst: Tensor, low_pass: bool, high_pass: bool, dtype: torch.dtype) -> Tensor:
+    r"""Diagonal maps ``[E, k]`` of fixed stalk coordinates (NSD's ``add_lp`` / ``add_hp``).
+
+    ``low_pass``: the map :math:`1` at both ends of every edge, so that coordinate diffuses with the
+    ordinary graph Laplacian; ``high_pass``: :math:`+1` at the end ``src < dst`` and :math:`-1` at the other,
+    the signless Laplacian :math:`D + A` that pushes neighbours apart. Summed directly with a learned sheaf
+    (:class:`~geomlearn.sheaf.DirectSumLaplacian`).
+    """
+    fixed = []
+    if low_pass:
+        fixed.append(torch.ones(src.shape[0], dtype=dtype, device=src.device))
+    if high_pass:
+        fixed.append(torch.where(src < dst, 1.0, -1.0).to(dtype))
+    if not fixed:
+        raise ValueError("low_pass, high_pass: expected at least one fixed channel, got neither")
+    return torch.stack(fixed, dim=1)

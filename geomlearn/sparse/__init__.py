@@ -27,7 +27,7 @@ from .gather_sum import gather_sum
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
-from .reverse_edges import reverse_edges
+from .reverse_edges import reverse_edge_values, reverse_edges
 from .sddmm import sddmm
 from .segment_matmul import segment_matmul
 from .segment_reduce import segment_reduce
@@ -42,6 +42,7 @@ __all__ = [
     "block_spmm",
     "gather_sum",
     "pair_neighbors",
+    "reverse_edge_values",
     "reverse_edges",
     "sddmm",
     "segment_matmul",

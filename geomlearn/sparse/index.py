@@ -119,6 +119,7 @@ class SparseIndex:
         self._csc: CompressedIndex | None = None
         self._self_loops: tuple[SparseIndex, Tensor, Tensor] | None = None
         self._edge_keys: tuple[Tensor, Tensor] | None = None
+        self._reverse: Tensor | None = None          # set by sparse.reverse_edges
 
     @classmethod
     def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
@@ -251,6 +252,7 @@ class SparseIndex:
         out.num_src, out.num_dst = self.num_dst, self.num_src
         out._csr, out._csc = self._csc, self._csr
         out._self_loops = out._edge_keys = None
+        out._reverse = self._reverse                  # the reverse of e's transpose is rev[e]'s transpose
         return out
 
     def to(self, device: torch.device | str) -> "SparseIndex":
@@ -262,6 +264,7 @@ class SparseIndex:
         out._csr = None if self._csr is None else CompressedIndex(*(t.to(device) for t in self._csr))
         out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
         out._self_loops = out._edge_keys = None
+        out._reverse = None if self._reverse is None else self._reverse.to(device)
         return out
 
     # ------------------------------------------------------------- constructors

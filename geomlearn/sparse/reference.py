@@ -7,7 +7,10 @@ comes from torch), and they have the same signatures as the public ops.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
+
 from torch import Tensor
 
 from .index import SparseIndex
@@ -35,8 +38,12 @@ def sddmm(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
     return (a[index.dst.long()] * b[index.src.long()]).sum(-1)
 
 
-def gather_sum(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
-    """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``."""
+def gather_sum(index: SparseIndex, a: Optional[Tensor], b: Optional[Tensor]) -> Tensor:
+    """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``; a missing term is 0."""
+    if a is None:
+        return b[index.src.long()]
+    if b is None:
+        return a[index.dst.long()]
     return a[index.dst.long()] + b[index.src.long()]
 
 
