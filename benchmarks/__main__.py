@@ -23,8 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for JSON, markdown and plots")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="seeds or data splits per case, fewer than the protocol's for a partial run "
+                             "(suites that honour it record the number they used)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats: expected an int >= 1, got {args.repeats}")
 
     if args.suite == "list":
         for suite in SUITES.values():
@@ -39,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     everything = []
     for name in names:
         suite = SUITES[name]
-        ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only)
+        ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only, repeats=args.repeats)
         records = suite.run(ctx)
         path = write_results(name, records, args.out, device, extra=ctx.summary)
         if suite.plot is not None:

@@ -32,6 +32,7 @@ class Context:
     device: torch.device
     progress: bool = True
     only: str = ""
+    repeats: int | None = None  # seeds / splits per case where the suite honours it (None: its protocol's)
     summary: str = ""  # a line or two the suite wants above its table (set by the suite)
 
     def wanted(self, case: str) -> bool:

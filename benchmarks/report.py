@@ -52,8 +52,8 @@ def markdown_table(records: list[Record]) -> str:
         if r.std is not None and r.value is not None:
             shown += f" ± {_format(r.std, r.unit)}"
         row[(r.metric, r.unit)] = shown
-        if r.note:
-            row["note"] = r.note
+        if r.note and r.note not in row["note"]:
+            row["note"] = f"{row['note']}; {r.note}" if row["note"] else r.note
     header = ["case", "impl"] + [f"{m} ({u})" for m, u in metrics] + ["note"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (case, impl), row in rows.items():

@@ -18,15 +18,16 @@ from .laplacian import SheafLaplacian, sheaf_laplacian
 class FixedSheafDiffusion(SheafDiffusion):
     r"""Sheaf diffusion on the sheaf :meth:`sheaf_maps` computes from the input features and the graph.
 
-    The Laplacian (augmented normalisation, :math:`\epsilon = 1`) is computed at the first call and reused
-    (like torch_geometric's ``cached=True``): call :meth:`reset_sheaf` before running on another graph or
-    other features. Arguments as :class:`~geomlearn.sheaf.SheafDiffusion`.
+    The Laplacian (augmented normalisation, :math:`\epsilon = 1`) is computed at the first call and kept in
+    :attr:`sheaf` (like torch_geometric's ``cached=True``): call :meth:`reset_sheaf` before running on
+    another graph or other features, or assign another model's :attr:`sheaf` to share one (e.g. across the
+    data splits of one graph). Arguments as :class:`~geomlearn.sheaf.SheafDiffusion`.
     """
 
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, d: int = 2, num_layers: int = 2,
                  **options):
         super().__init__(in_channels, hidden_channels, out_channels, d, num_layers, **options)
-        self._sheaf: Optional[SheafLaplacian] = None
+        self.sheaf: Optional[SheafLaplacian] = None
 
     def sheaf_maps(self, x: Tensor, index: SparseIndex) -> tuple[Tensor, bool]:
         """``(maps, orthogonal)``: the ``d``-dimensional restriction maps and whether their columns are orthogonal."""
@@ -34,19 +35,19 @@ class FixedSheafDiffusion(SheafDiffusion):
 
     def reset_sheaf(self) -> None:
         """Forget the cached Laplacian."""
-        self._sheaf = None
+        self.sheaf = None
 
     def laplacian(self, layer: int, x: Tensor, h: Tensor, index: SparseIndex,
                   previous: Optional[SheafLaplacian]) -> SheafLaplacian:
-        if self._sheaf is not None and (self._sheaf.index.shape, self._sheaf.index.num_edges) != \
+        if self.sheaf is not None and (self.sheaf.index.shape, self.sheaf.index.num_edges) != \
                 (index.shape, index.num_edges):
             raise ValueError(f"edge_index: the cached sheaf was computed on a graph of shape "
-                             f"{self._sheaf.index.shape} with {self._sheaf.index.num_edges} edges, got "
+                             f"{self.sheaf.index.shape} with {self.sheaf.index.num_edges} edges, got "
                              f"{index.shape} with {index.num_edges}; call reset_sheaf() to compute a new one")
-        if self._sheaf is None:
+        if self.sheaf is None:
             maps, orthogonal = self.sheaf_maps(x, index)
-            self._sheaf = sheaf_laplacian(index, maps, eps=1.0, orthogonal=orthogonal)
-        return self._sheaf
+            self.sheaf = sheaf_laplacian(index, maps, eps=1.0, orthogonal=orthogonal)
+        return self.sheaf
 
 
 class ConnectionNSD(FixedSheafDiffusion):
