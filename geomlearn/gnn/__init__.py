@@ -17,6 +17,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``TANGNNConv``          neighbourhood mean + attention over the top-m most similar vertices; ``TANGNN``
 ``NCNPredictor``        Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
 ``PDFConv``             parameterised graph matrix, decomposed, filtered per channel (Yang et al., 2023)
+``LightGCN``            parameter-free propagation of user / item embeddings, BPR (He et al., 2020)
 ======================  ==========================================================================
 """
 
@@ -27,6 +28,7 @@ from .gcn_conv import GCNConv
 from .gin_conv import GINConv
 from .graph_input import as_sparse_index
 from .lcm_aggregation import LCMAggregation
+from .lightgcn import LightGCN
 from .message_passing import MessagePassing
 from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
@@ -35,7 +37,7 @@ from .sage_conv import SAGEConv
 from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
-    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "MessagePassing",
+    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "LightGCN", "MessagePassing",
     "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "gcn_norm",
     "remove_target_links",
 ]

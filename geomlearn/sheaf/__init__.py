@@ -14,6 +14,7 @@
 ``connection_maps``         connection sheaf of the features: local PCA frames aligned by Procrustes
 ``ConnectionNSD``           sheaf diffusion on that sheaf (computed once)
 ``IdentitySheafDiffusion``  the identity-sheaf baseline
+``SheafRecommender``        Sheaf4Rec: LightGCN's propagation on a learned sheaf, BPR-trained
 ==========================  ======================================================================
 """
 
@@ -23,12 +24,13 @@ from .fixed_sheaf import ConnectionNSD, FixedSheafDiffusion, IdentitySheafDiffus
 from .laplacian import DirectSumLaplacian, SheafLaplacian, sheaf_laplacian
 from .nsd import BundleNSD, DiagNSD, GeneralNSD, NeuralSheafDiffusion
 from .restriction_maps import MAP_KINDS, num_map_parameters, restriction_maps, fixed_channel_maps
+from .recommender import SheafRecommender
 from .sheaf_conv import SheafConv
 from .sheaf_learner import SheafLearner
 
 __all__ = [
     "BundleNSD", "ConnectionNSD", "DiagNSD", "DirectSumLaplacian", "FixedSheafDiffusion", "GeneralNSD", "IdentitySheafDiffusion",
-    "MAP_KINDS", "NeuralSheafDiffusion", "SheafConv", "SheafDiffusion", "SheafLaplacian", "SheafLearner",
+    "MAP_KINDS", "NeuralSheafDiffusion", "SheafConv", "SheafDiffusion", "SheafLaplacian", "SheafLearner", "SheafRecommender",
     "connection_maps", "local_pca_frames", "num_map_parameters", "procrustes_transports", "restriction_maps",
     "sheaf_laplacian", "fixed_channel_maps",
 ]

@@ -36,10 +36,12 @@ class SheafLearner(torch.nn.Module):
             symmetric edge weight (NSD's ``edge_weights``).
         stalk_sum: feed :math:`\sum_i x_{u,i}` (``[N, C]``) instead of all ``d C`` features to the learner
             (NSD's ``sparse_learner``).
+        eps: the Laplacian's degree shift (1.0: NSD's augmented normalisation; see
+            :func:`~geomlearn.sheaf.sheaf_laplacian`).
     """
 
     def __init__(self, channels: int, d: int, kind: str, activation: str = "tanh", edge_weights: bool = False,
-                 stalk_sum: bool = False, in_stalk_dim: Optional[int] = None):
+                 stalk_sum: bool = False, in_stalk_dim: Optional[int] = None, eps: float = 1.0):
         super().__init__()
         self.num_params = num_map_parameters(kind, d)
         if activation not in _ACTIVATIONS:
@@ -47,7 +49,7 @@ class SheafLearner(torch.nn.Module):
         if edge_weights and kind not in ("householder", "cayley"):
             raise ValueError(f"edge_weights: learned edge weights apply to orthogonal maps, got kind={kind!r}")
         self.kind, self.d, self.activation, self.edge_weights = kind, d, activation, edge_weights
-        self.stalk_sum = stalk_sum
+        self.stalk_sum, self.eps = stalk_sum, eps
         self.in_stalk_dim = d if in_stalk_dim is None else in_stalk_dim
         width = channels if stalk_sum else self.in_stalk_dim * channels
         outputs = self.num_params + int(edge_weights)
@@ -65,13 +67,12 @@ class SheafLearner(torch.nn.Module):
         return maps
 
     def forward(self, x: Tensor, index: SparseIndex) -> SheafLaplacian:
-        """The augmented normalised Laplacian (:math:`\\epsilon = 1`, ``d`` coordinates) of the maps learned
-        from ``x [N, D, C]``."""
+        """The normalised Laplacian (``d`` coordinates) of the maps learned from ``x [N, D, C]``."""
         if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[1] != self.in_stalk_dim:
             shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"x: expected stalk features [N, {self.in_stalk_dim}, C], got {shape}")
         orthogonal = self.kind in ("householder", "cayley")
-        return sheaf_laplacian(index, self.maps(x, index), eps=1.0, orthogonal=orthogonal)
+        return sheaf_laplacian(index, self.maps(x, index), eps=self.eps, orthogonal=orthogonal)
 
     def extra_repr(self) -> str:
         return (f"kind={self.kind!r}, d={self.d}, activation={self.activation!r}, edge_weights={self.edge_weights}, "
