@@ -41,6 +41,8 @@ def test_bad_input():
         LightGCN(25, 8, -1)
     with pytest.raises(ValueError, match="embedding_dim: expected an int >= 1"):
         LightGCN(25, 0, 2)
+    with pytest.raises(ValueError, match=r"alpha: expected a scalar or 3 layer weights, got shape \[2\]"):
+        LightGCN(25, 8, 2, alpha=[0.5, 0.5])
     model = LightGCN(25, 8, 2)
     with pytest.raises(ValueError, match=r"edge_label_index: expected node pairs \[2, B\], got \[3, 2\]"):
         model(bipartite(), torch.zeros(3, 2, dtype=torch.long))

@@ -1,0 +1,78 @@
+"""Two-epoch smoke runs of the ``sheaf`` suite on the real Texas data, the ``recsys`` suite on MovieLens,
+and the helpers they rely on: the scalar-COO peer is the same model, the ranking metrics are right."""
+
+import math
+
+import pytest
+import torch
+from torch_geometric.utils import coalesce, to_undirected
+
+import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.registry import SUITES, Context
+from benchmarks.sheaf.recommendation import ranking_metrics
+from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
+from geomlearn.sheaf import BundleNSD
+from geomlearn.sparse import SparseIndex
+
+from ..real_data import needs_data
+
+
+def test_every_texas_case_runs_two_epochs():
+    needs_data("heterophilous/texas.npz")
+    records = SUITES["sheaf"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="node Texas"))
+    scores = [r for r in records if r.metric == "test accuracy" and r.case.startswith("node")]
+    assert {r.params["model"] for r in scores} == {"Diag-NSD", "O(d)-NSD", "Gen-NSD", "Conn-NSD", "Identity-sheaf",
+                                                  "GCN", "MLP"}
+    assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
+    best = next(r for r in records if r.case == "best NSD Texas")
+    assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
+
+
+@pytest.mark.parametrize("low_pass", [False, True])
+def test_scalar_coo_peer_is_the_same_model(low_pass):
+    torch.manual_seed(0)
+    pairs = torch.randint(0, 12, (2, 40))
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    index = SparseIndex(coalesce(to_undirected(pairs, num_nodes=12)), num_nodes=12)
+    options = dict(d=3, num_layers=3, low_pass=low_pass, second_linear=True)
+    ours = BundleNSD(7, 4, 3, **options).double().eval()
+    peer = ScalarCOOBundleNSD(7, 4, 3, **options).double().eval()
+    peer.load_state_dict(ours.state_dict())
+    x = torch.randn(12, 7, dtype=torch.float64)
+    torch.testing.assert_close(peer(x, index), ours(x, index))
+    laplacian = peer.laplacian(0, x, torch.randn(12, ours.stalk_dim, 4, dtype=torch.float64), index, None)
+    assert laplacian.values.numel() == laplacian_nonzeros(index, 3, int(low_pass))
+
+
+def test_speed_case_compares_the_formulations_in_one_run():
+    needs_data("heterophilous/squirrel.npz")
+    records = SUITES["sheaf"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="speed"))
+    times = {r.impl: r.value for r in records if r.metric == "epoch time"}
+    assert set(times) == {"geomlearn (block)", "reference formulation (scalar COO)"}
+    speedup = next(r for r in records if r.metric == "speedup of geomlearn")
+    assert speedup.value == pytest.approx(times["reference formulation (scalar COO)"] / times["geomlearn (block)"])
+    assert float(speedup.note.split("same outputs to ")[1].split(";")[0]) < 1e-4
+
+
+def test_ranking_metrics_by_hand():
+    # One user, items 0..29; item 0 was rated in training, items 1 and 25 are in the test set.
+    scores = torch.arange(30, 0, -1, dtype=torch.float).unsqueeze(0)          # ranking 0, 1, 2, ...
+    train = torch.zeros(1, 30, dtype=torch.bool)
+    train[0, 0] = True
+    test = torch.zeros(1, 30, dtype=torch.bool)
+    test[0, [1, 25]] = True
+    metrics = ranking_metrics(scores, train, test)
+    # Item 1 is ranked first once item 0 is excluded; item 25 is 25th, outside the top 20.
+    assert metrics["P@10"] == pytest.approx(0.1) and metrics["R@10"] == pytest.approx(0.5)
+    assert metrics["F1@10"] == pytest.approx(2 * 0.1 * 0.5 / 0.6)
+    assert metrics["NDCG@10"] == pytest.approx(1.0 / (1.0 + 1.0 / math.log2(3)))
+    assert metrics["Recall@20"] == pytest.approx(0.5)
+
+
+def test_recsys_runs_two_epochs_on_movielens():
+    needs_data("movielens/ml-100k/u1.base")
+    records = SUITES["recsys"].run(Context(quick=True, device=torch.device("cpu"), progress=False))
+    values = {(r.impl, r.metric): r.value for r in records}
+    for model in ("LightGCN", "SheafRecommender"):
+        for metric in ("F1@10", "NDCG@10", "Recall@20"):
+            assert 0.0 < values[(model, metric)] < 100.0
