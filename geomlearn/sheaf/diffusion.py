@@ -69,20 +69,19 @@ class SheafDiffusion(torch.nn.Module):
         self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels
         self.d, self.low_pass, self.high_pass = d, low_pass, high_pass
         self.stalk_dim, self.num_layers = d + int(low_pass) + int(high_pass), num_layers
-        stalk_dim = self.stalk_dim
         self.dropout, self.input_dropout, self.use_act = dropout, input_dropout, use_act
-        width = stalk_dim * hidden_channels
+        width = self.stalk_dim * hidden_channels
         self.lin1 = torch.nn.Linear(in_channels, width)
         self.lin12 = torch.nn.Linear(width, width) if second_linear else None
         self.lin2 = torch.nn.Linear(width, out_channels)
         self.left = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.eye(stalk_dim)) for _ in range(num_layers)] if left_weights else [])
+            [torch.nn.Parameter(torch.eye(self.stalk_dim)) for _ in range(num_layers)] if left_weights else [])
         self.right = torch.nn.ModuleList(
             [torch.nn.Linear(hidden_channels, hidden_channels, bias=False) for _ in range(num_layers)]
             if right_weights else [])
         for lin in self.right:
             torch.nn.init.orthogonal_(lin.weight)
-        self.epsilons = torch.nn.Parameter(torch.zeros(num_layers, stalk_dim, 1))
+        self.epsilons = torch.nn.Parameter(torch.zeros(num_layers, self.stalk_dim, 1))
 
     def laplacian(self, layer: int, x: Tensor, h: Tensor, index: SparseIndex,
                   previous: Optional[SheafLaplacian]) -> SheafLaplacian:

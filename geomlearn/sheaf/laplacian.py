@@ -19,8 +19,8 @@ Three kinds of maps, three storage formats, one operator:
 
 * diagonal maps ``[E, d]``: every block is diagonal; :math:`L x` is a multi-head scalar SpMM (head = stalk
   coordinate) and the normalisation is elementwise;
-* maps with orthogonal columns ``[E, d, d]`` (``orthogonal=True``: orthogonal maps, scaled by edge weights,
-  extended by fixed ±1 channels): :math:`F^\top F` and so :math:`D` are diagonal, the normalisation is
+* maps with orthogonal columns ``[E, d, d]`` (``orthogonal=True``: orthogonal maps, also when scaled by edge
+  weights): :math:`F^\top F` and so :math:`D` are diagonal, the normalisation is
   elementwise, the off-diagonal blocks are full and applied by ``block_spmm``;
 * general maps ``[E, d, d]``: :math:`(D_v + \epsilon I)^{-1/2}` by ``eigh`` with a backward pass that is
   finite on repeated eigenvalues (:mod:`geomlearn.linalg`).

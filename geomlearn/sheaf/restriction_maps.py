@@ -1,7 +1,7 @@
 r"""Restriction maps from free parameters: diagonal, orthogonal (Householder or Cayley) and general.
 
-Every function maps per-edge parameters ``[E, k]`` to maps ``[E, d, d]``; the number of parameters ``k``
-each needs is given by :func:`num_map_parameters`.
+Per-edge parameters ``[E, k]`` become maps ``[E, d, d]`` (diagonal maps: their diagonals ``[E, d]``); the
+number of parameters ``k`` each kind needs is given by :func:`num_map_parameters`.
 """
 
 from __future__ import annotations
