@@ -3,7 +3,9 @@
 Full-batch Adam on one split's training nodes; after every epoch the model is evaluated and the test
 accuracy kept at the best validation epoch (by accuracy, ties to the lower loss, or by loss: ``stop``);
 training ends when the validation figure has not improved for ``patience`` epochs. The restriction-map
-learners can have their own weight decay (NSD's ``sheaf_decay``). Features are row-normalised.
+learners can have their own weight decay (NSD's ``sheaf_decay``). Features are row-normalised and handed
+to the sheaf models as a sparse CSR matrix (bag-of-words: input dropout and the encoder then cost
+``nnz``, not ``N F``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from geomlearn.datasets import heterophilous, planetoid
-from geomlearn.sheaf import BundleNSD, ConnectionNSD, DiagNSD, GeneralNSD, IdentitySheafDiffusion
+from geomlearn.sheaf import BundleNSD, ConnectionNSD, DiagNSD, GeneralNSD, IdentitySheafDiffusion, SheafDiffusion
 from geomlearn.sparse import SparseIndex
 
 from ..graph.node_classification import GCN, MLP, normalise_rows
@@ -134,6 +136,7 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
     classes = int(y.max()) + 1
     if model is None:
         model = build(model_name, data.num_features, classes, s)
+    x = data.x.to_sparse_csr() if isinstance(model, SheafDiffusion) else data.x
     optimizer = _optimizer(model, s)
     best_key, result, stale = None, {"val": 0.0, "test": 0.0, "epoch": 0}, 0
     total = s.epochs if epochs is None else epochs
@@ -141,11 +144,11 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
     for epoch in range(total):
         model.train()
         optimizer.zero_grad()
-        F.cross_entropy(model(data.x, index)[train], y[train]).backward()
+        F.cross_entropy(model(x, index)[train], y[train]).backward()
         optimizer.step()
         model.eval()
         with torch.no_grad():
-            logits = model(data.x, index)
+            logits = model(x, index)
         val_loss = float(F.cross_entropy(logits[val], y[val]))
         predicted = logits.argmax(1)
         val_acc = float((predicted[val] == y[val]).float().mean())

@@ -18,6 +18,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``NCNPredictor``        Neural Common Neighbor link scorer; ``NCNCPredictor`` with completion (Wang et al.)
 ``PDFConv``             parameterised graph matrix, decomposed, filtered per channel (Yang et al., 2023)
 ``LightGCN``            parameter-free propagation of user / item embeddings, BPR (He et al., 2020)
+``feature_dropout``     dropout on dense or sparse (COO / CSR) node features
 ======================  ==========================================================================
 """
 
@@ -25,6 +26,7 @@ from .appnp import APPNP
 from .dagnn import DAGNN, DAGNNPropagation
 from .gat_conv import GATConv
 from .gcn_conv import GCNConv
+from .feature_dropout import feature_dropout
 from .gin_conv import GINConv
 from .graph_input import as_sparse_index
 from .lcm_aggregation import LCMAggregation
@@ -38,6 +40,6 @@ from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
     "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "LightGCN", "MessagePassing",
-    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "gcn_norm",
-    "remove_target_links",
+    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "feature_dropout",
+    "gcn_norm", "remove_target_links",
 ]

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..gnn.feature_dropout import feature_dropout
 from ..gnn.graph_input import Graph, as_sparse_index
 from ..sparse import SparseIndex
 from .laplacian import DirectSumLaplacian, SheafLaplacian, sheaf_laplacian
@@ -98,8 +99,8 @@ class SheafDiffusion(torch.nn.Module):
         return sheaf_laplacian(index, maps, eps=1.0)
 
     def encode(self, x: Tensor) -> Tensor:
-        """``[N, F] -> [N, D, C]``."""
-        h = self.lin1(F.dropout(x, self.input_dropout, self.training))
+        """``[N, F] -> [N, D, C]`` (``x`` dense or sparse)."""
+        h = self.lin1(feature_dropout(x, self.input_dropout, self.training))
         if self.use_act:
             h = F.elu(h)
         h = F.dropout(h, self.dropout, self.training)
@@ -120,7 +121,9 @@ class SheafDiffusion(torch.nn.Module):
         return (1 + torch.tanh(self.epsilons[layer])) * h - update
 
     def forward(self, x: Tensor, edge_index: Graph) -> Tensor:
-        """Logits ``[N, out_channels]`` for node features ``x [N, in_channels]`` on a symmetric graph."""
+        """Logits ``[N, out_channels]`` for node features ``x [N, in_channels]`` on a symmetric graph; ``x`` may be
+        a sparse COO or CSR tensor (bag-of-words features: the encoder is then a sparse matmul and input
+        dropout draws only for the stored values, :func:`~geomlearn.gnn.feature_dropout`)."""
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.in_channels:
             shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"x: expected node features [N, {self.in_channels}], got {shape}")

@@ -55,11 +55,12 @@ class ConnectionNSD(FixedSheafDiffusion):
     local PCA frames of dimension ``d``, Procrustes-aligned along every edge); no sheaf parameters are learned."""
 
     def sheaf_maps(self, x: Tensor, index: SparseIndex) -> tuple[Tensor, bool]:
-        return connection_maps(x.detach(), index, self.d), True
+        dense = x.detach() if x.layout == torch.strided else x.detach().to_dense()
+        return connection_maps(dense, index, self.d), True
 
 
 class IdentitySheafDiffusion(FixedSheafDiffusion):
     """Sheaf diffusion on the identity sheaf: ``d`` copies of the graph Laplacian (the trivial-sheaf baseline)."""
 
     def sheaf_maps(self, x: Tensor, index: SparseIndex) -> tuple[Tensor, bool]:
-        return x.new_ones(index.num_edges, self.d), False
+        return torch.ones(index.num_edges, self.d, dtype=x.dtype, device=x.device), False

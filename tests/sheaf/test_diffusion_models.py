@@ -164,3 +164,23 @@ def test_bad_input():
     model(torch.randn(9, 4), index)
     with pytest.raises(ValueError, match="call reset_sheaf"):
         model(torch.randn(7, 4), undirected(num_nodes=7, seed=1))
+
+
+@pytest.mark.parametrize("cls, options", MODELS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_sparse_features_give_the_dense_outputs_and_gradients(cls, options):
+    torch.manual_seed(8)
+    index = undirected(seed=8)
+    model = cls(6, 4, 3, num_layers=2, **options).double().eval()
+    x = torch.randn(9, 6, dtype=torch.float64) * (torch.rand(9, 6) < 0.4)
+    dense_out = model(x, index)
+    dense_out.square().sum().backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    for sparse in (x.to_sparse_coo(), x.to_sparse_csr()):
+        model.zero_grad()
+        if hasattr(model, "reset_sheaf"):
+            model.reset_sheaf()
+        out = model(sparse, index)
+        torch.testing.assert_close(out, dense_out)
+        out.square().sum().backward()
+        for grad, want in zip((p.grad for p in model.parameters()), expected):
+            torch.testing.assert_close(grad, want)
