@@ -1,1 +1,23 @@
-"""O(3)-equivariant tensor products and molecular models on :mod:`geomlearn.sparse` (see README.md)."""
+"""O(3)-equivariant features, spherical harmonics, tensor products and molecular models on :mod:`geomlearn.sparse`.
+
+Features follow e3nn's data model: an ``e3nn.o3.Irreps`` describes ``[..., irreps.dim]``, copies of each irrep
+contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and checkpoints port.
+
+=========================  ===========================================================================
+``spherical_harmonics``    real spherical harmonics, any degree (e3nn's values), batched
+``wigner_D``, ``irreps_D`` representation matrices of arbitrary rotations / reflections
+``TensorProduct``          the interface of every product (irreps, paths, shared or per-sample weights)
+``CGTensorProduct``        Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
+``assert_equivariant``     test helper: f(g x) = g f(x) for random rotations and reflections
+=========================  ===========================================================================
+"""
+
+from .cg_tensor_product import CGTensorProduct
+from .irreps import as_irreps
+from .spherical_harmonics import spherical_harmonics
+from .tensor_product import TensorProduct, coupling_paths
+from .testing import assert_equivariant
+from .wigner import irreps_D, wigner_D
+
+__all__ = ["CGTensorProduct", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths", "irreps_D",
+           "spherical_harmonics", "wigner_D"]

@@ -1,0 +1,102 @@
+r"""Real spherical harmonics in e3nn's convention, any degree, batched, from polynomial recurrences.
+
+For a vector :math:`r = (x, y, z)` the harmonics of degree :math:`l` are ``2l + 1`` homogeneous polynomials
+of degree :math:`l` (on the unit sphere with ``normalize=True``), ordered :math:`m = -l, \dots, l`, with
+e3nn's axes: :math:`y` is the polar axis and the azimuth runs in the :math:`(z, x)` plane, i.e. the
+standard real harmonics of the textbook tables evaluated at :math:`(X, Y, Z) = (z, x, y)`:
+
+.. math::
+    Y_l^m(r) = N_l^{|m|} \, Q_l^{|m|}(Z, |r|^2) \, \begin{cases}
+        \operatorname{Re} (X + iY)^m & m > 0 \\ 1 & m = 0 \\ \operatorname{Im} (X + iY)^{|m|} & m < 0
+    \end{cases}, \qquad
+    N_l^m = \sqrt{\frac{2l + 1}{4 \pi} \frac{(l - m)!}{(l + m)!}} \cdot \begin{cases} \sqrt 2 & m > 0 \\ 1 & m = 0 \end{cases}
+
+with :math:`Q_l^m` the associated Legendre functions divided by :math:`\sin^m\theta` (polynomials in
+:math:`Z` and :math:`|r|^2`, by the three-term recurrence in :math:`l`) and no Condon-Shortley phase.
+Normalisations as e3nn's: ``"component"`` (:math:`\lVert Y^l \rVert^2 = 2l + 1` on the sphere),
+``"norm"`` (:math:`\lVert Y^l \rVert = 1`), ``"integral"`` (:math:`\int_{S^2} (Y_l^m)^2 = 1`). Equivariant:
+:math:`Y^l(R r) = D^l(R) Y^l(r)` (:func:`~geomlearn.equivariant.wigner_D`), and
+:math:`Y^l(-r) = (-1)^l Y^l(r)`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Union
+
+import torch
+from torch import Tensor
+
+NORMALIZATIONS = ("component", "norm", "integral")
+
+
+def _degrees(l: Union[int, Iterable[int]]) -> list[int]:
+    degrees = [l] if isinstance(l, (int, bool)) else list(l)
+    if not degrees or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in degrees):
+        raise ValueError(f"l: expected a degree >= 0 or a non-empty list of them, got {l!r}")
+    return degrees
+
+
+def _legendre_constants(lmax: int) -> dict[tuple[int, int], float]:
+    r""":math:`N_l^m` (the ``"integral"`` normalisation) for :math:`0 \le m \le l \le` ``lmax``."""
+    out = {}
+    for l in range(lmax + 1):
+        for m in range(l + 1):
+            base = (2 * l + 1) / (4 * math.pi) * math.exp(math.lgamma(l - m + 1) - math.lgamma(l + m + 1))
+            out[(l, m)] = math.sqrt(base) * (math.sqrt(2.0) if m else 1.0)
+    return out
+
+
+def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize: bool = True,
+                        normalization: str = "component") -> Tensor:
+    r"""The real spherical harmonics of the degrees ``l`` at ``vectors [..., 3]``: ``[..., sum(2l + 1)]``,
+    degrees concatenated in the order given (e3nn's ``spherical_harmonics(l, x, normalize, normalization)``,
+    whose values these are, also beyond e3nn's largest degree).
+
+    Args:
+        l: a degree or a list of degrees (e.g. ``range(L + 1)`` for all up to ``L``).
+        vectors: ``[..., 3]`` Cartesian vectors.
+        normalize: evaluate at :math:`r / |r|` (a zero vector gives zeros for :math:`l > 0`); otherwise the
+            harmonics are the homogeneous polynomials, :math:`|r|^l` times their values at the direction.
+        normalization: ``"component"``, ``"norm"`` or ``"integral"``.
+
+    Raises:
+        ValueError: a negative degree, an unknown normalisation, vectors not ``[..., 3]`` floating point.
+    """
+    degrees = _degrees(l)
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got {normalization!r}")
+    if not isinstance(vectors, Tensor) or vectors.dim() < 1 or vectors.shape[-1] != 3 or \
+            not vectors.is_floating_point():
+        shape = list(vectors.shape) if isinstance(vectors, Tensor) else type(vectors).__name__
+        raise ValueError(f"vectors: expected floating-point [..., 3], got {shape}")
+    if normalize:
+        vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(vectors.dtype).tiny)
+    x, y, z = vectors.unbind(-1)
+    big_x, big_y, big_z = z, x, y                        # e3nn's axes: y polar, azimuth in the (z, x) plane
+    squared = torch.ones_like(big_z) if normalize else big_x * big_x + big_y * big_y + big_z * big_z
+    lmax = max(degrees)
+    # Re / Im of (X + iY)^m: the azimuthal factors times sin^m(theta) |r|^m.
+    cosines, sines = [torch.ones_like(big_x)], [torch.zeros_like(big_x)]
+    for _ in range(lmax):
+        c, s = cosines[-1], sines[-1]
+        cosines.append(big_x * c - big_y * s)
+        sines.append(big_x * s + big_y * c)
+    # Q[l][m] for 0 <= m <= l, by the recurrence in l at fixed m.
+    q = [[None] * (k + 1) for k in range(lmax + 1)]
+    for m in range(lmax + 1):
+        q[m][m] = torch.full_like(big_z, float(math.prod(range(1, 2 * m, 2))))     # (2m - 1)!!
+        if m + 1 <= lmax:
+            q[m + 1][m] = (2 * m + 1) * big_z * q[m][m]
+        for k in range(m + 2, lmax + 1):
+            q[k][m] = ((2 * k - 1) * big_z * q[k - 1][m] - (k + m - 1) * squared * q[k - 2][m]) / (k - m)
+    constants = _legendre_constants(lmax)
+    scale = {"integral": lambda k: 1.0, "component": lambda k: math.sqrt(4 * math.pi),
+             "norm": lambda k: math.sqrt(4 * math.pi / (2 * k + 1))}[normalization]
+    columns = []
+    for k in degrees:
+        s = scale(k)
+        for m in range(-k, k + 1):
+            factor = sines[-m] if m < 0 else cosines[m]
+            columns.append((s * constants[(k, abs(m))]) * q[k][abs(m)] * factor)
+    return torch.stack(columns, dim=-1)

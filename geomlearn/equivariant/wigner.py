@@ -1,0 +1,89 @@
+r"""Wigner-D matrices of arbitrary rotations (and reflections), in the basis of the real spherical harmonics.
+
+:math:`D^l(R)` is the matrix with :math:`Y^l(R r) = D^l(R)\, Y^l(r)` for every :math:`r`. Evaluating both
+sides at a fixed set of :math:`K > 2l + 1` well-spread points :math:`p_k` gives a linear system,
+
+.. math::
+    Y^l(P R^\top) = Y^l(P)\, D^l(R)^\top \quad\Longrightarrow\quad
+    D^l(R) = \big(Y^l(P)^{+}\, Y^l(P R^\top)\big)^\top,
+
+whose pseudo-inverse :math:`Y^l(P)^{+}` (``[2l + 1, K]``) is computed once per degree. A batch of
+rotations then costs one harmonic evaluation at :math:`K` points and one small matmul each, with no
+Euler angles (and so no gimbal-lock singularity) and autograd through ``R``. For an orthogonal matrix of
+determinant -1 the same formula gives the action on the harmonics, :math:`(-1)^l D^l(-R)`;
+:func:`irreps_D` assigns each irrep its parity.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+from .irreps import as_irreps
+from .spherical_harmonics import spherical_harmonics
+
+
+def _check_matrices(matrix: Tensor) -> None:
+    if not isinstance(matrix, Tensor) or matrix.dim() < 2 or matrix.shape[-2:] != (3, 3) or \
+            not matrix.is_floating_point():
+        shape = list(matrix.shape) if isinstance(matrix, Tensor) else type(matrix).__name__
+        raise ValueError(f"matrix: expected floating-point orthogonal matrices [..., 3, 3], got {shape}")
+
+
+@lru_cache(maxsize=None)
+def _sample_points(l: int) -> tuple[Tensor, Tensor]:
+    """``(P [K, 3], pinv(Y^l(P)) [2l + 1, K])`` in float64 on the CPU: ``K = 2 (2l + 1) + 8`` fixed
+    pseudo-random unit vectors (a well-conditioned system for every degree)."""
+    generator = torch.Generator().manual_seed(1234 + l)
+    points = torch.randn(2 * (2 * l + 1) + 8, 3, generator=generator, dtype=torch.float64)
+    points = points / points.norm(dim=1, keepdim=True)
+    return points, torch.linalg.pinv(spherical_harmonics(l, points))
+
+
+@lru_cache(maxsize=None)
+def _sample_points_on(l: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    points, inverse = _sample_points(l)
+    return points.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
+
+
+def wigner_D(l: int, matrix: Tensor) -> Tensor:
+    r""":math:`D^l(R)` ``[..., 2l + 1, 2l + 1]`` for rotation matrices ``matrix [..., 3, 3]``: the
+    representation on e3nn's degree-``l`` spherical harmonics (e3nn's ``Irrep(l, (-1)^l).D_from_matrix``).
+
+    Raises:
+        ValueError: ``l`` not an int >= 0, ``matrix`` not ``[..., 3, 3]`` floating point.
+    """
+    if isinstance(l, bool) or not isinstance(l, int) or l < 0:
+        raise ValueError(f"l: expected a degree >= 0, got {l!r}")
+    _check_matrices(matrix)
+    points, inverse = _sample_points_on(l, matrix.dtype, matrix.device)
+    rotated = spherical_harmonics(l, points @ matrix.transpose(-1, -2))          # [..., K, 2l + 1]
+    return (inverse @ rotated).transpose(-1, -2)
+
+
+def irreps_D(irreps, matrix: Tensor) -> Tensor:
+    r"""The block-diagonal representation ``[..., dim, dim]`` of ``irreps`` (e3nn ``Irreps`` or its string)
+    at orthogonal matrices ``matrix [..., 3, 3]``: :math:`p^{k} D^l(\det(M) M)` per irrep :math:`(l, p)`,
+    :math:`k = 1` for a reflection (:math:`\det M = -1`), else 0 (e3nn's ``Irreps.D_from_matrix``).
+
+    Raises:
+        ValueError: ``irreps`` that does not parse, ``matrix`` not ``[..., 3, 3]``.
+    """
+    irreps = as_irreps(irreps)
+    _check_matrices(matrix)
+    det = torch.linalg.det(matrix)
+    proper = matrix * det[..., None, None]
+    reflected = det < 0
+    out = matrix.new_zeros(*matrix.shape[:-2], irreps.dim, irreps.dim)
+    start = 0
+    for mul, ir in irreps:
+        block = wigner_D(ir.l, proper)
+        if ir.p == -1:
+            block = torch.where(reflected[..., None, None], -block, block)
+        size = 2 * ir.l + 1
+        for _ in range(mul):
+            out[..., start:start + size, start:start + size] = block
+            start += size
+    return out

@@ -1,0 +1,72 @@
+import math
+
+import pytest
+import torch
+from e3nn import o3
+
+from geomlearn.equivariant import spherical_harmonics, wigner_D
+from geomlearn.equivariant.testing import random_orthogonal
+
+
+@pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_equal_to_e3nn_up_to_its_largest_degree(normalization, normalize):
+    torch.manual_seed(0)
+    vectors = torch.randn(40, 3, dtype=torch.float64)
+    degrees = list(range(12))
+    ours = spherical_harmonics(degrees, vectors, normalize, normalization)
+    expected = o3.spherical_harmonics(degrees, vectors, normalize, normalization=normalization)
+    torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_orthonormal_on_the_sphere_beyond_e3nn():
+    # Gauss-Legendre in cos(theta) x uniform in phi integrates polynomials of degree <= 2 * 15 exactly.
+    nodes, weights = [torch.tensor(a, dtype=torch.float64) for a in __import__("numpy").polynomial.legendre.leggauss(16)]
+    phi = torch.arange(32, dtype=torch.float64) * 2 * math.pi / 32
+    cos, p = torch.meshgrid(nodes, phi, indexing="ij")
+    sin = (1 - cos ** 2).sqrt()
+    points = torch.stack([sin * torch.cos(p), sin * torch.sin(p), cos], dim=-1).reshape(-1, 3)
+    w = (weights[:, None] * torch.full_like(phi, 2 * math.pi / 32)[None, :]).reshape(-1)
+    y = spherical_harmonics(list(range(14)), points, normalization="integral")       # degrees 0..13
+    gram = y.T @ (w[:, None] * y)
+    torch.testing.assert_close(gram, torch.eye(y.shape[1], dtype=torch.float64), atol=1e-11, rtol=0)
+
+
+@pytest.mark.parametrize("l", [0, 1, 5, 12, 14])
+def test_equivariance_and_parity(l):
+    torch.manual_seed(l)
+    vectors = torch.randn(30, 3, dtype=torch.float64)
+    rotations = random_orthogonal(4, reflections=False)
+    for rotation in rotations:
+        rotated = spherical_harmonics(l, vectors @ rotation.T)
+        torch.testing.assert_close(rotated, spherical_harmonics(l, vectors) @ wigner_D(l, rotation).T,
+                                   atol=1e-11, rtol=0)
+    torch.testing.assert_close(spherical_harmonics(l, -vectors), (-1) ** l * spherical_harmonics(l, vectors))
+
+
+def test_polynomials_scale_with_the_norm_and_component_norms():
+    torch.manual_seed(1)
+    vectors = torch.randn(20, 3, dtype=torch.float64)
+    scale = vectors.norm(dim=1, keepdim=True)
+    for l in (0, 3, 13):
+        y = spherical_harmonics(l, vectors, normalize=True)
+        torch.testing.assert_close(spherical_harmonics(l, vectors, normalize=False), scale ** l * y)
+        torch.testing.assert_close(y.square().sum(1), torch.full((20,), 2.0 * l + 1, dtype=torch.float64))
+
+
+def test_float32_high_degree_and_gradients_are_finite():
+    vectors = torch.randn(100, 3, requires_grad=True)
+    y = spherical_harmonics(list(range(13)), vectors)
+    torch.testing.assert_close(y.double(), spherical_harmonics(list(range(13)), vectors.detach().double()),
+                               atol=1e-3, rtol=1e-4, check_dtype=False)
+    y.square().sum().backward()
+    assert torch.isfinite(vectors.grad).all()
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="l: expected a degree >= 0"):
+        spherical_harmonics(-1, torch.randn(3, 3))
+    with pytest.raises(ValueError, match="normalization: expected one of"):
+        spherical_harmonics(1, torch.randn(3, 3), normalization="unit")
+    with pytest.raises(ValueError, match=r"vectors: expected floating-point \[..., 3\], got \[3, 2\]"):
+        spherical_harmonics(1, torch.randn(3, 2))
