@@ -8,16 +8,20 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ``wigner_D``, ``irreps_D`` representation matrices of arbitrary rotations / reflections
 ``TensorProduct``          the interface of every product (irreps, paths, shared or per-sample weights)
 ``CGTensorProduct``        Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
+``GridTensorProduct``      Gaunt product by pointwise multiplication on an exact S2 quadrature grid
+``GauntTensorProduct``     Gaunt product through 2D Fourier series (Luo et al.)
 ``assert_equivariant``     test helper: f(g x) = g f(x) for random rotations and reflections
 =========================  ===========================================================================
 """
 
 from .cg_tensor_product import CGTensorProduct
+from .gaunt_tensor_product import GauntTensorProduct
+from .grid_tensor_product import GridTensorProduct
 from .irreps import as_irreps
 from .spherical_harmonics import spherical_harmonics
 from .tensor_product import TensorProduct, coupling_paths
 from .testing import assert_equivariant
 from .wigner import irreps_D, wigner_D
 
-__all__ = ["CGTensorProduct", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths", "irreps_D",
+__all__ = ["CGTensorProduct", "GauntTensorProduct", "GridTensorProduct", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths", "irreps_D",
            "spherical_harmonics", "wigner_D"]

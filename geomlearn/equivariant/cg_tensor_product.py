@@ -56,7 +56,7 @@ class CGTensorProduct(TensorProduct):
         ``weight [weight_numel]``."""
         dims = (self.irreps_in1.dim, self.irreps_in2.dim, self.irreps_out.dim)
         blocks = torch.zeros(dims, dtype=weight.dtype, device=weight.device)
-        for n, (path, w) in enumerate(zip(self.paths, self.path_weights(weight))):
+        for n, (path, w) in enumerate(zip(self.paths, self.split_weights(weight))):
             c = self._coupling(n, weight)
             if self.mode == "uvw":
                 block = torch.einsum("uvw,ijk->uivjwk", w, c)
@@ -71,7 +71,7 @@ class CGTensorProduct(TensorProduct):
         if self.shared_weights:
             return _contract(x1, x2, self.coupling_tensor(weight.to(x1.dtype)))
         out = x1.new_zeros(x1.shape[0], self.irreps_out.dim)
-        for n, (path, w) in enumerate(zip(self.paths, self.path_weights(weight))):
+        for n, (path, w) in enumerate(zip(self.paths, self.split_weights(weight))):
             (m1, ir1), (m2, ir2), (m3, ir3) = (self.irreps_in1[path.i_in1], self.irreps_in2[path.i_in2],
                                                self.irreps_out[path.i_out])
             a = x1[:, self._offsets[0][path.i_in1]].reshape(-1, m1, ir1.dim)

@@ -47,6 +47,37 @@ def _legendre_constants(lmax: int) -> dict[tuple[int, int], float]:
     return out
 
 
+def _scaled_legendre(lmax: int, z: Tensor, squared: Tensor) -> list[list[Tensor]]:
+    r"""``q[l][m]`` :math:`= Q_l^m(z, |r|^2)`, :math:`0 \le m \le l \le` ``lmax``: the associated Legendre
+    functions without Condon-Shortley phase divided by :math:`\sin^m \theta`, by the three-term recurrence in
+    :math:`l` at fixed :math:`m`."""
+    q = [[None] * (k + 1) for k in range(lmax + 1)]
+    for m in range(lmax + 1):
+        q[m][m] = torch.full_like(z, float(math.prod(range(1, 2 * m, 2))))          # (2m - 1)!!
+        if m + 1 <= lmax:
+            q[m + 1][m] = (2 * m + 1) * z * q[m][m]
+        for k in range(m + 2, lmax + 1):
+            q[k][m] = ((2 * k - 1) * z * q[k - 1][m] - (k + m - 1) * squared * q[k - 2][m]) / (k - m)
+    return q
+
+
+def legendre_table(lmax: int, theta: Tensor) -> Tensor:
+    r"""``[2 lmax + 1, lmax + 1, T]``: entry ``[m + lmax, l]`` is the polar factor of e3nn's
+    component-normalised :math:`Y_l^m` at polar angles ``theta [T]`` (zero for :math:`l < |m|`), so that
+    :math:`Y_l^m(\theta, \varphi) = P[m, l](\theta)\, a_m(\varphi)` with :math:`a_m = \cos m\varphi`
+    (:math:`m > 0`), 1, :math:`\sin |m| \varphi` (:math:`m < 0`), :math:`\theta` measured from e3nn's polar
+    axis :math:`y` and :math:`\varphi` from :math:`z` towards :math:`x`. ``theta`` may run over the whole
+    circle (the factor is then a trigonometric polynomial of degree :math:`l`)."""
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    q = _scaled_legendre(lmax, cos, torch.ones_like(cos))
+    constants = _legendre_constants(lmax)
+    table = theta.new_zeros(2 * lmax + 1, lmax + 1, theta.shape[0])
+    for l in range(lmax + 1):
+        for m in range(-l, l + 1):
+            table[m + lmax, l] = math.sqrt(4 * math.pi) * constants[(l, abs(m))] * q[l][abs(m)] * sin ** abs(m)
+    return table
+
+
 def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize: bool = True,
                         normalization: str = "component") -> Tensor:
     r"""The real spherical harmonics of the degrees ``l`` at ``vectors [..., 3]``: ``[..., sum(2l + 1)]``,
@@ -82,14 +113,7 @@ def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize
         c, s = cosines[-1], sines[-1]
         cosines.append(big_x * c - big_y * s)
         sines.append(big_x * s + big_y * c)
-    # Q[l][m] for 0 <= m <= l, by the recurrence in l at fixed m.
-    q = [[None] * (k + 1) for k in range(lmax + 1)]
-    for m in range(lmax + 1):
-        q[m][m] = torch.full_like(big_z, float(math.prod(range(1, 2 * m, 2))))     # (2m - 1)!!
-        if m + 1 <= lmax:
-            q[m + 1][m] = (2 * m + 1) * big_z * q[m][m]
-        for k in range(m + 2, lmax + 1):
-            q[k][m] = ((2 * k - 1) * big_z * q[k - 1][m] - (k + m - 1) * squared * q[k - 2][m]) / (k - m)
+    q = _scaled_legendre(lmax, big_z, squared)
     constants = _legendre_constants(lmax)
     scale = {"integral": lambda k: 1.0, "component": lambda k: math.sqrt(4 * math.pi),
              "norm": lambda k: math.sqrt(4 * math.pi / (2 * k + 1))}[normalization]

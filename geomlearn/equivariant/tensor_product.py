@@ -11,6 +11,7 @@ the checks.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import torch
@@ -74,24 +75,31 @@ class TensorProduct(torch.nn.Module):
     """
 
     def __init__(self, irreps_in1, irreps_in2, irreps_out, mode: str = "uvw", shared_weights: bool = True,
-                 internal_weights: Optional[bool] = None, allowed=None):
+                 internal_weights: Optional[bool] = None, allowed=None, weighted: bool = True):
         super().__init__()
         self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
         self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
         self.irreps_out = as_irreps(irreps_out, "irreps_out")
         self.mode = mode
         self.paths = coupling_paths(self.irreps_in1, self.irreps_in2, self.irreps_out, mode, allowed)
-        self.weight_numel = sum(int(torch.tensor(p.shape).prod()) for p in self.paths)
         internal_weights = shared_weights if internal_weights is None else internal_weights
         if internal_weights and not shared_weights:
             raise ValueError("internal_weights: internal weights are shared; got shared_weights=False")
         self.shared_weights, self.internal_weights = shared_weights, internal_weights
-        self.weight = torch.nn.Parameter(torch.randn(self.weight_numel)) if internal_weights else None
+        self.set_weight_shapes([p.shape for p in self.paths] if weighted else [])
 
-    def path_weights(self, weight: Tensor) -> list[Tensor]:
-        """``weight [..., weight_numel]`` split into one ``[..., *path.shape]`` block per path (e3nn's order)."""
-        sizes = [int(torch.tensor(p.shape).prod()) for p in self.paths]
-        return [w.reshape(*weight.shape[:-1], *p.shape) for w, p in zip(weight.split(sizes, dim=-1), self.paths)]
+    def set_weight_shapes(self, shapes: list[tuple]) -> None:
+        """Declare the weight blocks (``weight_numel`` is their total size); internal weights start ``N(0, 1)``."""
+        self.weight_shapes = [tuple(shape) for shape in shapes]
+        self.weight_numel = sum(math.prod(shape) for shape in self.weight_shapes)
+        self.weight = torch.nn.Parameter(torch.randn(self.weight_numel)) if self.internal_weights else None
+
+    def split_weights(self, weight: Tensor) -> list[Tensor]:
+        """``weight [..., weight_numel]`` split into its blocks ``[..., *shape]`` (paths in e3nn's order for the
+        CG product)."""
+        sizes = [math.prod(shape) for shape in self.weight_shapes]
+        return [w.reshape(*weight.shape[:-1], *shape)
+                for w, shape in zip(weight.split(sizes, dim=-1), self.weight_shapes)]
 
     def _weight(self, weight: Optional[Tensor], batch: torch.Size) -> Tensor:
         if weight is None:
