@@ -10,18 +10,25 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ``CGTensorProduct``        Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
 ``GridTensorProduct``      Gaunt product by pointwise multiplication on an exact S2 quadrature grid
 ``GauntTensorProduct``     Gaunt product through 2D Fourier series (Luo et al.)
+``SO2Convolution``         eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
+``EquivariantConv``        edge convolution TP(x_j, Y(r_ij); R(|r_ij|)) with any product, on the backend
+``radius_graph``           cell-list radius graph, batches and periodic cells
 ``assert_equivariant``     test helper: f(g x) = g f(x) for random rotations and reflections
 =========================  ===========================================================================
 """
 
 from .cg_tensor_product import CGTensorProduct
+from .equivariant_conv import EquivariantConv, RadialBasis
 from .gaunt_tensor_product import GauntTensorProduct
 from .grid_tensor_product import GridTensorProduct
 from .irreps import as_irreps
+from .radius_graph import radius_graph
+from .so2_convolution import SO2Convolution
 from .spherical_harmonics import spherical_harmonics
 from .tensor_product import TensorProduct, coupling_paths
 from .testing import assert_equivariant
 from .wigner import irreps_D, wigner_D
 
-__all__ = ["CGTensorProduct", "GauntTensorProduct", "GridTensorProduct", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths", "irreps_D",
-           "spherical_harmonics", "wigner_D"]
+__all__ = ["CGTensorProduct", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct", "RadialBasis",
+           "SO2Convolution", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths", "irreps_D",
+           "radius_graph", "spherical_harmonics", "wigner_D"]

@@ -4,8 +4,10 @@ For each path :math:`(l_1, l_2 \to l_3)` between input irreps ``u`` (of ``x1``),
 irreps ``w``,
 
 .. math::
-    z_{w k} \mathrel{+}= \alpha_{\text{path}} \sum_{u v} W_{u v w} \sum_{i j} C^{l_1 l_2 l_3}_{i j k}\, x_{1, u i}\, x_{2, v j}
-    \qquad (\text{mode } uvu: \; z_{u k} \mathrel{+}= \alpha \textstyle\sum_v W_{u v} \sum_{ij} C_{ijk} x_{1,ui} x_{2,vj}),
+    z_{w k} \mathrel{+}= \alpha_{\text{path}} \sum_{u v} W_{u v w}
+        \sum_{i j} C^{l_1 l_2 l_3}_{i j k}\, x_{1, u i}\, x_{2, v j}
+    \qquad (\text{mode } uvu: \; z_{u k} \mathrel{+}= \alpha
+        \textstyle\sum_v W_{u v} \sum_{ij} C_{ijk} x_{1,ui} x_{2,vj}),
 
 with :math:`C` e3nn's real Wigner 3j symbols (unit Frobenius norm) and e3nn's default normalisation
 (``irrep_normalization="component"``, ``path_normalization="element"``):

@@ -5,12 +5,13 @@ uniform in :math:`\varphi` (``P`` nodes), multiplied pointwise, and projected ba
 
 .. math::
     f(\theta_t, \varphi_p) = \sum_m \Big(\sum_l x_{lm} P_l^m(\theta_t)\Big) a_m(\varphi_p), \qquad
-    z_{lm} = \frac{1}{4\pi} \sum_{t p} w_t \frac{2\pi}{P}\, f_1 f_2 (\theta_t, \varphi_p)\, P_l^m(\theta_t) a_m(\varphi_p),
+    z_{lm} = \frac{1}{4\pi} \sum_{t p} w_t \frac{2\pi}{P}\,
+        f_1 f_2 (\theta_t, \varphi_p)\, P_l^m(\theta_t) a_m(\varphi_p),
 
 each transform one matmul with the tabulated harmonics (:math:`O(L^4)` per channel; the separable
 :math:`O(L^3)` route, a batched matmul over :math:`m` then one over :math:`\varphi`, loses to it on CPU for the
-degrees in use because its matrices are tiny). With :math:`T = \lceil (L_1 + L_2 + L_{out} + 1) / 2 \rceil` and :math:`P = L_1 + L_2 + L_{out} + 1`
-the quadrature is exact, so the result is the Gaunt product
+degrees in use because its matrices are tiny). With :math:`T = \lceil (L_1 + L_2 + L_{out} + 1) / 2 \rceil`
+and :math:`P = L_1 + L_2 + L_{out} + 1` the quadrature is exact, so the result is the Gaunt product
 (:mod:`~geomlearn.equivariant.sphere_product`), equal to :class:`~geomlearn.equivariant.GauntTensorProduct`.
 """
 

@@ -9,7 +9,8 @@ standard real harmonics of the textbook tables evaluated at :math:`(X, Y, Z) = (
     Y_l^m(r) = N_l^{|m|} \, Q_l^{|m|}(Z, |r|^2) \, \begin{cases}
         \operatorname{Re} (X + iY)^m & m > 0 \\ 1 & m = 0 \\ \operatorname{Im} (X + iY)^{|m|} & m < 0
     \end{cases}, \qquad
-    N_l^m = \sqrt{\frac{2l + 1}{4 \pi} \frac{(l - m)!}{(l + m)!}} \cdot \begin{cases} \sqrt 2 & m > 0 \\ 1 & m = 0 \end{cases}
+    N_l^m = \sqrt{\frac{2l + 1}{4 \pi} \frac{(l - m)!}{(l + m)!}}
+        \cdot \begin{cases} \sqrt 2 & m > 0 \\ 1 & m = 0 \end{cases}
 
 with :math:`Q_l^m` the associated Legendre functions divided by :math:`\sin^m\theta` (polynomials in
 :math:`Z` and :math:`|r|^2`, by the three-term recurrence in :math:`l`) and no Condon-Shortley phase.

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from e3nn import o3
@@ -21,7 +22,7 @@ def test_equal_to_e3nn_up_to_its_largest_degree(normalization, normalize):
 
 def test_orthonormal_on_the_sphere_beyond_e3nn():
     # Gauss-Legendre in cos(theta) x uniform in phi integrates polynomials of degree <= 2 * 15 exactly.
-    nodes, weights = [torch.tensor(a, dtype=torch.float64) for a in __import__("numpy").polynomial.legendre.leggauss(16)]
+    nodes, weights = (torch.from_numpy(a) for a in np.polynomial.legendre.leggauss(16))
     phi = torch.arange(32, dtype=torch.float64) * 2 * math.pi / 32
     cos, p = torch.meshgrid(nodes, phi, indexing="ij")
     sin = (1 - cos ** 2).sqrt()

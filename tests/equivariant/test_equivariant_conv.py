@@ -1,0 +1,82 @@
+import pytest
+import torch
+
+from geomlearn.equivariant import EquivariantConv, radius_graph, spherical_harmonics
+from geomlearn.equivariant.testing import CARTESIAN_POINTS, assert_equivariant
+from geomlearn.sparse import SparseIndex
+
+SPHERE = "4x0e + 4x1o + 4x2e"
+
+
+def molecule(n=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pos = torch.randn(n, 3, generator=g, dtype=torch.float64) * 1.5
+    return pos, radius_graph(pos, 3.0)[0]
+
+
+CHANNEL_WISE = "4x0e + 4x1o + 4x1e + 4x2e"
+
+
+@pytest.mark.parametrize("product, irreps_out", [("cg", CHANNEL_WISE), ("so2", CHANNEL_WISE),
+                                                 ("gaunt", SPHERE + " + 4x3o"), ("grid", SPHERE + " + 4x3o")])
+def test_every_product_gives_an_equivariant_translation_invariant_convolution(product, irreps_out):
+    torch.manual_seed(1)
+    pos, edge_index = molecule()
+    conv = EquivariantConv(SPHERE, irreps_out, lmax_sh=2, product=product, cutoff=3.0).double()
+    x = torch.randn(pos.shape[0], conv.irreps_in.dim, dtype=torch.float64)
+    error = assert_equivariant(lambda features, p: conv(features, p, edge_index), (x, pos),
+                               [conv.irreps_in, CARTESIAN_POINTS], conv.irreps_out, translate=True)
+    assert error < 1e-10
+
+
+def test_sum_over_neighbours_by_hand():
+    torch.manual_seed(2)
+    pos, edge_index = molecule(6, seed=2)
+    conv = EquivariantConv("2x0e + 2x1o", "2x0e + 2x1o", lmax_sh=1, cutoff=3.0, avg_num_neighbors=4.0).double()
+    x = torch.randn(6, conv.irreps_in.dim, dtype=torch.float64)
+    out = conv(x, pos, SparseIndex(edge_index, num_nodes=6))
+    source, target = edge_index
+    vectors = pos[target] - pos[source]
+    weight = conv.radial(conv.basis(vectors.norm(dim=1)))
+    messages = conv.product(x[source], spherical_harmonics([0, 1], vectors), weight)
+    expected = torch.zeros_like(out).index_add_(0, target, messages) / 2.0
+    torch.testing.assert_close(out, expected)
+
+
+class FromCG(torch.nn.Module):
+    """The radial network of an SO(2) convolution that reproduces a CG convolution's weights."""
+
+    def __init__(self, so2, cg):
+        super().__init__()
+        self.so2, self.cg = so2, cg
+
+    def forward(self, basis):
+        return self.so2.product.weights_from_cg(self.cg.product, self.cg.radial(basis))
+
+
+def test_so2_convolution_equals_the_cg_convolution_it_replaces():
+    torch.manual_seed(3)
+    pos, edge_index = molecule(10, seed=3)
+    irreps = "3x0e + 3x1o + 3x2e + 3x3o"
+    cg = EquivariantConv(irreps, irreps, lmax_sh=3, product="cg", cutoff=3.0).double()
+    so2 = EquivariantConv(irreps, irreps, lmax_sh=3, product="so2", cutoff=3.0).double()
+    so2.radial = FromCG(so2, cg)
+    x = torch.randn(10, cg.irreps_in.dim, dtype=torch.float64)
+    torch.testing.assert_close(so2(x, pos, edge_index), cg(x, pos, edge_index), atol=1e-12, rtol=0)
+
+
+def test_periodic_images_and_bad_input():
+    cell = torch.eye(3, dtype=torch.float64) * 2.0
+    pos = torch.rand(4, 3, dtype=torch.float64) * 2.0
+    edge_index, shifts = radius_graph(pos, 2.5, cell=cell)
+    conv = EquivariantConv("2x0e + 2x1o", "2x0e + 2x1o", lmax_sh=1, cutoff=2.5).double()
+    x = torch.randn(4, conv.irreps_in.dim, dtype=torch.float64)
+    out = conv(x, pos, edge_index, shifts, cell)
+    moved = conv(x, pos + cell[0], edge_index, shifts, cell)                 # a lattice translation
+    torch.testing.assert_close(out, moved)
+    with pytest.raises(ValueError, match="shifts, cell: give both"):
+        conv(x, pos, edge_index, shifts)
+    with pytest.raises(ValueError, match=r"pos: expected finite positions \[4, 3\]"):
+        conv(x, torch.full((4, 3), float("nan"), dtype=torch.float64), edge_index)
+    with pytest.raises(ValueError, match="product: expected one of"):
+        EquivariantConv("0e", "0e", 1, product="fft")
