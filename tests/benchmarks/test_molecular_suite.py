@@ -1,0 +1,21 @@
+"""Quick run of the ``molecular`` suite: every product and the e3nn peer time, ratios and slopes are recorded."""
+
+import torch
+
+import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.registry import SUITES, Context
+
+
+def test_quick_run_records_every_product_ratios_and_slopes():
+    records = SUITES["molecular"].run(Context(quick=True, device=torch.device("cpu"), progress=False))
+    timed = {(r.case, r.impl) for r in records if r.metric == "time"}
+    for lmax in (1, 2):
+        for mode in ("forward", "forward+backward"):
+            for impl in ("geomlearn grid", "geomlearn gaunt", "geomlearn cg", "e3nn"):
+                assert (f"tp L={lmax} {mode}", impl) in timed
+    ratios = [r for r in records if r.metric == "speedup over e3nn"]
+    assert len(ratios) == 2 * 2 * 3 and all(r.value > 0 for r in ratios)
+    so2 = [r for r in records if r.metric == "speedup over CG"]
+    assert {r.case for r in so2} == {"so2 L=2 forward", "so2 L=2 forward+backward"}
+    # Two degrees are too few to fit a slope: none is reported rather than a meaningless one.
+    assert not [r for r in records if r.metric == "fitted slope"]
