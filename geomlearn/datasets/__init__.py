@@ -10,6 +10,7 @@ torch_geometric's and OGB's own loaders use, and downloaded there when missing (
 ``geom_gcn_masks``             the ten Geom-GCN train/val/test splits of a graph
 ``heterophilous``              Texas ... Squirrel, filtered versions, Minesweeper, Tolokers (npz)
 ``movielens_100k``             MovieLens 100K rating graph with the five u1..u5 folds
+``qm9``, ``qm9_split``         QM9 molecules (from ``qm9pack``), 12 targets, the 110k / 10k / rest split
 ``ogb_node`` / ``ogb_link``    OGB node / link property prediction, with their ``Evaluator``
 ``power_law_graph``            synthetic power-law in-degree graph of any size
 ``stochastic_block_model``     synthetic SBM with block labels and class-dependent features
@@ -21,11 +22,13 @@ from .heterophilous import HETEROPHILOUS_GRAPHS, heterophilous
 from .movielens import movielens_100k
 from .ogb import ogb_link, ogb_node
 from .planetoid import planetoid
+from .qm9 import TARGETS as TARGETS_QM9
+from .qm9 import atom_references, qm9, qm9_split
 from .root import DataFormatError, DataNotFoundError, data_required, data_root, fetch_file, require_file
 from .synthetic import power_law_graph, stochastic_block_model
 
 __all__ = [
-    "DataFormatError", "DataNotFoundError", "GEOM_GCN_GRAPHS", "HETEROPHILOUS_GRAPHS", "data_required", "data_root",
-    "fetch_file", "geom_gcn_masks", "heterophilous", "movielens_100k", "ogb_link", "ogb_node", "planetoid",
-    "power_law_graph", "require_file", "stochastic_block_model",
+    "DataFormatError", "DataNotFoundError", "GEOM_GCN_GRAPHS", "HETEROPHILOUS_GRAPHS", "TARGETS_QM9", "atom_references",
+    "data_required", "data_root", "fetch_file", "geom_gcn_masks", "heterophilous", "movielens_100k", "ogb_link",
+    "ogb_node", "planetoid", "power_law_graph", "qm9", "qm9_split", "require_file", "stochastic_block_model",
 ]

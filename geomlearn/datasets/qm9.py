@@ -1,0 +1,117 @@
+"""QM9 (Ramakrishnan et al., 2014): 130,831 small organic molecules with DFT properties, from ``qm9pack``.
+
+The PyPI package ``qm9pack`` ships the data as CSV files (geometries in Å, properties in the units of the
+original release); this loader reads them without importing the package (its ``__init__`` needs
+``pkg_resources``) and returns torch_geometric ``Data`` objects with the twelve usual targets in the
+units below (energies in eV, as torch_geometric's ``QM9`` has them).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch_geometric.data import Data
+
+from .root import DataFormatError, DataNotFoundError
+
+HARTREE_EV = 27.211386245988
+# name: (column of the CSV, factor to the stated unit, unit)
+TARGETS = {
+    "mu": ("Dipole_debye", 1.0, "D"),
+    "alpha": ("Polarizability_bohr3", 1.0, "bohr^3"),
+    "homo": ("HOMO_au", HARTREE_EV, "eV"),
+    "lumo": ("LUMO_au", HARTREE_EV, "eV"),
+    "gap": ("HOMO_LUMO_gap_au", HARTREE_EV, "eV"),
+    "r2": ("R2_bohr2", 1.0, "bohr^2"),
+    "zpve": ("ZPVE_au", HARTREE_EV, "eV"),
+    "U0": ("InternalEnergy_0K_au", HARTREE_EV, "eV"),
+    "U": ("InternalEnergy_298K_au", HARTREE_EV, "eV"),
+    "H": ("Enthalphy_298K_au", HARTREE_EV, "eV"),
+    "G": ("GibbsFreeEnergy_298K_au", HARTREE_EV, "eV"),
+    "cv": ("Heatcapacity_Cv_cal_mol_K", 1.0, "cal/(mol K)"),
+}
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")     # the files write 0. and 1.
+ELEMENTS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9}
+# Energies of the free atoms (B3LYP/6-31G(2df,p), the data set's atomref table) in Hartree: U0, U, H, G.
+_ATOM_ENERGIES = {
+    1: (-0.500273, -0.498857, -0.497912, -0.510927),
+    6: (-37.846772, -37.845355, -37.844411, -37.861317),
+    7: (-54.583861, -54.582445, -54.581501, -54.598897),
+    8: (-75.064579, -75.063163, -75.062219, -75.079532),
+    9: (-99.718730, -99.717314, -99.716370, -99.733544),
+}
+
+
+def atom_references(target: str, max_z: int = 9) -> torch.Tensor:
+    """``[max_z + 1]`` energy (eV) of each free atom for ``target`` in U0 / U / H / G (zeros elsewhere): the
+    prior a model adds per atom so it learns the atomisation energy."""
+    if target not in ("U0", "U", "H", "G"):
+        raise ValueError(f"target: atom references exist for 'U0', 'U', 'H', 'G', got {target!r}")
+    out = torch.zeros(max_z + 1, dtype=torch.float64)
+    for z, energies in _ATOM_ENERGIES.items():
+        out[z] = energies[("U0", "U", "H", "G").index(target)] * HARTREE_EV
+    return out
+
+
+def _data_folder() -> Path:
+    spec = importlib.util.find_spec("qm9pack")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataNotFoundError("QM9: the package 'qm9pack' is not installed (pip install qm9pack, or "
+                                "pip install 'geomlearn[molecular]')")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def qm9(max_molecules: Optional[int] = None) -> list[Data]:
+    """The molecules in the data set's order, each ``Data(z [n], pos [n, 3] Å, y [1, 12] float64, idx)`` with
+    ``y``'s columns the keys of :data:`TARGETS` (units there; float64 keeps total energies of ~-10^4 eV to
+    micro-eV). ``max_molecules`` reads only the first ones (the whole set takes about a minute).
+
+    Raises:
+        DataNotFoundError: ``qm9pack`` is not installed.
+        DataFormatError: a file lacks a column or holds a malformed row (named with its line).
+    """
+    if max_molecules is not None and (isinstance(max_molecules, bool) or not isinstance(max_molecules, int)
+                                      or max_molecules < 1):
+        raise ValueError(f"max_molecules: expected an int >= 1 or None, got {max_molecules!r}")
+    folder = _data_folder()
+    molecules: list[Data] = []
+    for part in ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"):
+        path = folder / part
+        if not path.exists():
+            raise DataNotFoundError(f"QM9: '{path}' is missing from the qm9pack installation")
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"Index", "Elements", "XYZ_Ang"} | {column for column, _, _ in TARGETS.values()}
+            missing -= set(reader.fieldnames or [])
+            if missing:
+                raise DataFormatError(f"'{path}': missing columns {sorted(missing)}")
+            for row in reader:
+                if max_molecules is not None and len(molecules) >= max_molecules:
+                    return molecules
+                try:
+                    z = torch.tensor([ELEMENTS[e] for e in json.loads(row["Elements"].replace("'", '"'))])
+                    pos = torch.tensor([float(v) for v in _NUMBER.findall(row["XYZ_Ang"])]).view(-1, 3)
+                    y = torch.tensor([[float(row[column]) * factor for column, factor, _ in TARGETS.values()]],
+                                     dtype=torch.float64)
+                except (KeyError, ValueError, RuntimeError) as error:
+                    raise DataFormatError(f"'{path}' line {reader.line_num}: malformed molecule ({error})") from None
+                if pos.shape != (len(z), 3):
+                    raise DataFormatError(f"'{path}' line {reader.line_num}: {len(z)} elements but positions of "
+                                          f"shape {list(pos.shape)}")
+                molecules.append(Data(z=z, pos=pos, y=y, idx=int(row["Index"])))
+    return molecules
+
+
+def qm9_split(num_molecules: int, seed: int = 0, train: int = 110_000, val: int = 10_000) -> dict[str, torch.Tensor]:
+    """The standard random split: ``train`` / ``val`` molecules and the rest as test, indices by a seeded
+    permutation."""
+    if train + val >= num_molecules:
+        raise ValueError(f"train, val: {train} + {val} leave no test molecules out of {num_molecules}")
+    order = torch.randperm(num_molecules, generator=torch.Generator().manual_seed(seed))
+    return {"train": order[:train], "val": order[train:train + val], "test": order[train + val:]}
