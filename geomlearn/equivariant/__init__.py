@@ -13,15 +13,19 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ``SO2Convolution``         eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
 ``EquivariantConv``        edge convolution TP(x_j, Y(r_ij); R(|r_ij|)) with any product, on the backend
 ``radius_graph``           cell-list radius graph, batches and periodic cells
+``EnergyModel``            molecular energies pooled from atoms (+ atom references), forces by autograd
 ``TensorNet``              Cartesian rank-2 O(3) message passing (Simeon & De Fabritiis), energies and forces
+``InteractionNetwork``     residual gated EquivariantConv layers with any product, energies and forces
 ``assert_equivariant``     test helper: f(g x) = g f(x) for random rotations and reflections
 =========================  ===========================================================================
 """
 
 from .cg_tensor_product import CGTensorProduct
+from .energy_model import EnergyModel
 from .equivariant_conv import EquivariantConv, RadialBasis
 from .gaunt_tensor_product import GauntTensorProduct
 from .grid_tensor_product import GridTensorProduct
+from .interaction_network import InteractionNetwork
 from .irreps import as_irreps
 from .radius_graph import radius_graph
 from .so2_convolution import SO2Convolution
@@ -31,6 +35,7 @@ from .tensor_product import TensorProduct, coupling_paths
 from .testing import assert_equivariant
 from .wigner import irreps_D, wigner_D
 
-__all__ = ["CGTensorProduct", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct", "RadialBasis",
+__all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct",
+           "InteractionNetwork", "RadialBasis",
            "SO2Convolution", "TensorNet", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths",
            "irreps_D", "radius_graph", "spherical_harmonics", "wigner_D"]

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from ..sparse import SparseIndex, gather_sum, segment_reduce
+from .energy_model import EnergyModel
 from .radius_graph import radius_graph
 
 
@@ -113,8 +114,9 @@ class _Interaction(torch.nn.Module):
         return x + delta + delta @ delta
 
 
-class TensorNet(torch.nn.Module):
-    r"""TensorNet energy model: ``forward(z, pos, batch) -> [num_molecules]`` energies.
+class TensorNet(EnergyModel):
+    r"""TensorNet energy model: ``forward(z, pos, batch) -> [num_molecules]`` energies,
+    ``energy_and_forces`` (:class:`~geomlearn.equivariant.EnergyModel`).
 
     Args:
         hidden_channels: channels :math:`C` of the per-atom tensors.
@@ -127,15 +129,14 @@ class TensorNet(torch.nn.Module):
 
     def __init__(self, hidden_channels: int = 128, num_layers: int = 2, num_rbf: int = 32, cutoff: float = 4.5,
                  max_z: int = 128, atomref: Optional[Tensor] = None):
-        super().__init__()
-        for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers), ("num_rbf", num_rbf),
-                            ("max_z", max_z)):
+        super().__init__(max_z, atomref)
+        for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers), ("num_rbf", num_rbf)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
         if not isinstance(cutoff, (int, float)) or not cutoff > 0:
             raise ValueError(f"cutoff: expected a distance > 0, got {cutoff!r}")
         c = hidden_channels
-        self.hidden_channels, self.cutoff, self.max_z = c, float(cutoff), max_z
+        self.hidden_channels, self.cutoff = c, float(cutoff)
         self.basis = ExpNormalBasis(num_rbf, cutoff)
         self.species = torch.nn.Embedding(max_z + 1, c)
         self.pair = torch.nn.Linear(2 * c, c)
@@ -147,23 +148,10 @@ class TensorNet(torch.nn.Module):
         self.interactions = torch.nn.ModuleList(_Interaction(c, num_rbf) for _ in range(num_layers))
         self.out_norm = torch.nn.LayerNorm(3 * c)
         self.readout = torch.nn.Sequential(torch.nn.Linear(3 * c, c), torch.nn.SiLU(), torch.nn.Linear(c, 1))
-        if atomref is not None and (not isinstance(atomref, Tensor) or atomref.shape != (max_z + 1,)):
-            raise ValueError(f"atomref: expected [{max_z + 1}] energies per element, got "
-                             f"{list(atomref.shape) if isinstance(atomref, Tensor) else type(atomref).__name__}")
-        self.register_buffer("atomref", atomref.clone().float() if atomref is not None else None)
-
-    def _check(self, z: Tensor, pos: Tensor, batch: Optional[Tensor]) -> None:
-        if not isinstance(z, Tensor) or z.dim() != 1 or z.is_floating_point() or \
-                (z.numel() and (z.min() < 0 or z.max() > self.max_z)):
-            raise ValueError(f"z: expected atomic numbers [N] in 0..{self.max_z}, got "
-                             f"{z if not isinstance(z, Tensor) or z.numel() > 8 else z.tolist()}")
-        if not isinstance(pos, Tensor) or pos.shape != (z.shape[0], 3) or not torch.isfinite(pos).all():
-            shape = list(pos.shape) if isinstance(pos, Tensor) else type(pos).__name__
-            raise ValueError(f"pos: expected finite positions [{z.shape[0]}, 3], got {shape}")
 
     def atomic_features(self, z: Tensor, pos: Tensor, batch: Optional[Tensor] = None) -> Tensor:
         """``[N, C, 3, 3]`` per-atom tensors after the interactions."""
-        self._check(z, pos, batch)
+        self.check_inputs(z, pos)
         edge_index, _ = radius_graph(pos.detach(), self.cutoff, batch)
         index = SparseIndex(edge_index, num_nodes=z.shape[0])
         vectors = gather_sum(index, pos, -pos)                                           # p_i - p_j
@@ -186,21 +174,7 @@ class TensorNet(torch.nn.Module):
             x = interaction(x, index, basis, envelope)
         return x
 
-    def forward(self, z: Tensor, pos: Tensor, batch: Optional[Tensor] = None) -> Tensor:
+    def atomic_energies(self, z: Tensor, pos: Tensor, batch: Optional[Tensor]) -> Tensor:
         x = self.atomic_features(z, pos, batch)
         invariants = torch.cat([squared_norm(part) for part in decompose(x)], dim=1)        # [N, 3C]
-        energy = self.readout(self.out_norm(invariants)).squeeze(-1)
-        if self.atomref is not None:
-            energy = energy + self.atomref[z].to(energy.dtype)
-        batch = torch.zeros_like(z) if batch is None else batch.long()
-        molecules = int(batch.max()) + 1 if batch.numel() else 0
-        atoms = torch.arange(z.shape[0], device=z.device)
-        pooling = SparseIndex(torch.stack([atoms, batch]), num_nodes=(z.shape[0], molecules))   # atom -> molecule
-        return segment_reduce(energy.unsqueeze(-1), pooling, "sum").squeeze(-1)
-
-    def energy_and_forces(self, z: Tensor, pos: Tensor, batch: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``(energies [B], forces [N, 3] = -dE/dpos)``; differentiable (``create_graph``) for force training."""
-        pos = pos if pos.requires_grad else pos.detach().requires_grad_()
-        energy = self(z, pos, batch)
-        forces = -torch.autograd.grad(energy.sum(), pos, create_graph=self.training)[0]
-        return energy, forces
+        return self.readout(self.out_norm(invariants)).squeeze(-1)
