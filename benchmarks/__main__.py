@@ -26,8 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None,
                         help="seeds or data splits per case, fewer than the protocol's for a partial run "
                              "(suites that honour it record the number they used)")
+    parser.add_argument("--full", action="store_true",
+                        help="the papers' whole protocol where a suite's default is a shorter run (e.g. QM9's "
+                             "110k / 10k split and hours of training)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    if args.full and args.quick:
+        parser.error("--full, --quick: expected at most one of them")
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats: expected an int >= 1, got {args.repeats}")
 
@@ -44,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     everything = []
     for name in names:
         suite = SUITES[name]
-        ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only, repeats=args.repeats)
+        ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only, repeats=args.repeats,
+                      full=args.full)
         records = suite.run(ctx)
         path = write_results(name, records, args.out, device, extra=ctx.summary)
         if suite.plot is not None:

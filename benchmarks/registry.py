@@ -33,6 +33,7 @@ class Context:
     progress: bool = True
     only: str = ""
     repeats: int | None = None  # seeds / splits per case where the suite honours it (None: its protocol's)
+    full: bool = False  # the whole published protocol where the default is a shorter run
     summary: str = ""  # a line or two the suite wants above its table (set by the suite)
 
     def wanted(self, case: str) -> bool:

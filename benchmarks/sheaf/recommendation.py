@@ -32,6 +32,7 @@ class RecsysSettings:
     layers: int = 3
     d: int = 4
     maps: str = "householder"
+    edge_weights: bool = False
     lr: float = 5e-3
     lambda_reg: float = 1e-4
     batch_size: int = 8192
@@ -57,7 +58,7 @@ def build(name: str, num_nodes: int, s: RecsysSettings) -> LightGCN:
     if name == "LightGCN":
         return LightGCN(num_nodes, s.embedding_dim, s.layers)
     if name == "SheafRecommender":
-        return SheafRecommender(num_nodes, s.embedding_dim, s.layers, d=s.d, maps=s.maps)
+        return SheafRecommender(num_nodes, s.embedding_dim, s.layers, d=s.d, maps=s.maps, edge_weights=s.edge_weights)
     raise ValueError(f"model: expected one of {RECOMMENDERS}, got {name!r}")
 
 
