@@ -27,7 +27,7 @@ from torch import Tensor
 
 from .cg_tensor_product import CGTensorProduct
 from .irreps import as_irreps, check_features
-from .wigner import wigner_D
+from .wigner import wigner_D_up_to
 
 
 def edge_frames(vectors: Tensor) -> Tensor:
@@ -110,7 +110,7 @@ class SO2Convolution(torch.nn.Module):
                              f"{list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
         frames = edge_frames(vectors)
         lmax = max(ir.l for _, ir in self.irreps_in + self.irreps_out)
-        rotations = {l: wigner_D(l, frames) for l in range(lmax + 1)}                 # [E, 2l + 1, 2l + 1]
+        rotations = wigner_D_up_to(lmax, frames)                                       # [E, 2l + 1, 2l + 1]
         rotated = torch.cat([block @ rotations[l].transpose(1, 2) for l, block in self._blocks(x, self.irreps_in)], 2)
         w = weight.view(edges, self.num_orders, self.channels)[:, self._columns].transpose(1, 2)   # [E, C, entries]
         terms = rotated[:, :, self._in_pos] * w * self._signs.to(x.dtype)
