@@ -10,7 +10,8 @@ and the product becomes a linear map that commutes with rotations about :math:`\
     \tilde z_{l_3, m} = a\, \tilde x_{l_1, m} - b\, \tilde x_{l_1, -m}, \qquad
     \tilde z_{l_3, -m} = b\, \tilde x_{l_1, m} + a\, \tilde x_{l_1, -m},
 
-then :math:`z = D(R)^\top \tilde z` with :math:`\tilde x = D(R) x` (:func:`~geomlearn.equivariant.wigner_D`).
+then :math:`z = D(R)^\top \tilde z` with :math:`\tilde x = D(R) x`, both applied without forming :math:`D(R)`
+(:class:`~geomlearn.equivariant.edge_rotation.EdgeRotation`).
 Reflections fix which of :math:`a, b` a pair may use: :math:`a` when :math:`p_1 p_3 (-1)^{l_1 + l_3} = 1`
 (the even couplings, :math:`0 \le m \le \min(l_1, l_3)`), :math:`b` otherwise (the odd ones,
 :math:`1 \le m`); pairs are those with :math:`|l_1 - l_3| \le` ``lmax_sh``. The cost is :math:`O(L^3)` per
@@ -26,19 +27,8 @@ import torch
 from torch import Tensor
 
 from .cg_tensor_product import CGTensorProduct
+from .edge_rotation import EdgeRotation
 from .irreps import as_irreps, check_features
-from .wigner import wigner_D_up_to
-
-
-def edge_frames(vectors: Tensor) -> Tensor:
-    r"""``[E, 3, 3]`` rotations :math:`R` with :math:`R \hat r = \hat y` (rows :math:`(a, \hat r, a \times \hat r)`,
-    :math:`a \perp \hat r` from the coordinate axis least aligned with :math:`\hat r`)."""
-    direction = vectors / vectors.norm(dim=1, keepdim=True)
-    axes = torch.eye(3, dtype=vectors.dtype, device=vectors.device)
-    helper = axes[direction.abs().argmin(dim=1)]
-    first = torch.linalg.cross(direction, helper)
-    first = first / first.norm(dim=1, keepdim=True)
-    return torch.stack([first, direction, torch.linalg.cross(first, direction)], dim=1)
 
 
 class SO2Convolution(torch.nn.Module):
@@ -94,10 +84,10 @@ class SO2Convolution(torch.nn.Module):
         self.register_buffer("_columns", torch.tensor(columns), persistent=False)
         self.register_buffer("_signs", torch.tensor(signs, dtype=torch.float64), persistent=False)
 
-    def _blocks(self, x: Tensor, irreps) -> list[tuple[int, Tensor]]:
-        """``[E, C * sum(2l + 1)] -> [(l, [E, C, 2l + 1])]`` per irrep."""
+    def _compact(self, x: Tensor, irreps) -> Tensor:
+        """e3nn layout ``[E, C * sum(2l + 1)]`` -> ``[E, C, sum(2l + 1)]`` (one copy of each irrep per channel)."""
         pieces = x.split([mul * ir.dim for mul, ir in irreps], dim=1)
-        return [(ir.l, piece.reshape(x.shape[0], self.channels, ir.dim)) for (mul, ir), piece in zip(irreps, pieces)]
+        return torch.cat([p.reshape(x.shape[0], self.channels, ir.dim) for (_, ir), p in zip(irreps, pieces)], dim=2)
 
     def forward(self, x: Tensor, vectors: Tensor, weight: Tensor) -> Tensor:
         check_features(x, self.irreps_in, "x")
@@ -108,18 +98,15 @@ class SO2Convolution(torch.nn.Module):
         if not isinstance(weight, Tensor) or weight.shape != (edges, self.weight_numel):
             raise ValueError(f"weight: expected [{edges}, {self.weight_numel}], got "
                              f"{list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
-        frames = edge_frames(vectors)
-        lmax = max(ir.l for _, ir in self.irreps_in + self.irreps_out)
-        rotations = wigner_D_up_to(lmax, frames)                                       # [E, 2l + 1, 2l + 1]
-        rotated = torch.cat([block @ rotations[l].transpose(1, 2) for l, block in self._blocks(x, self.irreps_in)], 2)
+        rotated = EdgeRotation(self.irreps_in, vectors).to_edge(self._compact(x, self.irreps_in))     # [E, C, n]
         w = weight.view(edges, self.num_orders, self.channels)[:, self._columns].transpose(1, 2)   # [E, C, entries]
         terms = rotated[:, :, self._in_pos] * w * self._signs.to(x.dtype)
         size = sum(ir.dim for _, ir in self.irreps_out)
         local = x.new_zeros(edges, self.channels, size).index_add_(2, self._out_pos, terms)
+        out = EdgeRotation(self.irreps_out, vectors).from_edge(local)
         pieces, start = [], 0
         for _, ir in self.irreps_out:
-            block = local[:, :, start:start + ir.dim] @ rotations[ir.l]                  # D^T z per row vector
-            pieces.append(block.reshape(edges, -1))
+            pieces.append(out[:, :, start:start + ir.dim].reshape(edges, -1))
             start += ir.dim
         return torch.cat(pieces, dim=1)
 
