@@ -17,16 +17,18 @@ def bipartite(users=10, items=15, seed=0):
     return coalesce(to_undirected(pairs, num_nodes=users + items))
 
 
-def test_identity_sheaf_is_lightgcn():
-    # Zero learner weights give Householder maps with v_i = e_i: the same reflection at both ends of every
-    # edge, so -F_v^T F_u = -I and the sheaf is d copies of the graph.
+@pytest.mark.parametrize("maps", ["householder", "cayley"])
+def test_orthogonal_sheaf_starts_as_lightgcn(maps):
+    # The learner starts at zero: Householder maps with v_i = e_i (Cayley maps: I), the same map at both ends
+    # of every edge, so -F_v^T F_u = -I and the sheaf is d copies of the graph.
     torch.manual_seed(0)
     edge_index = bipartite()
-    sheaf, light = SheafRecommender(25, 8, 3, d=2), LightGCN(25, 8, 3)
-    torch.nn.init.zeros_(sheaf.learner.own.weight)
-    torch.nn.init.zeros_(sheaf.learner.other.weight)
+    sheaf, light = SheafRecommender(25, 8, 3, d=2, maps=maps), LightGCN(25, 8, 3)
     light.embedding.weight.data.copy_(sheaf.embedding.weight.data)
     torch.testing.assert_close(sheaf.get_embedding(edge_index), light.get_embedding(edge_index), atol=1e-6, rtol=1e-5)
+    with torch.no_grad():
+        sheaf.learner.own.weight.normal_()                   # a learned sheaf turns away from LightGCN
+    assert (sheaf.get_embedding(edge_index) - light.get_embedding(edge_index)).abs().max() > 1e-2
 
 
 @pytest.mark.parametrize("maps", ["householder", "diagonal", "general"])
