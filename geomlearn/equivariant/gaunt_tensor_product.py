@@ -84,11 +84,17 @@ class GauntTensorProduct(SphereProduct):
         self.fft_size = 2 * self.frequencies + 1
         # The batched FFTs of these tiny arrays are slow on CPU (torch's FFT of 10k 17 x 17 arrays takes longer
         # than the whole grid product), so by default the DFTs are folded into the conversions: the 2D FFT of
-        # the zero-padded coefficients is the function's values on the uniform N x N torus grid, N = 2K + 1.
+        # the zero-padded coefficients is the function's values on a uniform torus grid, N_t = 2K + 1 polar by
+        # N_p = 2K + 2 azimuthal angles (even, so that phi + pi is on the grid). A function on the sphere has
+        # f(2 pi - theta, phi) = f(theta, phi + pi), so only the rows theta <= pi are evaluated and the others'
+        # share of the projection is folded onto them: half the work of the full torus.
         n = self.fft_size
-        angles = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
+        polar_count, azimuth_count = n, n + 1
+        theta = torch.arange(polar_count, dtype=torch.float64) * (2 * math.pi / polar_count)
+        phi = torch.arange(azimuth_count, dtype=torch.float64) * (2 * math.pi / azimuth_count)
+        kept = self.frequencies + 1                                                       # theta_a, a = 0..K
         for name, lmax in (("1", self.lmax1), ("2", self.lmax2)):
-            values = _harmonics_on_grid(lmax, angles, angles).reshape((lmax + 1) ** 2, n * n)
+            values = _harmonics_on_grid(lmax, theta[:kept], phi).reshape((lmax + 1) ** 2, -1)
             self.register_buffer(f"_to_torus_{name}", values[getattr(self, f"_positions_{name}")], persistent=False)
             modes = torch.einsum("mlu,mv->lmuv", polar_fourier(lmax), azimuth_fourier(lmax))
             rows = torch.stack([modes[l, m + lmax] for l in range(lmax + 1) for m in range(-l, l + 1)])
@@ -102,11 +108,14 @@ class GauntTensorProduct(SphereProduct):
         self.register_buffer("_from_fourier", fourier[..., positions].reshape(n * n, -1), persistent=False)
         # From torus values: H = DFT^{-1}(values), then the same projection; real because the values are.
         frequencies = torch.arange(-self.frequencies, self.frequencies + 1, dtype=torch.float64)
-        inverse = torch.exp(-1j * angles[:, None] * frequencies[None, :]) / n                # [a, u]
-        polar = torch.einsum("au,mul->aml", inverse, xi)                                  # [a, m, l]
-        azimuth = inverse @ psi                                                           # [b, m]
+        polar = torch.einsum("au,mul->aml", torch.exp(-1j * theta[:, None] * frequencies) / polar_count, xi)
+        azimuth = (torch.exp(-1j * phi[:, None] * frequencies) / azimuth_count) @ psi     # [b, m]
         torus = torch.stack([polar[:, m, l, None] * azimuth[None, :, m] for l, m in order], dim=-1).real
-        self.register_buffer("_from_torus", torus[..., positions].reshape(n * n, -1), persistent=False)
+        torus = torus[..., positions]                                                      # [N_t, N_p, n_out]
+        folded = torus[:kept].clone()
+        mirrored = torus[kept:].flip(0)                                                    # theta_{N-a}, a = 1..K
+        folded[1:] += mirrored.roll(azimuth_count // 2, dims=1)                            # ... at phi - pi
+        self.register_buffer("_from_torus", folded.reshape(kept * azimuth_count, -1), persistent=False)
 
     def to_fourier(self, a: Tensor, name: str) -> Tensor:
         """``[Z, C, n] -> [Z, C, 2L + 1 (u), 2L + 1 (v)]`` complex coefficients, frequencies from ``-L``."""
