@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small version of the suite")
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for JSON, markdown and plots")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--only", default="",
+                        help="run only the cases whose name contains this text (or one of several separated by |)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="seeds or data splits per case, fewer than the protocol's for a partial run "
                              "(suites that honour it record the number they used)")

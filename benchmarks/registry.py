@@ -37,7 +37,8 @@ class Context:
     summary: str = ""  # a line or two the suite wants above its table (set by the suite)
 
     def wanted(self, case: str) -> bool:
-        return self.only in case
+        """Whether ``case`` contains ``only``, or one of its ``|``-separated alternatives."""
+        return any(part.strip() in case for part in self.only.split("|"))
 
 
 @dataclass

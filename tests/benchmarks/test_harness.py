@@ -59,3 +59,10 @@ def test_kernels_suite_measures_geomlearn_against_its_peer_in_one_run():
     speedup = next(r for r in records if r.metric == "speedup of geomlearn")
     assert speedup.value == pytest.approx(times["scalar COO"] / times["geomlearn"])
     assert "Copy bandwidth" in ctx.summary
+
+
+def test_only_matches_any_of_its_alternatives():
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="node Cora Diag|node Texas MLP")
+    assert ctx.wanted("node Cora Diag-NSD") and ctx.wanted("node Texas MLP")
+    assert not ctx.wanted("node Cora MLP") and not ctx.wanted("node Texas Diag-NSD")
+    assert Context(quick=True, device=torch.device("cpu")).wanted("anything")
