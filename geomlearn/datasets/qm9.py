@@ -12,6 +12,7 @@ import csv
 import importlib.util
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -67,20 +68,9 @@ def _data_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
-def qm9(max_molecules: Optional[int] = None) -> list[Data]:
-    """The molecules in the data set's order, each ``Data(z [n], pos [n, 3] Å, y [1, 12] float64, idx)`` with
-    ``y``'s columns the keys of :data:`TARGETS` (units there; float64 keeps total energies of ~-10^4 eV to
-    micro-eV). ``max_molecules`` reads only the first ones (the whole set takes about a minute).
-
-    Raises:
-        DataNotFoundError: ``qm9pack`` is not installed.
-        DataFormatError: a file lacks a column or holds a malformed row (named with its line).
-    """
-    if max_molecules is not None and (isinstance(max_molecules, bool) or not isinstance(max_molecules, int)
-                                      or max_molecules < 1):
-        raise ValueError(f"max_molecules: expected an int >= 1 or None, got {max_molecules!r}")
-    folder = _data_folder()
-    molecules: list[Data] = []
+def _parse(folder: Path, max_molecules: Optional[int]) -> dict[str, torch.Tensor]:
+    """The CSV files as concatenated tensors: ``z``, ``pos`` (all atoms), ``y [M, 12]``, ``counts [M]``, ``idx [M]``."""
+    z, pos, y, counts, idx = [], [], [], [], []
     for part in ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"):
         path = folder / part
         if not path.exists():
@@ -92,20 +82,59 @@ def qm9(max_molecules: Optional[int] = None) -> list[Data]:
             if missing:
                 raise DataFormatError(f"'{path}': missing columns {sorted(missing)}")
             for row in reader:
-                if max_molecules is not None and len(molecules) >= max_molecules:
-                    return molecules
+                if max_molecules is not None and len(counts) >= max_molecules:
+                    break
                 try:
-                    z = torch.tensor([ELEMENTS[e] for e in json.loads(row["Elements"].replace("'", '"'))])
-                    pos = torch.tensor([float(v) for v in _NUMBER.findall(row["XYZ_Ang"])]).view(-1, 3)
-                    y = torch.tensor([[float(row[column]) * factor for column, factor, _ in TARGETS.values()]],
-                                     dtype=torch.float64)
-                except (KeyError, ValueError, RuntimeError) as error:
+                    elements = [ELEMENTS[e] for e in json.loads(row["Elements"].replace("'", '"'))]
+                    coordinates = [float(v) for v in _NUMBER.findall(row["XYZ_Ang"])]
+                    y.append([float(row[column]) * factor for column, factor, _ in TARGETS.values()])
+                    idx.append(int(row["Index"]))
+                except (KeyError, ValueError) as error:
                     raise DataFormatError(f"'{path}' line {reader.line_num}: malformed molecule ({error})") from None
-                if pos.shape != (len(z), 3):
-                    raise DataFormatError(f"'{path}' line {reader.line_num}: {len(z)} elements but positions of "
-                                          f"shape {list(pos.shape)}")
-                molecules.append(Data(z=z, pos=pos, y=y, idx=int(row["Index"])))
-    return molecules
+                if len(coordinates) != 3 * len(elements):
+                    raise DataFormatError(f"'{path}' line {reader.line_num}: {len(elements)} elements but "
+                                          f"{len(coordinates)} coordinates")
+                z += elements
+                pos += coordinates
+                counts.append(len(elements))
+    return {"z": torch.tensor(z), "pos": torch.tensor(pos).view(-1, 3), "y": torch.tensor(y, dtype=torch.float64),
+            "counts": torch.tensor(counts), "idx": torch.tensor(idx)}
+
+
+def _cache_path(folder: Path) -> Path:
+    stamp = "-".join(f"{(folder / p).stat().st_size}" for p in ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"))
+    return Path.home() / ".cache" / "geomlearn" / "processed" / f"qm9-{stamp}.pt"
+
+
+def qm9(max_molecules: Optional[int] = None) -> list[Data]:
+    """The molecules in the data set's order, each ``Data(z [n], pos [n, 3] Å, y [1, 12] float64, idx)`` with
+    ``y``'s columns the keys of :data:`TARGETS` (units there; float64 keeps total energies of ~-10^4 eV to
+    micro-eV). ``max_molecules`` reads only the first ones. Reading all of them parses the CSV files once
+    (about a minute) and keeps the tensors in ``~/.cache/geomlearn/processed`` for the next call.
+
+    Raises:
+        DataNotFoundError: ``qm9pack`` is not installed.
+        DataFormatError: a file lacks a column or holds a malformed row (named with its line).
+    """
+    if max_molecules is not None and (isinstance(max_molecules, bool) or not isinstance(max_molecules, int)
+                                      or max_molecules < 1):
+        raise ValueError(f"max_molecules: expected an int >= 1 or None, got {max_molecules!r}")
+    folder = _data_folder()
+    cache = _cache_path(folder)
+    if max_molecules is None and cache.exists():
+        tensors = torch.load(cache)
+    else:
+        tensors = _parse(folder, max_molecules)
+        if max_molecules is None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(tensors, cache)
+            except OSError as error:
+                warnings.warn(f"QM9: could not keep the parsed data in '{cache}' ({error}); the next call parses "
+                              f"the CSV files again", stacklevel=2)
+    counts = tensors["counts"].tolist()
+    return [Data(z=z, pos=pos, y=y.unsqueeze(0), idx=int(i)) for z, pos, y, i in
+            zip(tensors["z"].split(counts), tensors["pos"].split(counts), tensors["y"], tensors["idx"])]
 
 
 def qm9_split(num_molecules: int, seed: int = 0, train: int = 110_000, val: int = 10_000) -> dict[str, torch.Tensor]:

@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 import torch
 
@@ -39,3 +41,33 @@ def test_bad_input():
         qm9_split(100, train=90, val=10)
     with pytest.raises(ValueError, match="target: atom references exist for"):
         atom_references("gap")
+
+
+def write_parts(folder, rows):
+    header = ["Index", "Elements", "XYZ_Ang"] + [column for column, _, _ in TARGETS.values()]
+    for k, part in enumerate(("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")):
+        lines = [",".join(header)]
+        for index, elements, xyz in rows[k::3]:
+            lines.append(",".join([str(index), f'"{elements}"', f'"{xyz}"'] + ["1."] * (len(header) - 3)))
+        (folder / part).write_text("\n".join(lines) + "\n")
+
+
+def test_full_read_is_cached_and_malformed_rows_are_named(tmp_path, monkeypatch):
+    module = importlib.import_module("geomlearn.datasets.qm9")          # the package's qm9 is the function
+    from geomlearn.datasets import DataFormatError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [(k + 1, "['C','H']", f"[[0.,0.,{k}.],[1.,0.,0.]]") for k in range(7)]
+    write_parts(data, rows)
+    monkeypatch.setattr(module, "_data_folder", lambda: data)
+    monkeypatch.setattr(module.Path, "home", lambda: tmp_path)
+    first = qm9()
+    assert [m.idx for m in first] == [1, 4, 7, 2, 5, 3, 6]                 # part 1, then 2, then 3
+    assert list(tmp_path.glob(".cache/geomlearn/processed/qm9-*.pt"))
+    again = qm9()                                                           # from the cache
+    assert all(torch.equal(a.pos, b.pos) and torch.equal(a.y, b.y) for a, b in zip(first, again))
+    torch.testing.assert_close(first[1].pos[0], torch.tensor([0.0, 0.0, 3.0]))
+    write_parts(data, rows[:3] + [(9, "['C','H']", "[[0.,0.,1.]]")])         # two elements, one position
+    with pytest.raises(DataFormatError, match="qm9_part1.csv' line 3: 2 elements but 3 coordinates"):
+        qm9()
