@@ -33,7 +33,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ..sparse import SparseIndex, gather_sum, segment_reduce
+from ..sparse import SparseIndex, gather_sum, segment_reduce, spmm
 from .energy_model import EnergyModel
 from .radius_graph import radius_graph
 
@@ -102,11 +102,10 @@ class _Interaction(torch.nn.Module):
         n, c = x.shape[:2]
         x = x / (squared_norm(x) + 1)[..., None, None]
         scalar, antisymmetric, symmetric = self.mix_in(*decompose(x))
-        f_i, f_a, f_s = (self.radial(basis) * envelope.unsqueeze(-1)).chunk(3, dim=-1)     # [E, C] each
-        parts = torch.cat([scalar, antisymmetric, symmetric], dim=1).reshape(n, 3 * c * 9)
-        per_edge = gather_sum(index, None, parts).view(-1, 3, c, 9)
-        weights = torch.stack([f_i, f_a, f_s], dim=1).unsqueeze(-1)                      # [E, 3, C, 1]
-        messages = segment_reduce((per_edge * weights).sum(1).reshape(-1, c * 9), index, "sum").view(n, c, 3, 3)
+        weights = self.radial(basis) * envelope.unsqueeze(-1)                            # [E, 3C]: f_I, f_A, f_S
+        parts = torch.cat([scalar, antisymmetric, symmetric], dim=1).reshape(n, 3 * c, 9)
+        # One multi-head SpMM (head = part x channel): no [E, 3C, 9] message tensor.
+        messages = spmm(index, parts, weights).view(n, 3, c, 3, 3).sum(1)
         y = scalar + antisymmetric + symmetric
         product = y @ messages + messages @ y
         norm = (squared_norm(product) + 1)[..., None, None]
