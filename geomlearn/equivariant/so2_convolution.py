@@ -99,8 +99,9 @@ class SO2Convolution(torch.nn.Module):
             raise ValueError(f"weight: expected [{edges}, {self.weight_numel}], got "
                              f"{list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
         rotated = EdgeRotation(self.irreps_in, vectors).to_edge(self._compact(x, self.irreps_in))     # [E, C, n]
-        w = weight.view(edges, self.num_orders, self.channels)[:, self._columns].transpose(1, 2)   # [E, C, entries]
-        terms = rotated[:, :, self._in_pos] * w * self._signs.to(x.dtype)
+        w = weight.view(edges, self.num_orders, self.channels).index_select(1, self._columns).transpose(1, 2)
+        inputs = torch.gather(rotated, 2, self._in_pos.expand(edges, self.channels, -1))    # [E, C, entries]
+        terms = inputs * w * self._signs.to(x.dtype)
         size = sum(ir.dim for _, ir in self.irreps_out)
         local = x.new_zeros(edges, self.channels, size).index_add_(2, self._out_pos, terms)
         out = EdgeRotation(self.irreps_out, vectors).from_edge(local)
