@@ -33,30 +33,19 @@ def _check_matrices(matrix: Tensor) -> None:
 
 
 @lru_cache(maxsize=None)
-def _sample_points(lmax: int) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """``(P [K, 3], (pinv(Y^l(P)) [2l + 1, K] for l = 0..lmax))`` in float64 on the CPU: ``K = 2 (2 lmax + 1) + 8``
-    fixed pseudo-random unit vectors (a well-conditioned system for every degree up to ``lmax``)."""
-    generator = torch.Generator().manual_seed(1234 + lmax)
-    points = torch.randn(2 * (2 * lmax + 1) + 8, 3, generator=generator, dtype=torch.float64)
+def _sample_points(l: int) -> tuple[Tensor, Tensor]:
+    """``(P [K, 3], pinv(Y^l(P)) [2l + 1, K])`` in float64 on the CPU: ``K = 2 (2l + 1) + 8`` fixed
+    pseudo-random unit vectors (a well-conditioned system for every degree)."""
+    generator = torch.Generator().manual_seed(1234 + l)
+    points = torch.randn(2 * (2 * l + 1) + 8, 3, generator=generator, dtype=torch.float64)
     points = points / points.norm(dim=1, keepdim=True)
-    return points, tuple(torch.linalg.pinv(spherical_harmonics(l, points)) for l in range(lmax + 1))
+    return points, torch.linalg.pinv(spherical_harmonics(l, points))
 
 
 @lru_cache(maxsize=None)
-def _sample_points_on(lmax: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, tuple[Tensor, ...]]:
-    points, inverses = _sample_points(lmax)
-    return points.to(dtype=dtype, device=device), tuple(m.to(dtype=dtype, device=device) for m in inverses)
-
-
-def wigner_D_up_to(lmax: int, matrix: Tensor) -> list[Tensor]:
-    r"""``[D^0(R), ..., D^lmax(R)]`` (each ``[..., 2l + 1, 2l + 1]``) from one evaluation of the harmonics of
-    every degree at the rotated points."""
-    if isinstance(lmax, bool) or not isinstance(lmax, int) or lmax < 0:
-        raise ValueError(f"l: expected a degree >= 0, got {lmax!r}")
-    _check_matrices(matrix)
-    points, inverses = _sample_points_on(lmax, matrix.dtype, matrix.device)
-    rotated = spherical_harmonics(list(range(lmax + 1)), points @ matrix.transpose(-1, -2))   # [..., K, (L+1)^2]
-    return [(inverse @ rotated[..., l * l:(l + 1) ** 2]).transpose(-1, -2) for l, inverse in enumerate(inverses)]
+def _sample_points_on(l: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    points, inverse = _sample_points(l)
+    return points.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
 
 
 def wigner_D(l: int, matrix: Tensor) -> Tensor:
@@ -69,9 +58,9 @@ def wigner_D(l: int, matrix: Tensor) -> Tensor:
     if isinstance(l, bool) or not isinstance(l, int) or l < 0:
         raise ValueError(f"l: expected a degree >= 0, got {l!r}")
     _check_matrices(matrix)
-    points, inverses = _sample_points_on(l, matrix.dtype, matrix.device)
+    points, inverse = _sample_points_on(l, matrix.dtype, matrix.device)
     rotated = spherical_harmonics(l, points @ matrix.transpose(-1, -2))          # [..., K, 2l + 1]
-    return (inverses[l] @ rotated).transpose(-1, -2)
+    return (inverse @ rotated).transpose(-1, -2)
 
 
 def irreps_D(irreps, matrix: Tensor) -> Tensor:

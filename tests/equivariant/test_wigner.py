@@ -3,7 +3,6 @@ import torch
 from e3nn import o3
 
 from geomlearn.equivariant import irreps_D, wigner_D
-from geomlearn.equivariant.wigner import wigner_D_up_to
 from geomlearn.equivariant.testing import random_orthogonal
 
 
@@ -45,8 +44,3 @@ def test_bad_input():
     with pytest.raises(ValueError, match="irreps: expected e3nn irreps"):
         irreps_D("2x1q", torch.eye(3))
 
-
-def test_all_degrees_at_once_equal_one_at_a_time():
-    matrices = random_orthogonal(3, reflections=False)
-    for l, d in enumerate(wigner_D_up_to(6, matrices)):
-        torch.testing.assert_close(d, wigner_D(l, matrices), atol=1e-12, rtol=0)
