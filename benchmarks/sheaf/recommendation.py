@@ -34,6 +34,7 @@ class RecsysSettings:
     maps: str = "householder"
     edge_weights: bool = False
     lr: float = 5e-3
+    learner_lr: Optional[float] = None     # the sheaf learner's own learning rate (None: lr)
     lambda_reg: float = 1e-4
     batch_size: int = 8192
     epochs: int = 60
@@ -99,7 +100,10 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     num_users = data.num_users
     index = SparseIndex(to_undirected(pairs, num_nodes=data.num_nodes), num_nodes=data.num_nodes)
     model = build(name, data.num_nodes, s)
-    optimizer = torch.optim.Adam(model.parameters(), lr=s.lr)
+    learner = [p for n, p in model.named_parameters() if n.startswith("learner.")]
+    others = [p for n, p in model.named_parameters() if not n.startswith("learner.")]
+    groups = [{"params": others}] + ([{"params": learner, "lr": s.learner_lr or s.lr}] if learner else [])
+    optimizer = torch.optim.Adam(groups, lr=s.lr)
     total = s.epochs if epochs is None else epochs
     start = time.perf_counter()
     for _ in range(total):
