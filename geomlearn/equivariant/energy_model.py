@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..sparse import SparseIndex, segment_reduce
+from .radius_graph import radius_graph
 
 
 class EnergyModel(torch.nn.Module):
@@ -38,6 +39,12 @@ class EnergyModel(torch.nn.Module):
         if not isinstance(pos, Tensor) or pos.shape != (z.shape[0], 3) or not torch.isfinite(pos).all():
             shape = list(pos.shape) if isinstance(pos, Tensor) else type(pos).__name__
             raise ValueError(f"pos: expected finite positions [{z.shape[0]}, 3], got {shape}")
+
+    def neighbours(self, pos: Tensor, batch: Optional[Tensor], cutoff: float) -> SparseIndex:
+        """The radius graph of the atoms (:func:`~geomlearn.equivariant.radius_graph`, molecules kept apart) as a
+        ``SparseIndex``; built from detached positions (the graph is piecewise constant in them)."""
+        edge_index, _ = radius_graph(pos.detach(), cutoff, batch)
+        return SparseIndex(edge_index, num_nodes=pos.shape[0])
 
     def atomic_energies(self, z: Tensor, pos: Tensor, batch: Optional[Tensor]) -> Tensor:
         """``[N]`` per-atom energies (without the references)."""

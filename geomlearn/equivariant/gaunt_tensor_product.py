@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .grid_tensor_product import _harmonics_on_grid, azimuth_table
+from .grid_tensor_product import harmonics_on_grid, azimuth_table
 from .sphere_product import SphereProduct
 from .spherical_harmonics import legendre_table
 
@@ -94,7 +94,7 @@ class GauntTensorProduct(SphereProduct):
         phi = torch.arange(azimuth_count, dtype=torch.float64) * (2 * math.pi / azimuth_count)
         kept = self.frequencies + 1                                                       # theta_a, a = 0..K
         for name, lmax in (("1", self.lmax1), ("2", self.lmax2)):
-            values = _harmonics_on_grid(lmax, theta[:kept], phi).reshape((lmax + 1) ** 2, -1)
+            values = harmonics_on_grid(lmax, theta[:kept], phi).reshape((lmax + 1) ** 2, -1)
             self.register_buffer(f"_to_torus_{name}", values[getattr(self, f"_positions_{name}")], persistent=False)
             modes = torch.einsum("mlu,mv->lmuv", polar_fourier(lmax), azimuth_fourier(lmax))
             rows = torch.stack([modes[l, m + lmax] for l in range(lmax + 1) for m in range(-l, l + 1)])

@@ -35,7 +35,7 @@ def azimuth_table(lmax: int, phi: Tensor) -> Tensor:
     return torch.where(m > 0, torch.cos(m * phi), torch.where(m < 0, torch.sin(-m * phi), torch.ones_like(m * phi)))
 
 
-def _harmonics_on_grid(lmax: int, theta: Tensor, phi: Tensor) -> Tensor:
+def harmonics_on_grid(lmax: int, theta: Tensor, phi: Tensor) -> Tensor:
     """``[(L + 1)^2, T, P]``: :math:`Y_l^m(\theta_t, \varphi_p) = P_l^m(\theta_t) a_m(\varphi_p)`."""
     polar, azimuth = legendre_table(lmax, theta), azimuth_table(lmax, phi)       # [2L + 1, L + 1, T], [2L + 1, P]
     rows = [polar[m + lmax, l, :, None] * azimuth[m + lmax] for l in range(lmax + 1) for m in range(-l, l + 1)]
@@ -58,7 +58,7 @@ class GridTensorProduct(SphereProduct):
         # Dense transforms: [(L + 1)^2, T P] to the grid, [T P, (L_out + 1)^2] back (quadrature weights and
         # 1 / 4 pi folded in). One matmul each is faster than the separable O(L^3) route up to L ~ 10 on CPU.
         for name, lmax in (("1", self.lmax1), ("2", self.lmax2), ("out", self.lmax_out)):
-            values = _harmonics_on_grid(lmax, theta, phi)                            # [(L + 1)^2, T, P]
+            values = harmonics_on_grid(lmax, theta, phi)                            # [(L + 1)^2, T, P]
             if name == "out":
                 values = values * weights[:, None] * (2 * math.pi / self.grid_shape[1] / (4 * math.pi))
             matrix = values.reshape((lmax + 1) ** 2, -1)[getattr(self, f"_positions_{name}")]   # present degrees

@@ -21,10 +21,8 @@ import torch
 from e3nn import o3
 from torch import Tensor
 
-from ..sparse import SparseIndex
 from .energy_model import EnergyModel
 from .equivariant_conv import EquivariantConv
-from .radius_graph import radius_graph
 
 
 class InteractionNetwork(EnergyModel):
@@ -71,8 +69,7 @@ class InteractionNetwork(EnergyModel):
         return torch.cat(pieces, dim=1)
 
     def atomic_energies(self, z: Tensor, pos: Tensor, batch: Optional[Tensor]) -> Tensor:
-        edge_index, _ = radius_graph(pos.detach(), self.cutoff, batch)
-        index = SparseIndex(edge_index, num_nodes=z.shape[0])
+        index = self.neighbours(pos, batch, self.cutoff)
         x = torch.cat([self.species(z), pos.new_zeros(z.shape[0], self.irreps.dim - self.channels)], dim=1)
         for layer, conv in enumerate(self.convolutions):
             x = x + self.mixes[layer](self._gate(layer, conv(x, pos, index)))

@@ -35,7 +35,6 @@ from torch import Tensor
 
 from ..sparse import SparseIndex, gather_sum, segment_reduce, spmm
 from .energy_model import EnergyModel
-from .radius_graph import radius_graph
 
 
 def decompose(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -151,8 +150,7 @@ class TensorNet(EnergyModel):
     def atomic_features(self, z: Tensor, pos: Tensor, batch: Optional[Tensor] = None) -> Tensor:
         """``[N, C, 3, 3]`` per-atom tensors after the interactions."""
         self.check_inputs(z, pos)
-        edge_index, _ = radius_graph(pos.detach(), self.cutoff, batch)
-        index = SparseIndex(edge_index, num_nodes=z.shape[0])
+        index = self.neighbours(pos, batch, self.cutoff)
         vectors = gather_sum(index, pos, -pos)                                           # p_i - p_j
         distance = vectors.norm(dim=1)
         basis, envelope = self.basis(distance)
