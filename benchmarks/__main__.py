@@ -30,12 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true",
                         help="the papers' whole protocol where a suite's default is a shorter run (e.g. QM9's "
                              "110k / 10k split and hours of training)")
+    parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                        help="wall-clock training budget per model where a suite trains by time (QM9), instead of "
+                             "the suite's default")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.full and args.quick:
         parser.error("--full, --quick: expected at most one of them")
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats: expected an int >= 1, got {args.repeats}")
+    if args.budget is not None and not args.budget > 0:
+        parser.error(f"--budget: expected seconds > 0, got {args.budget}")
 
     if args.suite == "list":
         for suite in SUITES.values():
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         suite = SUITES[name]
         ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only, repeats=args.repeats,
-                      full=args.full)
+                      full=args.full, budget_s=args.budget)
         records = suite.run(ctx)
         path = write_results(name, records, args.out, device, extra=ctx.summary)
         if suite.plot is not None:

@@ -34,6 +34,7 @@ class Context:
     only: str = ""
     repeats: int | None = None  # seeds / splits per case where the suite honours it (None: its protocol's)
     full: bool = False  # the whole published protocol where the default is a shorter run
+    budget_s: float | None = None  # wall-clock training budget per model where a suite trains by time
     summary: str = ""  # a line or two the suite wants above its table (set by the suite)
 
     def wanted(self, case: str) -> bool:

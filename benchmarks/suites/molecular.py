@@ -11,7 +11,8 @@ Cases (``--only`` matches their names):
 * ``qm9 <target> <model>``: TensorNet and the interaction network (CG) against torch_geometric's SchNet on
   QM9 U0 at equal data and wall-clock budget (:mod:`benchmarks.molecular.qm9_training`): by default 5,000
   training molecules and five minutes per model on this CPU; ``--full`` runs the 110k / 10k split for three
-  hours per model; test MAE in meV at the best validation point.
+  hours per model, ``--budget SECONDS`` sets another time per model; test MAE in meV at the best
+  validation point.
 * ``so2 L=4``: the eSCN edge convolution against the CG edge convolution it replaces (same couplings,
   ``8 x (0e + ... + 4e)`` features, harmonics up to 4, per-edge weights, 10,000 edges), including the
   harmonics / rotations each needs.
@@ -19,6 +20,7 @@ Cases (``--only`` matches their names):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -139,6 +141,8 @@ def _so2_case(ctx: Context, records: list[Record]) -> None:
 
 def _qm9_cases(ctx: Context, records: list[Record]) -> None:
     settings = QUICK if ctx.quick else FULL if ctx.full else QM9Settings()
+    if ctx.budget_s is not None:
+        settings = dataclasses.replace(settings, budget_s=ctx.budget_s)
     cases = [m for m in MODELS if ctx.wanted(f"qm9 {settings.target} {m}")]
     if not cases:
         return

@@ -27,3 +27,9 @@ def test_quick_so2_and_qm9_cases():
     assert {r.impl for r in qm9} == {"TensorNet", "InteractionNetwork (cg)", "SchNet (torch_geometric)"}
     # A few steps on 64 molecules: finite errors of a sensible size (the targets' spread is ~1 eV).
     assert all(0 < r.value < 1e4 and r.params["steps"] >= 1 for r in qm9)
+
+
+def test_budget_sets_the_training_time_per_model():
+    records = SUITES["molecular"].run(Context(quick=True, device=torch.device("cpu"), progress=False,
+                                              only="qm9 U0 TensorNet", budget_s=1.5))
+    assert [r.params["budget_s"] for r in records if r.metric == "test MAE"] == [1.5]
