@@ -16,6 +16,9 @@ Cases (``--only`` matches their names):
 * ``so2 L=4``: the eSCN edge convolution against the CG edge convolution it replaces (same couplings,
   ``8 x (0e + ... + 4e)`` features, harmonics up to 4, per-edge weights, 10,000 edges), including the
   harmonics / rotations each needs.
+* ``conv fused L=<L>``: the CG edge convolution (``16 x (0e + 1o + 2e)``, harmonics up to 2, 2,000 atoms at
+  liquid density, ~50 neighbours each) run as one fused kernel (:func:`geomlearn.sparse.coupling_spmm`)
+  against gather -> CG product -> segment sum; time and peak memory.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ import torch
 from e3nn import o3
 from tqdm.auto import tqdm
 
-from geomlearn.equivariant import (CGTensorProduct, GauntTensorProduct, GridTensorProduct, SO2Convolution,
-                                   spherical_harmonics)
+from geomlearn.equivariant import (CGTensorProduct, EquivariantConv, GauntTensorProduct, GridTensorProduct,
+                                   SO2Convolution, radius_graph, spherical_harmonics)
 
-from ..measure import time_call
+from ..measure import peak_memory_mib, time_call
 from ..molecular.qm9_training import FULL, MODELS, QUICK, QM9Settings, load, train
 from ..registry import Context, Record, register
 
@@ -139,6 +142,44 @@ def _so2_case(ctx: Context, records: list[Record]) -> None:
                               params=dict(params, mode=mode), note=note))
 
 
+def _fused_conv_case(ctx: Context, records: list[Record]) -> None:
+    lmax, channels, nodes = (1, 4, 200) if ctx.quick else (2, 16, 2_000)
+    case = f"conv fused L={lmax}"
+    if not ctx.wanted(case):
+        return
+    generator = torch.Generator().manual_seed(0)
+    # A random point cloud at liquid density: ~50 neighbours within the cutoff.
+    pos = (torch.rand(nodes, 3, generator=generator) * (nodes / 2.0) ** (1 / 3) * 2.0).to(ctx.device)
+    edge_index, _ = radius_graph(pos, 3.0)
+    irreps = sphere_irreps(lmax, channels)
+    convs = {"geomlearn EquivariantConv fused": EquivariantConv(irreps, irreps, lmax_sh=2, cutoff=3.0),
+             "gather + CG product + segment sum": EquivariantConv(irreps, irreps, lmax_sh=2, cutoff=3.0, fused=False)}
+    convs["gather + CG product + segment sum"].load_state_dict(convs["geomlearn EquivariantConv fused"].state_dict())
+    x = torch.randn(nodes, convs["geomlearn EquivariantConv fused"].irreps_in.dim, generator=generator)
+    x, pos = x.to(ctx.device).requires_grad_(), pos.requires_grad_()
+    params = dict(L=lmax, channels=channels, nodes=nodes, edges=edge_index.shape[1], irreps=irreps, lmax_sh=2)
+    for mode in ("forward", "forward+backward"):
+        times = {}
+        for impl, conv in convs.items():
+            conv.to(ctx.device)
+            if mode == "forward":
+                def fn(conv=conv):
+                    with torch.no_grad():
+                        conv(x, pos, edge_index)
+            else:
+                def fn(conv=conv):
+                    conv(x, pos, edge_index).square().sum().backward()
+            timing = _time(fn, ctx)
+            times[impl] = timing.median_s
+            memory = peak_memory_mib(fn, ctx.device)
+            records.append(Record(SUITE, f"{case} {mode}", impl, "time", 1e3 * timing.median_s, "ms",
+                                  std=1e3 * timing.std_s, n=timing.n, params=dict(params, mode=mode),
+                                  note="" if memory is None else f"peak {memory:.0f} MiB"))
+        ratio = times["gather + CG product + segment sum"] / times["geomlearn EquivariantConv fused"]
+        records.append(Record(SUITE, f"{case} {mode}", "geomlearn EquivariantConv fused", "speedup over unfused",
+                              ratio, "x", params=dict(params, mode=mode)))
+
+
 def _qm9_cases(ctx: Context, records: list[Record]) -> None:
     settings = QUICK if ctx.quick else FULL if ctx.full else QM9Settings()
     if ctx.budget_s is not None:
@@ -191,11 +232,12 @@ def plot(records: list[Record], out) -> None:
     plt.close(fig)
 
 
-@register(SUITE, "tensor products (grid, Gaunt, CG) vs e3nn over L, slopes; SO(2) vs CG conv; QM9 vs SchNet",
-          plot=plot)
+@register(SUITE, "tensor products (grid, Gaunt, CG) vs e3nn over L, slopes; SO(2) vs CG conv; fused conv; "
+                 "QM9 vs SchNet", plot=plot)
 def run(ctx: Context) -> list[Record]:
     records: list[Record] = []
     _tensor_product_cases(ctx, records)
     _so2_case(ctx, records)
+    _fused_conv_case(ctx, records)
     _qm9_cases(ctx, records)
     return records

@@ -31,6 +31,8 @@ import torch
 from e3nn.o3 import wigner_3j
 from torch import Tensor
 
+from ..sparse import Couplings
+from .irreps import channels_of
 from .tensor_product import TensorProduct
 
 
@@ -69,6 +71,36 @@ class CGTensorProduct(TensorProduct):
             blocks[s1, s2, s3] = block.reshape(s1.stop - s1.start, s2.stop - s2.start, s3.stop - s3.start)
         return blocks
 
+    def couplings(self) -> Couplings:
+        r"""The product as a :class:`geomlearn.sparse.Couplings` table, for the fused edge convolution
+        :func:`geomlearn.sparse.coupling_spmm`: one entry per non-zero :math:`\alpha\, C^{l_1 l_2 l_3}_{ijk}` of
+        every path, from position ``i`` of ``x1``'s irrep to position ``k`` of the output's in the channel-major
+        layout (:func:`~geomlearn.equivariant.irreps.to_channel_major`), reading position ``j`` of ``x2`` and the
+        path's weight. Then ``product(x1, x2, weight)`` per edge equals the table applied to
+        ``x1 [C, n1]``, ``x2 [n2]`` and ``weight.view(num_paths, C)``.
+
+        Raises:
+            ValueError: unless the mode is ``"uvu"``, every irrep of ``irreps_in1`` and ``irreps_out`` has
+                one multiplicity ``C`` and every irrep of ``irreps_in2`` multiplicity 1 (the edge harmonics).
+        """
+        if self.mode != "uvu" or any(mul != 1 for mul, _ in self.irreps_in2):
+            raise ValueError(f"couplings: expected mode 'uvu' with irreps_in2 of multiplicity 1 (the edge harmonics), "
+                             f"got mode {self.mode!r} and irreps_in2 {self.irreps_in2}")
+        if channels_of(self.irreps_in1, "irreps_in1") != channels_of(self.irreps_out, "irreps_out"):
+            raise ValueError(f"irreps_out: expected the multiplicity of irreps_in1 ({self.irreps_in1}), got "
+                             f"{self.irreps_out}")
+        starts = [_channel_major_starts(irreps) for irreps in (self.irreps_in1, self.irreps_in2, self.irreps_out)]
+        columns, values = [[], [], [], []], []
+        for n, path in enumerate(self.paths):
+            c = self._coupling(n, torch.empty(0, dtype=torch.float64))
+            i, j, k = (c.abs() > 1e-12).nonzero().unbind(1)
+            for column, positions in zip(columns, (i + starts[0][path.i_in1], j + starts[1][path.i_in2],
+                                                   torch.full_like(i, n), k + starts[2][path.i_out])):
+                column.append(positions)
+            values.append(c[i, j, k])
+        sizes = (starts[0][-1], starts[1][-1], len(self.paths), starts[2][-1])
+        return Couplings(*(torch.cat(column) for column in columns), torch.cat(values), sizes)
+
     def product(self, x1: Tensor, x2: Tensor, weight: Tensor) -> Tensor:
         if self.shared_weights:
             return _contract(x1, x2, self.coupling_tensor(weight.to(x1.dtype)))
@@ -83,6 +115,14 @@ class CGTensorProduct(TensorProduct):
             equation = "zuvw,zuvk->zwk" if self.mode == "uvw" else "zuv,zuvk->zuk"
             out[:, self._offsets[2][path.i_out]] += torch.einsum(equation, w, pair).reshape(x1.shape[0], -1)
         return out
+
+
+def _channel_major_starts(irreps) -> list[int]:
+    """Where each irrep starts in the channel-major layout ``[C, sum(2l + 1)]``, then the total width."""
+    starts = [0]
+    for _, ir in irreps:
+        starts.append(starts[-1] + ir.dim)
+    return starts
 
 
 def _contract(x1: Tensor, x2: Tensor, coupling: Tensor) -> Tensor:

@@ -10,6 +10,13 @@ number of neighbours. The product is any of the library's: ``"cg"`` (:class:`CGT
 ``uvu``), ``"gaunt"``, ``"grid"`` (the Gaunt products, even couplings only) or ``"so2"``
 (:class:`SO2Convolution`, the same couplings as ``"cg"`` at :math:`O(L^3)`). Per edge the features are
 gathered and the messages segment-summed into the targets by :mod:`geomlearn.sparse`.
+
+Fused: with ``"cg"`` and features of one multiplicity :math:`C` per degree (``C x (0 + 1 + ... + L)``, the
+usual case), gather, product and sum are one kernel, :func:`geomlearn.sparse.coupling_spmm` on the product's
+coupling table (numba on the CPU, Triton on the GPU): neither the gathered ``[E, dim_in]`` sources nor the
+``[E, dim_out]`` messages are stored, in the forward pass or in the backward passes of any order (forces,
+training on forces). The other products store the messages: their per-edge operator is not a fixed sparse
+table (the SO(2) rotations) or runs as dense transforms (the Gaunt products).
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ import torch
 from torch import Tensor
 
 from ..gnn.graph_input import Graph, as_sparse_index
-from ..sparse import gather_sum, segment_reduce
+from ..sparse import coupling_spmm, gather_sum, segment_reduce
 from .cg_tensor_product import CGTensorProduct
 from .gaunt_tensor_product import GauntTensorProduct
 from .grid_tensor_product import GridTensorProduct
-from .irreps import as_irreps, check_features
+from .irreps import as_irreps, check_features, from_channel_major, to_channel_major
 from .so2_convolution import SO2Convolution
 from .spherical_harmonics import spherical_harmonics
 
@@ -64,10 +71,13 @@ class EquivariantConv(torch.nn.Module):
         product: ``"cg"``, ``"gaunt"``, ``"grid"`` or ``"so2"``.
         num_basis, cutoff, radial_hidden: the radial network.
         avg_num_neighbors: :math:`\bar n`, the normalisation of the sum.
+        fused: run the ``"cg"`` convolution as one fused kernel (the module docstring); default: whenever the
+            irreps allow it. ``True`` where they do not is an error, ``False`` stores the messages.
     """
 
     def __init__(self, irreps_in, irreps_out, lmax_sh: int, product: str = "cg", num_basis: int = 8,
-                 cutoff: float = 5.0, radial_hidden: int = 64, avg_num_neighbors: float = 1.0):
+                 cutoff: float = 5.0, radial_hidden: int = 64, avg_num_neighbors: float = 1.0,
+                 fused: Optional[bool] = None):
         super().__init__()
         if product not in PRODUCTS:
             raise ValueError(f"product: expected one of {PRODUCTS}, got {product!r}")
@@ -82,6 +92,12 @@ class EquivariantConv(torch.nn.Module):
             cls = {"cg": CGTensorProduct, "gaunt": GauntTensorProduct, "grid": GridTensorProduct}[product]
             options = dict(mode="uvu") if product == "cg" else {}
             self.product = cls(self.irreps_in, irreps_sh, self.irreps_out, shared_weights=False, **options)
+        fusable = product == "cg" and len({mul for mul, _ in self.irreps_in}) == 1
+        if fused and not fusable:
+            raise ValueError(f"fused: the fused convolution needs product 'cg' and irreps_in with one multiplicity "
+                             f"per degree, got product {product!r} and irreps_in {self.irreps_in}")
+        self.fused = fusable if fused is None else bool(fused)
+        self._couplings = {"cpu": self.product.couplings()} if self.fused else {}   # the table, per device
         self.basis = RadialBasis(num_basis, cutoff)
         self.radial = torch.nn.Sequential(torch.nn.Linear(num_basis, radial_hidden), torch.nn.SiLU(),
                                           torch.nn.Linear(radial_hidden, self.product.weight_numel))
@@ -102,6 +118,12 @@ class EquivariantConv(torch.nn.Module):
         if shifts is not None:
             vectors = vectors - shifts.to(pos.dtype) @ cell.to(pos.dtype)
         weight = self.radial(self.basis(vectors.norm(dim=1)))
+        if self.fused:
+            harmonics = spherical_harmonics(list(range(self.lmax_sh + 1)), vectors)
+            couplings = self._couplings.setdefault(str(x.device), self._couplings["cpu"].to(x.device))
+            weight = weight.view(-1, len(self.product.paths), self.irreps_in[0].mul)
+            out = coupling_spmm(index, couplings, to_channel_major(x, self.irreps_in), harmonics, weight)
+            return from_channel_major(out, self.irreps_out) / math.sqrt(self.avg_num_neighbors)
         source = gather_sum(index, None, x)
         if self.product_name == "so2":
             messages = self.product(source, vectors, weight)
@@ -110,4 +132,5 @@ class EquivariantConv(torch.nn.Module):
         return segment_reduce(messages, index, "sum") / math.sqrt(self.avg_num_neighbors)
 
     def extra_repr(self) -> str:
-        return f"{self.irreps_in} -> {self.irreps_out}, lmax_sh={self.lmax_sh}, product={self.product_name!r}"
+        return (f"{self.irreps_in} -> {self.irreps_out}, lmax_sh={self.lmax_sh}, product={self.product_name!r}, "
+                f"fused={self.fused}")

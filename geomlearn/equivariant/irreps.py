@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from e3nn.o3 import Irreps
 from torch import Tensor
 
@@ -24,3 +25,30 @@ def check_features(x: Tensor, irreps: Irreps, name: str = "x") -> None:
         shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"{name}: expected floating-point features [..., {irreps.dim}] for irreps {irreps}, "
                          f"got {shape}")
+
+
+def channels_of(irreps: Irreps, name: str = "irreps") -> int:
+    """The one multiplicity ``C`` of every irrep in ``irreps``.
+
+    Raises:
+        ValueError: naming ``name``, when the irreps have different multiplicities.
+    """
+    channels = {mul for mul, _ in irreps}
+    if len(channels) != 1:
+        raise ValueError(f"{name}: expected every irrep with the same multiplicity (C copies of each degree), "
+                         f"got {irreps}")
+    return channels.pop()
+
+
+def to_channel_major(x: Tensor, irreps: Irreps) -> Tensor:
+    """e3nn's layout ``[..., C * sum(2l + 1)]`` (the copies of each irrep contiguous) -> ``[..., C, sum(2l + 1)]``
+    (one copy of every irrep per channel), for irreps that all have multiplicity ``C``."""
+    channels = channels_of(irreps)
+    pieces = x.split([mul * ir.dim for mul, ir in irreps], dim=-1)
+    return torch.cat([p.reshape(*x.shape[:-1], channels, ir.dim) for (_, ir), p in zip(irreps, pieces)], dim=-1)
+
+
+def from_channel_major(x: Tensor, irreps: Irreps) -> Tensor:
+    """The inverse of :func:`to_channel_major`: ``[..., C, sum(2l + 1)]`` -> ``[..., C * sum(2l + 1)]``."""
+    pieces = x.split([ir.dim for _, ir in irreps], dim=-1)
+    return torch.cat([p.reshape(*x.shape[:-2], -1) for p in pieces], dim=-1)

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from .cg_tensor_product import CGTensorProduct
 from .edge_rotation import EdgeRotation
-from .irreps import as_irreps, check_features
+from .irreps import as_irreps, channels_of, check_features, from_channel_major, to_channel_major
 
 
 class SO2Convolution(torch.nn.Module):
@@ -44,13 +44,12 @@ class SO2Convolution(torch.nn.Module):
     def __init__(self, irreps_in, irreps_out, lmax_sh: int):
         super().__init__()
         self.irreps_in, self.irreps_out = as_irreps(irreps_in, "irreps_in"), as_irreps(irreps_out, "irreps_out")
-        channels = {mul for mul, _ in self.irreps_in} | {mul for mul, _ in self.irreps_out}
-        if len(channels) != 1:
+        if channels_of(self.irreps_in, "irreps_in") != channels_of(self.irreps_out, "irreps_out"):
             raise ValueError(f"irreps_out: SO2Convolution keeps the channels, so every irrep of irreps_in and "
                              f"irreps_out needs the same multiplicity; got {self.irreps_in} and {self.irreps_out}")
         if isinstance(lmax_sh, bool) or not isinstance(lmax_sh, int) or lmax_sh < 0:
             raise ValueError(f"lmax_sh: expected a degree >= 0, got {lmax_sh!r}")
-        self.channels, self.lmax_sh = channels.pop(), lmax_sh
+        self.channels, self.lmax_sh = self.irreps_in[0].mul, lmax_sh
         offsets_in = [sum(ir.dim for _, ir in self.irreps_in[:k]) for k in range(len(self.irreps_in))]
         offsets_out = [sum(ir.dim for _, ir in self.irreps_out[:k]) for k in range(len(self.irreps_out))]
         # One entry per (pair, m, sign term): out[out_pos] += sign * w[column] * x[in_pos].
@@ -84,11 +83,6 @@ class SO2Convolution(torch.nn.Module):
         self.register_buffer("_columns", torch.tensor(columns), persistent=False)
         self.register_buffer("_signs", torch.tensor(signs, dtype=torch.float64), persistent=False)
 
-    def _compact(self, x: Tensor, irreps) -> Tensor:
-        """e3nn layout ``[E, C * sum(2l + 1)]`` -> ``[E, C, sum(2l + 1)]`` (one copy of each irrep per channel)."""
-        pieces = x.split([mul * ir.dim for mul, ir in irreps], dim=1)
-        return torch.cat([p.reshape(x.shape[0], self.channels, ir.dim) for (_, ir), p in zip(irreps, pieces)], dim=2)
-
     def forward(self, x: Tensor, vectors: Tensor, weight: Tensor) -> Tensor:
         check_features(x, self.irreps_in, "x")
         edges = x.shape[0]
@@ -98,18 +92,13 @@ class SO2Convolution(torch.nn.Module):
         if not isinstance(weight, Tensor) or weight.shape != (edges, self.weight_numel):
             raise ValueError(f"weight: expected [{edges}, {self.weight_numel}], got "
                              f"{list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
-        rotated = EdgeRotation(self.irreps_in, vectors).to_edge(self._compact(x, self.irreps_in))     # [E, C, n]
+        rotated = EdgeRotation(self.irreps_in, vectors).to_edge(to_channel_major(x, self.irreps_in))     # [E, C, n]
         w = weight.view(edges, self.num_orders, self.channels).index_select(1, self._columns).transpose(1, 2)
         inputs = torch.gather(rotated, 2, self._in_pos.expand(edges, self.channels, -1))    # [E, C, entries]
         terms = inputs * w * self._signs.to(x.dtype)
         size = sum(ir.dim for _, ir in self.irreps_out)
         local = x.new_zeros(edges, self.channels, size).index_add_(2, self._out_pos, terms)
-        out = EdgeRotation(self.irreps_out, vectors).from_edge(local)
-        pieces, start = [], 0
-        for _, ir in self.irreps_out:
-            pieces.append(out[:, :, start:start + ir.dim].reshape(edges, -1))
-            start += ir.dim
-        return torch.cat(pieces, dim=1)
+        return from_channel_major(EdgeRotation(self.irreps_out, vectors).from_edge(local), self.irreps_out)
 
     def weights_from_cg(self, product: CGTensorProduct, weight: Tensor) -> Tensor:
         r"""The SO(2) weights ``[E, weight_numel]`` of the CG edge convolution

@@ -9,6 +9,8 @@
 ``segment_softmax``     softmax of edge scores over each target's incoming edges
 ``segment_reduce``      per-edge values reduced into their targets
 ``block_spmm``          ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
+``coupling_spmm``       ``out_i = sum_{j -> i}`` a per-edge sparse coupling of ``x_j``, edge features and
+                        channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
 ``segment_matmul``      grouped matmul of row segments by per-segment weights
 ``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
 ``reverse_edges``       each edge's reverse in a symmetric graph, by sorting
@@ -23,6 +25,7 @@ oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by dev
 """
 
 from .block_spmm import block_spmm
+from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
@@ -37,9 +40,11 @@ from .spmm import spmm
 
 __all__ = [
     "CompressedIndex",
+    "Couplings",
     "PairNeighbors",
     "SparseIndex",
     "block_spmm",
+    "coupling_spmm",
     "gather_sum",
     "pair_neighbors",
     "reverse_edge_values",

@@ -65,3 +65,12 @@ def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
     """``out_r = x_r @ weight[g(r)]`` where ``g(r)`` is the segment of row ``r``."""
     group = torch.repeat_interleave(torch.arange(weight.shape[0], device=x.device), ptr.diff().long())
     return torch.bmm(x.unsqueeze(1), weight[group]).squeeze(1)
+
+
+def coupling_spmm(index: SparseIndex, couplings, x: Tensor, y: Tensor, w: Tensor) -> Tensor:
+    """``out_{iuo} = sum_{e = (j -> i)} sum_{t: o_t = o} v_t x_{j u a_t} y_{e b_t} w_{e k_t u}``."""
+    a, b, k, o = couplings.by_out
+    v = couplings.by_out_values.to(x.dtype)
+    terms = x[index.src.long()][:, :, a] * (y[:, b] * v).unsqueeze(1) * w[:, k, :].transpose(1, 2)   # [E, C, T]
+    messages = terms.new_zeros(index.num_edges, x.shape[1], couplings.sizes[3]).index_add(2, o, terms)
+    return segment_reduce(messages, index)

@@ -23,6 +23,9 @@ def test_quick_so2_and_qm9_cases():
     records = SUITES["molecular"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="o"))
     so2 = [r for r in records if r.metric == "speedup over CG"]
     assert {r.case for r in so2} == {"so2 L=2 forward", "so2 L=2 forward+backward"}
+    fused = [r for r in records if r.metric == "speedup over unfused"]
+    assert {r.case for r in fused} == {"conv fused L=1 forward", "conv fused L=1 forward+backward"}
+    assert all(r.value > 0 for r in fused)
     qm9 = [r for r in records if r.metric == "test MAE"]
     assert {r.impl for r in qm9} == {"TensorNet", "InteractionNetwork (cg)", "SchNet (torch_geometric)"}
     # A few steps on 64 molecules: finite errors of a sensible size (the targets' spread is ~1 eV).

@@ -80,3 +80,48 @@ def test_periodic_images_and_bad_input():
         conv(x, torch.full((4, 3), float("nan"), dtype=torch.float64), edge_index)
     with pytest.raises(ValueError, match="product: expected one of"):
         EquivariantConv("0e", "0e", 1, product="fft")
+
+
+def test_fused_cg_convolution_equals_the_unfused_one_to_second_order():
+    # The fused kernel (coupling_spmm on the product's table) against gather -> CG product -> segment sum:
+    # outputs, forces (d out / d pos) and the gradient of a force loss for the radial network.
+    torch.manual_seed(4)
+    pos, edge_index = molecule(10, seed=4)
+    irreps_in, irreps_out = "3x0e + 3x1o + 3x2e", "3x0e + 3x1o + 3x1e + 3x2e + 3x3o"
+    fused = EquivariantConv(irreps_in, irreps_out, lmax_sh=2, cutoff=3.0).double()
+    unfused = EquivariantConv(irreps_in, irreps_out, lmax_sh=2, cutoff=3.0, fused=False).double()
+    unfused.load_state_dict(fused.state_dict())
+    assert fused.fused and not unfused.fused
+    x = torch.randn(10, fused.irreps_in.dim, dtype=torch.float64)
+    results = []
+    for conv in (fused, unfused):
+        p = pos.clone().requires_grad_()
+        out = conv(x, p, edge_index)
+        forces, = torch.autograd.grad(out.square().sum(), p, create_graph=True)
+        results.append((out, forces, *torch.autograd.grad(forces.square().sum(), list(conv.radial.parameters()))))
+    for ours, expected in zip(*results):
+        torch.testing.assert_close(ours, expected, atol=1e-10, rtol=1e-10)
+
+
+def test_couplings_table_equals_the_cg_product_per_edge():
+    from geomlearn.equivariant import CGTensorProduct
+    from geomlearn.equivariant.irreps import from_channel_major, to_channel_major
+    from geomlearn.sparse import coupling_spmm
+
+    tp = CGTensorProduct("2x0e + 2x1o + 2x2e", "0e + 1o + 2e", "2x0e + 2x1o + 2x1e + 2x2e", mode="uvu",
+                         shared_weights=False)
+    g = torch.Generator().manual_seed(5)
+    edges = 7
+    index = SparseIndex(torch.stack([torch.arange(edges), torch.arange(edges)]), num_nodes=edges)  # i -> i
+    x1 = torch.randn(edges, tp.irreps_in1.dim, dtype=torch.float64, generator=g)
+    x2 = torch.randn(edges, tp.irreps_in2.dim, dtype=torch.float64, generator=g)
+    weight = torch.randn(edges, tp.weight_numel, dtype=torch.float64, generator=g)
+    out = coupling_spmm(index, tp.couplings(), to_channel_major(x1, tp.irreps_in1), x2,
+                        weight.view(edges, len(tp.paths), 2))
+    torch.testing.assert_close(from_channel_major(out, tp.irreps_out), tp(x1, x2, weight))
+    with pytest.raises(ValueError, match="couplings: expected mode 'uvu'"):
+        CGTensorProduct("2x0e", "2x0e", "2x0e").couplings()
+    with pytest.raises(ValueError, match="fused: the fused convolution needs product 'cg'"):
+        EquivariantConv("2x0e + 3x1o", "2x0e + 3x1o", lmax_sh=1, fused=True)
+    with pytest.raises(ValueError, match="fused: the fused convolution needs product 'cg'"):
+        EquivariantConv(SPHERE, SPHERE, lmax_sh=1, product="so2", fused=True)

@@ -52,3 +52,18 @@ def test_compile_fullgraph_forward_and_backward_match_eager_reference():
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
     for got, want in zip(grads, expected_grads):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_compile_traces_coupling_spmm():
+    from geomlearn.sparse import coupling_spmm
+
+    from .test_coupling_spmm import random_couplings, random_inputs
+
+    index, couplings = random_graph(12, 12, 40, seed=1), random_couplings()
+    x, y, w = (t.float().requires_grad_() for t in random_inputs(index))
+    table = couplings.to(dtype=torch.float32)
+    compiled = torch.compile(lambda a, b, c: coupling_spmm(index, table, a, b, c).square().sum(), fullgraph=True)
+    grads = torch.autograd.grad(compiled(x, y, w), (x, y, w))
+    expected = torch.autograd.grad(ref.coupling_spmm(index, table, x, y, w).square().sum(), (x, y, w))
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)

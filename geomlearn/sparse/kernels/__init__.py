@@ -1,7 +1,8 @@
 """Kernel choice for every op in :mod:`geomlearn.sparse`, in one place.
 
 Two backends implement the same primitives (``gather_reduce``, ``sddmm``, ``segment_softmax``,
-``block_gather``, ``block_sddmm``, ``segment_matmul``, ``segment_matmul_weight_grad``):
+``block_gather``, ``block_sddmm``, ``segment_matmul``, ``segment_matmul_weight_grad``, ``coupling_gather``,
+``coupling_edges``):
 
 * ``"cpu"`` (:mod:`.cpu`): numba-compiled row-parallel loops, deterministic, for CPU tensors;
 * ``"triton"`` (:mod:`.gpu`): Triton kernels, for CUDA tensors (and for CPU tensors when

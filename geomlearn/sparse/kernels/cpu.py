@@ -164,6 +164,44 @@ def _block_sddmm(ptr, idx, eid, a, b, out):  # pragma: no cover - compiled
                     out[e, p, q] = acc
 
 
+@njit(**_JIT)
+def _coupling_gather(ptr, idx, eid, table, values, x, y, w, out):  # pragma: no cover - compiled
+    rows, chans, count = ptr.shape[0] - 1, x.shape[1], values.shape[0]
+    for r in prange(rows):
+        for q in range(ptr[r], ptr[r + 1]):
+            j, e = idx[q], eid[q]
+            for t in range(count):
+                a, k, o = table[0, t], table[2, t], table[3, t]
+                s = values[t] * y[e, table[1, t]]
+                for u in range(chans):
+                    out[r, u, o] += s * x[j, u, a] * w[e, k, u]
+
+
+@njit(**_JIT)
+def _coupling_edge_weights(src, dst, table, values, x, y, z, out):  # pragma: no cover - compiled
+    edges, chans, count = src.shape[0], x.shape[1], values.shape[0]
+    for e in prange(edges):
+        j, i = src[e], dst[e]
+        for t in range(count):
+            a, k, o = table[0, t], table[2, t], table[3, t]
+            s = values[t] * y[e, table[1, t]]
+            for u in range(chans):
+                out[e, k, u] += s * x[j, u, a] * z[i, u, o]
+
+
+@njit(**_JIT)
+def _coupling_edge_features(src, dst, table, values, x, w, z, out):  # pragma: no cover - compiled
+    edges, chans, count = src.shape[0], x.shape[1], values.shape[0]
+    zero = out.dtype.type(0)
+    for e in prange(edges):
+        j, i = src[e], dst[e]
+        for t in range(count):
+            a, k, o = table[0, t], table[2, t], table[3, t]
+            acc = zero
+            for u in range(chans):
+                acc += x[j, u, a] * w[e, k, u] * z[i, u, o]
+            out[e, table[1, t]] += values[t] * acc
+
 _DTYPES = (torch.float32, torch.float64, torch.int32, torch.int64)
 
 
@@ -279,4 +317,31 @@ def segment_matmul_weight_grad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
         lo, hi = bounds[g], bounds[g + 1]
         if hi > lo:
             torch.mm(x[lo:hi].t(), grad[lo:hi], out=out[g])
+    return out
+
+
+def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values: Tensor, table_ptr: Tensor,
+                    x: Tensor, y: Tensor, w: Tensor, size: int) -> Tensor:
+    """``out[r, u, o_t] += v_t x[idx[q], u, a_t] y[e, b_t] w[e, k_t, u]`` over the positions ``q`` of row ``r``
+    (``e = eid[q]``) and the table's entries ``(a, b, k, o) = table[:, t]``; ``[R, C, size]``. (``table_ptr``,
+    the start of each output position's entries, is for the tiled GPU kernel.)"""
+    out = torch.zeros(ptr.shape[0] - 1, x.shape[1], size, dtype=x.dtype)
+    with _Parallel():
+        _coupling_gather(_np(ptr), _np(idx), _np(eid), _np(table), _np(values), _np(x), _np(y), _np(w), out.numpy())
+    return out
+
+
+def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: Tensor, y: Tensor | None,
+                   w: Tensor | None, z: Tensor, wrt_w: bool, size: int) -> Tensor:
+    """Per edge ``e = (src[e] -> dst[e])`` with ``p_tu = v_t x[src, u, a_t] z[dst, u, o_t]``: ``wrt_w``:
+    ``out[e, k_t, u] += p_tu y[e, b_t]`` (``[E, size, C]``), else ``out[e, b_t] += sum_u p_tu w[e, k_t, u]``
+    (``[E, size]``)."""
+    edges, chans = src.shape[0], x.shape[1]
+    out = torch.zeros((edges, size, chans) if wrt_w else (edges, size), dtype=x.dtype)
+    with _Parallel():
+        if wrt_w:
+            _coupling_edge_weights(_np(src), _np(dst), _np(table), _np(values), _np(x), _np(y), _np(z), out.numpy())
+        else:
+            _coupling_edge_features(_np(src), _np(dst), _np(table), _np(values), _np(x), _np(w), _np(z),
+                                    out.numpy())
     return out

@@ -203,6 +203,95 @@ def _segment_matmul_kernel(x, weight, out, tile_group, tile_row, ptr, K, M, TRAN
         tl.store(out + r[:, None] * M + m[None, :], acc, mask=(r[:, None] < hi) & (m[None, :] < M))
 
 
+@triton.jit
+def _coupling_gather_kernel(ptr, idx, eid, table, values, table_ptr, x, y, w, out, T, C, N_IN, N_EDGE, N_WEIGHT,
+                            N_OUT, ACC: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
+                            BLOCK_O: tl.constexpr):
+    # One program: a target row, a tile of channels and a tile of output positions. The table is sorted by
+    # output position, so the tile's entries are one range; per chunk of entries the products are summed
+    # over the row's edges in registers, then folded into the outputs by a one-hot matmul.
+    row = tl.program_id(0)
+    u = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+    o_lo = tl.program_id(2) * BLOCK_O
+    o = o_lo + tl.arange(0, BLOCK_O)
+    umask = u < C
+    t_lo = tl.load(table_ptr + o_lo)
+    t_hi = tl.load(table_ptr + tl.minimum(o_lo + BLOCK_O, N_OUT))
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    result = tl.zeros([BLOCK_C, BLOCK_O], dtype=ACC)
+    for t0 in range(t_lo, t_hi, BLOCK_T):
+        t = t0 + tl.arange(0, BLOCK_T)
+        tmask = t < t_hi
+        a = tl.load(table + t, mask=tmask, other=0)
+        b = tl.load(table + T + t, mask=tmask, other=0)
+        k = tl.load(table + 2 * T + t, mask=tmask, other=0)
+        ot = tl.load(table + 3 * T + t, mask=tmask, other=-1)
+        v = tl.load(values + t, mask=tmask, other=0.0).to(ACC)
+        m2 = umask[:, None] & tmask[None, :]
+        acc = tl.zeros([BLOCK_C, BLOCK_T], dtype=ACC)
+        for q in range(start, end):
+            j = tl.load(idx + q).to(tl.int64)
+            e = tl.load(eid + q).to(tl.int64)
+            xv = tl.load(x + j * C * N_IN + u[:, None] * N_IN + a[None, :], mask=m2, other=0.0).to(ACC)
+            wv = tl.load(w + e * N_WEIGHT * C + k[None, :] * C + u[:, None], mask=m2, other=0.0).to(ACC)
+            yv = tl.load(y + e * N_EDGE + b, mask=tmask, other=0.0).to(ACC)
+            acc += xv * wv * yv[None, :]
+        onehot = (ot[:, None] == o[None, :]).to(ACC)
+        result += tl.dot(acc * v[None, :], onehot, input_precision="ieee")
+    tl.store(out + row * C * N_OUT + u[:, None] * N_OUT + o[None, :], result,
+             mask=umask[:, None] & (o[None, :] < N_OUT))
+
+
+@triton.jit
+def _coupling_edges_kernel(src, dst, table, values, x, y, w, z, out, T, C, N_IN, N_EDGE, N_WEIGHT, N_OUT, SIZE,
+                           WRT_W: tl.constexpr, ACC: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
+                           BLOCK_S: tl.constexpr):
+    # One program: an edge and a tile of the positions it writes (weights k, or edge features b).
+    e = tl.program_id(0).to(tl.int64)
+    s = tl.program_id(1) * BLOCK_S + tl.arange(0, BLOCK_S)
+    j = tl.load(src + e).to(tl.int64)
+    i = tl.load(dst + e).to(tl.int64)
+    if WRT_W:
+        u = tl.program_id(2) * BLOCK_C + tl.arange(0, BLOCK_C)
+        result = tl.zeros([BLOCK_C, BLOCK_S], dtype=ACC)
+        for t0 in range(0, T, BLOCK_T):
+            t = t0 + tl.arange(0, BLOCK_T)
+            tmask = t < T
+            m2 = (u[:, None] < C) & tmask[None, :]
+            a = tl.load(table + t, mask=tmask, other=0)
+            b = tl.load(table + T + t, mask=tmask, other=0)
+            k = tl.load(table + 2 * T + t, mask=tmask, other=-1)
+            o = tl.load(table + 3 * T + t, mask=tmask, other=0)
+            scale = tl.load(values + t, mask=tmask, other=0.0).to(ACC) * \
+                tl.load(y + e * N_EDGE + b, mask=tmask, other=0.0).to(ACC)
+            xv = tl.load(x + j * C * N_IN + u[:, None] * N_IN + a[None, :], mask=m2, other=0.0).to(ACC)
+            zv = tl.load(z + i * C * N_OUT + u[:, None] * N_OUT + o[None, :], mask=m2, other=0.0).to(ACC)
+            onehot = (k[:, None] == s[None, :]).to(ACC)
+            result += tl.dot(xv * zv * scale[None, :], onehot, input_precision="ieee")
+        tl.store(out + e * SIZE * C + s[None, :] * C + u[:, None], result, mask=(u[:, None] < C) & (s[None, :] < SIZE))
+    else:
+        result = tl.zeros([BLOCK_S], dtype=ACC)
+        for t0 in range(0, T, BLOCK_T):
+            t = t0 + tl.arange(0, BLOCK_T)
+            tmask = t < T
+            a = tl.load(table + t, mask=tmask, other=0)
+            b = tl.load(table + T + t, mask=tmask, other=-1)
+            k = tl.load(table + 2 * T + t, mask=tmask, other=0)
+            o = tl.load(table + 3 * T + t, mask=tmask, other=0)
+            summed = tl.zeros([BLOCK_T], dtype=ACC)
+            for c0 in range(0, C, BLOCK_C):
+                u = c0 + tl.arange(0, BLOCK_C)
+                m2 = (u[:, None] < C) & tmask[None, :]
+                xv = tl.load(x + j * C * N_IN + u[:, None] * N_IN + a[None, :], mask=m2, other=0.0).to(ACC)
+                zv = tl.load(z + i * C * N_OUT + u[:, None] * N_OUT + o[None, :], mask=m2, other=0.0).to(ACC)
+                wv = tl.load(w + e * N_WEIGHT * C + k[None, :] * C + u[:, None], mask=m2, other=0.0).to(ACC)
+                summed += tl.sum(xv * zv * wv, axis=0)
+            summed *= tl.load(values + t, mask=tmask, other=0.0).to(ACC)
+            result += tl.sum(summed[:, None] * (b[:, None] == s[None, :]).to(ACC), axis=0)
+        tl.store(out + e * SIZE + s, result, mask=s < SIZE)
+
+
 _MODES = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 
 
@@ -322,4 +411,35 @@ def segment_matmul_weight_grad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
         _segment_matmul_kernel[(tile_group.numel(), triton.cdiv(m, block_m))](
             x.contiguous(), grad.contiguous(), out, tile_group, tile_row, ptr, k, m, TRANS_X=True,
             ACC=_acc_dtype(x.dtype), BLOCK_R=block_r, BLOCK_K=block_k, BLOCK_M=block_m)
+    return out
+
+
+def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values: Tensor, table_ptr: Tensor,
+                    x: Tensor, y: Tensor, w: Tensor, size: int) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.coupling_gather`."""
+    rows, chans = ptr.shape[0] - 1, x.shape[1]
+    out = torch.zeros(rows, chans, size, dtype=x.dtype, device=x.device)
+    if rows and chans and values.shape[0]:
+        block_c, block_o = _block(chans, 32), _block(size, 64)
+        _coupling_gather_kernel[(rows, triton.cdiv(chans, block_c), triton.cdiv(size, block_o))](
+            ptr, idx, eid, table, values, table_ptr, x.contiguous(), y.contiguous(), w.contiguous(), out,
+            values.shape[0], chans, x.shape[2], y.shape[1], w.shape[1], size, ACC=_acc_dtype(x.dtype),
+            BLOCK_C=block_c, BLOCK_T=32, BLOCK_O=block_o)
+    return out
+
+
+def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: Tensor, y: Tensor | None,
+                   w: Tensor | None, z: Tensor, wrt_w: bool, size: int) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.coupling_edges`."""
+    edges, chans = src.shape[0], x.shape[1]
+    out = torch.zeros((edges, size, chans) if wrt_w else (edges, size), dtype=x.dtype, device=x.device)
+    if edges and chans and values.shape[0]:
+        block_c, block_s = _block(chans, 32), _block(size, 64)
+        unused = x  # the one of y / w the derivative does not read
+        y, w = (y.contiguous(), unused) if wrt_w else (unused, w.contiguous())
+        grid = (edges, triton.cdiv(size, block_s), triton.cdiv(chans, block_c) if wrt_w else 1)
+        _coupling_edges_kernel[grid](src, dst, table, values, x.contiguous(), y, w, z.contiguous(), out,
+                                     values.shape[0], chans, x.shape[2], y.shape[-1] if wrt_w else 1,
+                                     w.shape[1] if not wrt_w else 1, z.shape[2], size, WRT_W=wrt_w,
+                                     ACC=_acc_dtype(x.dtype), BLOCK_C=block_c, BLOCK_T=32, BLOCK_S=block_s)
     return out
