@@ -1,1 +1,39 @@
-"""Tensor decompositions, completion and tensor-network layers (see README.md)."""
+"""Tensor decompositions users call as an API (TensorLy's keywords), on torch, on the input's device.
+
+=====================  =====================================================================================
+``cp``                 CP by ALS (dimension-tree MTTKRP, optional line search); ``mask`` or sparse COO input
+                       fit the observed entries only (row-wise least squares on :mod:`geomlearn.sparse`)
+``tucker``             HOSVD / HOOI; ``mask`` by EM imputation
+``tensor_train``       TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
+``tt_round``           TT-rounding (QR right to left, truncated SVD left to right)
+``CPTensor``,          the results: unpack (``weights, factors = cp(...)``), ``to_tensor()``, ``errors`` per
+``TuckerTensor``,      iteration, ``num_parameters``, ``compression_ratio``, ``plot_errors()``
+``TTTensor``
+``unfold``, ``fold``,  the multilinear algebra they are written in
+``mode_dot``,
+``khatri_rao``
+=====================  =====================================================================================
+
+Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.ranks`).
+"""
+
+from .cp import CPTensor, cp
+from .decomposition import Decomposition
+from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
+from .tensor_train import TTTensor, tensor_train, tt_round
+from .tucker import TuckerTensor, tucker
+
+__all__ = [
+    "CPTensor",
+    "Decomposition",
+    "TTTensor",
+    "TuckerTensor",
+    "cp",
+    "fold",
+    "khatri_rao",
+    "mode_dot",
+    "tensor_train",
+    "tt_round",
+    "tucker",
+    "unfold",
+]

@@ -1,0 +1,63 @@
+"""Argument checks shared by the decompositions: each error names the argument, the expected and the received value."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+def check_tensor(tensor, *, allow_sparse: bool = False) -> Tensor:
+    """A floating-point or complex tensor of order >= 2 with finite entries (sparse COO where allowed)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"tensor: expected a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.is_sparse and not allow_sparse:
+        raise ValueError("tensor: this decomposition takes a dense tensor (with a mask for missing entries), got a "
+                         "sparse COO tensor")
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        raise TypeError(f"tensor: expected a floating-point or complex dtype, got {tensor.dtype}")
+    if tensor.dim() < 2:
+        raise ValueError(f"tensor: expected a tensor of order >= 2, got shape {list(tensor.shape)} (order "
+                         f"{tensor.dim()})")
+    values = tensor.coalesce().values() if tensor.is_sparse else tensor
+    if not torch.isfinite(values).all():
+        bad = int((~torch.isfinite(values)).sum())
+        raise ValueError(f"tensor: expected finite entries, got {bad} NaN / inf entries (mark missing entries with "
+                         f"mask=... and any finite value instead)")
+    return tensor
+
+
+def check_mask(mask: Optional[Tensor], tensor: Tensor) -> Optional[Tensor]:
+    """``None``, or a boolean / 0-1 tensor of ``tensor``'s shape: True (1) where the entry is observed."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor) or mask.shape != tensor.shape:
+        shape = list(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+        raise ValueError(f"mask: expected a tensor of the tensor's shape {list(tensor.shape)}, got {shape}")
+    if mask.dtype != torch.bool:
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask: expected booleans or 0 / 1 entries (1 = observed), got other values")
+        mask = mask.bool()
+    if not bool(mask.any()):
+        raise ValueError("mask: expected at least one observed entry, got none")
+    return mask.to(tensor.device)
+
+
+def check_iterations(n_iter_max: int, tol: float) -> None:
+    if isinstance(n_iter_max, bool) or not isinstance(n_iter_max, int) or n_iter_max < 1:
+        raise ValueError(f"n_iter_max: expected an int >= 1, got {n_iter_max!r}")
+    if not isinstance(tol, (int, float)) or not tol >= 0 or math.isinf(tol):
+        raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
+
+
+def generator_for(random_state, device) -> torch.Generator:
+    """A generator from ``random_state``: an int seed, a ``torch.Generator`` or None (a fresh random seed)."""
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, int)):
+        raise ValueError(f"random_state: expected an int seed, a torch.Generator or None, got {random_state!r}")
+    generator = torch.Generator(device=device)
+    generator.manual_seed(random_state if random_state is not None else int(torch.randint(2 ** 62, ())))
+    return generator

@@ -1,0 +1,232 @@
+r"""CP (CANDECOMP / PARAFAC) decomposition by alternating least squares.
+
+.. math::
+    X \approx \hat X = \sum_{r=1}^{R} \lambda_r\, a^{(1)}_r \circ a^{(2)}_r \circ \dots \circ a^{(N)}_r,
+    \qquad A^{(n)} = [a^{(n)}_1, \dots, a^{(n)}_R] \in \mathbb{R}^{I_n \times R}.
+
+Each ALS step solves mode :math:`n` exactly with the others fixed:
+:math:`A^{(n)} \leftarrow M^{(n)} \big(\circledast_{m \ne n} A^{(m)\top} \bar A^{(m)}\big)^{-1}` with the MTTKRP
+:math:`M^{(n)} = X_{(n)} \overline{(\odot_{m \ne n} A^{(m)})}`.
+
+Dense tensors: the MTTKRPs of a sweep share their expensive part (a dimension tree): the tensor is
+contracted once with the Khatri-Rao product of the second half of the modes' factors, which serves every
+mode of the first half, and once with the first half's (updated) factors, which serves the second half; so a
+sweep costs two passes over the tensor whatever its order, with no unfolding copies, and the error comes
+from the last MTTKRP and the Gram matrices for free. ``linesearch`` extrapolates the factors every other
+iteration (Bro, 1998; TensorLy's rule) and keeps the jump when it lowers the error.
+
+Missing entries (``mask``) and sparse COO input fit the observed entries only: each factor row is a small
+least-squares problem over its observations (:mod:`.observations`), the dense tensor is never formed.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Callable, Optional, Union
+
+import torch
+from torch import Tensor
+
+from ._checks import check_iterations, check_mask, check_tensor, generator_for
+from .decomposition import Decomposition, report
+from .observations import Observations
+from .ranks import cp_rank
+from .tensor_algebra import khatri_rao, leading_singular_vectors, squared_norm
+
+
+class CPTensor(Decomposition):
+    """``weights [R]`` and ``factors`` (``[I_n, R]`` each, unit columns after a fit); unpacks as
+    ``weights, factors``."""
+
+    def __init__(self, weights: Tensor, factors: list[Tensor], errors: Optional[list[float]] = None):
+        self.weights, self.factors = weights, list(factors)
+        self.errors = errors if errors is not None else []
+
+    def parts(self) -> tuple:
+        return self.weights, self.factors
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(f.shape[0] for f in self.factors)
+
+    @property
+    def rank(self) -> int:
+        return self.weights.shape[0]
+
+    def to_tensor(self) -> Tensor:
+        left = khatri_rao(self.factors[:-1]) * self.weights
+        return (left @ self.factors[-1].t()).reshape(self.shape)
+
+    def normalized(self) -> "CPTensor":
+        """Unit-norm columns, their norms multiplied into the weights."""
+        norms = [torch.linalg.vector_norm(f, dim=0) for f in self.factors]
+        weights = self.weights * torch.stack(norms).prod(0)
+        safe = [torch.where(n > 0, n, torch.ones_like(n)) for n in norms]
+        return CPTensor(weights, [f / n for f, n in zip(self.factors, safe)], self.errors)
+
+    def __repr__(self) -> str:
+        return f"CPTensor(shape={list(self.shape)}, rank={self.rank}, iterations={len(self.errors)})"
+
+
+def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: float = 1e-8,
+       init: Union[str, CPTensor] = "svd", mask: Optional[Tensor] = None, random_state=None,
+       callback: Optional[Callable] = None, linesearch: bool = False, l2_reg: float = 0.0) -> CPTensor:
+    r"""CP decomposition of ``tensor`` by ALS.
+
+    Args:
+        tensor: dense ``[I_1, ..., I_N]`` (real or complex), or a sparse COO tensor of the observed entries.
+        rank: ``R``, or a float: the fraction of the dense tensor's entries to hold as parameters.
+        n_iter_max: sweeps at most; ``tol``: stop when the relative error changes by less.
+        init: ``"svd"`` (leading singular vectors of the unfoldings, missing entries as zeros), ``"random"``
+            (normal entries from ``random_state``) or a :class:`CPTensor`.
+        mask: booleans of the tensor's shape, True where an entry is observed.
+        callback: ``callback(cp_tensor, error)`` after each sweep; returning True stops.
+        linesearch: extrapolate every other sweep (dense tensors).
+        l2_reg: :math:`\lambda` added to every normal equation's diagonal.
+
+    Returns:
+        :class:`CPTensor` (normalised factors) with ``errors``, the relative error after each sweep.
+    """
+    tensor = check_tensor(tensor, allow_sparse=True)
+    mask = check_mask(mask, tensor) if not tensor.is_sparse else mask
+    if tensor.is_sparse and mask is not None:
+        raise ValueError("mask: a sparse tensor holds its observed entries itself; got a mask as well")
+    check_iterations(n_iter_max, tol)
+    if not isinstance(l2_reg, (int, float)) or not l2_reg >= 0:
+        raise ValueError(f"l2_reg: expected a number >= 0, got {l2_reg!r}")
+    rank = cp_rank(rank, tuple(tensor.shape))
+    observed = Observations.of(tensor, mask) if (tensor.is_sparse or mask is not None) else None
+    start = tensor if observed is None else observed.as_sparse()
+    factors = _initial_factors(start, rank, init, observed is None, random_state)
+    if observed is not None:
+        return _cp_observed(observed, factors, n_iter_max, tol, callback, float(l2_reg))
+    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, float(l2_reg))
+
+
+def _initial_factors(tensor: Tensor, rank: int, init, dense: bool, random_state) -> list[Tensor]:
+    shape, dtype, device = tuple(tensor.shape), tensor.dtype, tensor.device
+    if isinstance(init, CPTensor):
+        if init.shape != shape or init.rank != rank:
+            raise ValueError(f"init: expected a CPTensor of shape {list(shape)} and rank {rank}, got {init}")
+        factors = [f.to(dtype=dtype, device=device).clone() for f in init.factors]
+        factors[0] = factors[0] * init.weights.to(dtype=dtype, device=device)
+        return factors
+    init = "svd" if init is None else init
+    if init not in ("svd", "random"):
+        raise ValueError(f"init: expected 'svd', 'random' or a CPTensor, got {init!r}")
+    generator = generator_for(random_state, device)
+    real = torch.empty(0, dtype=dtype).real.dtype
+    if init == "random":
+        factors = [torch.randn(s, rank, generator=generator, device=device, dtype=real).to(dtype) for s in shape]
+        if tensor.is_complex():
+            factors = [f + 1j * torch.randn(f.shape, generator=generator, device=device, dtype=real) for f in factors]
+        if dense:   # start at the tensor's norm
+            size = squared_norm(CPTensor(torch.ones(rank, dtype=dtype, device=device), factors).to_tensor())
+            factors = [f * (squared_norm(tensor) / size) ** (0.5 / len(shape)) for f in factors]
+        return factors
+    factors = []
+    for n, size in enumerate(shape):
+        u = leading_singular_vectors(tensor, n, rank, generator)
+        if u.shape[1] < rank:   # more components than the mode's size: the rest random
+            extra = torch.randn(size, rank - u.shape[1], generator=generator, device=device, dtype=real).to(dtype)
+            u = torch.cat([u, extra], dim=1)
+        factors.append(u)
+    return factors
+
+
+def _grams(factors: list[Tensor]) -> list[Tensor]:
+    return [f.t() @ f.conj() for f in factors]
+
+
+def _solve(mttkrp: Tensor, grams: list[Tensor], mode: int, l2_reg: float) -> Tensor:
+    """``A`` with ``A V = M``, ``V`` the Hadamard product of the other modes' Grams (plus ``l2_reg I``)."""
+    v = None
+    for m, g in enumerate(grams):
+        if m != mode:
+            v = g if v is None else v * g
+    if l2_reg:
+        v = v + l2_reg * torch.eye(v.shape[0], dtype=v.dtype, device=v.device)
+    return torch.linalg.solve(v, mttkrp, left=False)
+
+
+def _contract_rest(partial: Tensor, factors: list[Tensor], modes: list[int], mode: int) -> Tensor:
+    """MTTKRP of ``mode`` from ``partial [R, I_m for m in modes]``: contract every other mode of ``modes`` with
+    its conjugated factor."""
+    letters = string.ascii_letters
+    operands, terms = [partial], ["Z" + "".join(letters[k] for k in range(len(modes)))]
+    for k, m in enumerate(modes):
+        if m != mode:
+            operands.append(factors[m].conj())
+            terms.append(letters[k] + "Z")
+    return torch.einsum(",".join(terms) + "->" + letters[modes.index(mode)] + "Z", *operands)
+
+
+def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: float) -> Tensor:
+    """One ALS sweep over a dense tensor seen as ``matrix [prod I_left, prod I_right]``; returns the last mode's
+    MTTKRP (for the error)."""
+    left, right = list(range(split)), list(range(split, len(shape)))
+    rank = factors[0].shape[1]
+    grams = _grams(factors)
+    partial = (matrix @ khatri_rao([factors[m].conj() for m in right])).t().reshape(rank, *shape[:split])
+    for n in left:
+        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg)
+        grams[n] = factors[n].t() @ factors[n].conj()
+    partial = (khatri_rao([factors[m].conj() for m in left]).t() @ matrix).reshape(rank, *shape[split:])
+    for n in right:
+        mttkrp = _contract_rest(partial, factors, right, n)
+        factors[n] = _solve(mttkrp, grams, n, l2_reg)
+        grams[n] = factors[n].t() @ factors[n].conj()
+    return mttkrp
+
+
+def _error(norm_sq: float, mttkrp: Tensor, factors: list[Tensor]) -> float:
+    """:math:`\\|X - \\hat X\\| / \\|X\\|` from :math:`\\|X\\|^2 - 2 \\mathrm{Re}\\langle X, \\hat X\\rangle +
+    \\|\\hat X\\|^2` (the last MTTKRP gives the inner product, the Grams the norm)."""
+    inner = float((mttkrp * factors[-1].conj()).sum().real)
+    grams = _grams(factors)
+    model = grams[0]
+    for g in grams[1:]:
+        model = model * g
+    return max(norm_sq - 2 * inner + float(model.sum().real), 0.0) ** 0.5 / norm_sq ** 0.5
+
+
+def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg) -> CPTensor:
+    shape = tuple(tensor.shape)
+    split = max(1, len(shape) // 2)
+    matrix = tensor.reshape(-1 if split else 1, int(torch.tensor(shape[split:]).prod()))
+    norm_sq = squared_norm(tensor)
+    ones = torch.ones(factors[0].shape[1], dtype=tensor.dtype, device=tensor.device)
+    errors, power, failures = [], 2.0, 0
+    for iteration in range(n_iter_max):
+        previous = [f.clone() for f in factors] if linesearch else None
+        mttkrp = _sweep(matrix, shape, factors, split, l2_reg)
+        error = _error(norm_sq, mttkrp, factors)
+        if linesearch and iteration > 5 and iteration % 2 == 0:
+            jump = iteration ** (1.0 / power)
+            trial = [p + jump * (f - p) for p, f in zip(previous, factors)]
+            left = khatri_rao([trial[m].conj() for m in range(split)]).t() @ matrix      # [R, prod I_right]
+            inner_last = _contract_rest(left.reshape(-1, *shape[split:]), trial, list(range(split, len(shape))),
+                                        len(shape) - 1)
+            trial_error = _error(norm_sq, inner_last, trial)
+            if trial_error < error:
+                factors[:], error, failures = trial, trial_error, 0
+            else:
+                failures += 1
+                if failures == 4:
+                    power, failures = power + 1.0, 0
+        errors.append(error)
+        if report(errors, CPTensor(ones, factors, errors), callback, tol):
+            break
+    return CPTensor(ones, factors, errors).normalized()
+
+
+def _cp_observed(observed: Observations, factors, n_iter_max, tol, callback, l2_reg) -> CPTensor:
+    ones = torch.ones(factors[0].shape[1], dtype=factors[0].dtype, device=factors[0].device)
+    errors = []
+    for _ in range(n_iter_max):
+        for n in range(len(factors)):
+            factors[n] = observed.solve_rows(observed.gather(factors, skip=n), n, l2_reg)
+        errors.append(observed.relative_error(observed.gather(factors).sum(1)))
+        if report(errors, CPTensor(ones, factors, errors), callback, tol):
+            break
+    return CPTensor(ones, factors, errors).normalized()

@@ -1,0 +1,78 @@
+"""What every decomposition returns: a factorised tensor that unpacks, converts back and reports its fit."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor
+
+
+class Decomposition:
+    """Base of :class:`CPTensor`, :class:`TuckerTensor`, :class:`TTTensor`.
+
+    Attributes:
+        errors: the relative reconstruction error :math:`\\|X - \\hat X\\|_F / \\|X\\|_F` after each iteration (on the
+            observed entries when a mask or sparse input was given).
+    """
+
+    errors: list[float]
+
+    def parts(self) -> tuple:
+        """What the object unpacks into (``weights, factors = cp(...)``, ``core, factors = tucker(...)``)."""
+        raise NotImplementedError
+
+    def to_tensor(self) -> Tensor:
+        """The dense tensor :math:`\\hat X`."""
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in _flatten(self.parts()))
+
+    @property
+    def compression_ratio(self) -> float:
+        """Parameters held over the dense tensor's entries."""
+        return self.num_parameters / math.prod(self.shape)
+
+    def relative_error(self, tensor: Tensor) -> float:
+        """:math:`\\|X - \\hat X\\|_F / \\|X\\|_F` against ``tensor``."""
+        return float(torch.linalg.vector_norm(tensor - self.to_tensor()) / torch.linalg.vector_norm(tensor))
+
+    def __iter__(self):
+        return iter(self.parts())
+
+    def __len__(self) -> int:
+        return len(self.parts())
+
+    def __getitem__(self, item):
+        return self.parts()[item]
+
+    def plot_errors(self, ax=None):
+        """The error per iteration on a log scale (matplotlib); returns the axes."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+        ax.semilogy(range(1, len(self.errors) + 1), self.errors, marker=".")
+        ax.set(xlabel="iteration", ylabel="relative error", title=type(self).__name__)
+        return ax
+
+
+def _flatten(parts) -> list[Tensor]:
+    out = []
+    for part in parts:
+        out += _flatten(part) if isinstance(part, (list, tuple)) else [part]
+    return out
+
+
+def report(errors: list[float], result: Decomposition, callback: Optional[Callable], tol: float) -> bool:
+    """After an iteration: call ``callback(result, error)`` and say whether to stop (the callback returned True,
+    or the error changed by less than ``tol``)."""
+    if callback is not None and callback(result, errors[-1]) is True:
+        return True
+    return len(errors) > 1 and abs(errors[-2] - errors[-1]) < tol

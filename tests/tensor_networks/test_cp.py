@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from geomlearn.tensor_networks import CPTensor, cp
+
+from .planted import planted_cp
+
+
+@pytest.mark.parametrize("shape", [(10, 12, 14), (6, 7, 8, 9), (5, 6, 4, 5, 3)])
+def test_exact_rank_is_recovered_and_the_error_decreases(shape):
+    x = planted_cp(shape, 3, seed=1).to_tensor()
+    result = cp(x, 3, n_iter_max=500, tol=1e-14, init="random", random_state=0)
+    assert result.relative_error(x) < 1e-6
+    # Monotone up to the accuracy of the error itself (from ||X||^2 - 2<X, Xhat> + ||Xhat||^2: ~1e-8).
+    assert all(later <= earlier + 1e-7 for earlier, later in zip(result.errors, result.errors[1:]))
+    assert result.errors[0] > result.errors[-1]
+    # The reported error is the reconstruction's.
+    assert abs(result.errors[-1] - result.relative_error(x)) < 1e-6
+
+
+def test_line_search_and_svd_init_recover_too():
+    x = planted_cp((9, 10, 11), 4, seed=2).to_tensor()
+    for options in (dict(linesearch=True, init="random", random_state=3), dict(init="svd")):
+        assert cp(x, 4, n_iter_max=500, tol=1e-14, **options).relative_error(x) < 1e-6
+
+
+def test_complex_tensor():
+    x = planted_cp((8, 9, 10), 2, seed=3, dtype=torch.complex128).to_tensor()
+    result = cp(x, 2, n_iter_max=500, tol=1e-14, init="random", random_state=0)
+    assert result.weights.dtype == torch.complex128 and result.relative_error(x) < 1e-6
+
+
+def test_noisy_fit_matches_tensorly_from_the_same_start():
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import parafac
+
+    g = torch.Generator().manual_seed(4)
+    x = planted_cp((12, 13, 14), 3, seed=4).to_tensor() + 0.1 * torch.randn(12, 13, 14, generator=g,
+                                                                              dtype=torch.float64)
+    start = planted_cp((12, 13, 14), 3, seed=5)
+    ours = cp(x, 3, n_iter_max=15, tol=0, init=start)
+    tl.set_backend("numpy")
+    theirs = parafac(x.numpy(), 3, n_iter_max=15, tol=0, init=tl.cp_tensor.CPTensor(
+        (start.weights.numpy(), [f.numpy() for f in start.factors])))
+    torch.testing.assert_close(ours.to_tensor(), torch.from_numpy(tl.cp_to_tensor(theirs)), rtol=1e-8, atol=1e-8)
+
+
+def test_mask_and_sparse_input_agree_and_complete_the_tensor():
+    x = planted_cp((20, 25, 30), 3, seed=6).to_tensor()
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.2
+    masked = cp(x, 3, n_iter_max=200, tol=1e-14, mask=mask, random_state=0)
+    sparse = cp((x * mask).to_sparse(), 3, n_iter_max=200, tol=1e-14, random_state=0)
+    torch.testing.assert_close(masked.to_tensor(), sparse.to_tensor())
+    assert masked.relative_error(x) < 1e-8            # the unobserved 80 % too
+    # Only the observed entries are read: garbage where the mask is False changes nothing.
+    garbage = torch.where(mask, x, torch.full_like(x, 1e6))
+    torch.testing.assert_close(cp(garbage, 3, n_iter_max=200, tol=1e-14, mask=mask, random_state=0).to_tensor(),
+                               masked.to_tensor())
+
+
+def test_result_unpacks_converts_and_reports():
+    x = planted_cp((6, 7, 8), 2, seed=7).to_tensor()
+    calls = []
+    result = cp(x, 2, n_iter_max=5, tol=0, callback=lambda r, e: calls.append(e))
+    weights, factors = result
+    assert weights.shape == (2,) and [f.shape for f in factors] == [(6, 2), (7, 2), (8, 2)]
+    torch.testing.assert_close(torch.linalg.vector_norm(factors[0], dim=0), torch.ones(2, dtype=torch.float64))
+    torch.testing.assert_close(CPTensor(weights, factors).to_tensor(), result.to_tensor())
+    assert calls == result.errors and len(calls) == 5
+    assert result.num_parameters == 2 + 2 * (6 + 7 + 8)
+    stopped = cp(x, 2, n_iter_max=50, tol=0, callback=lambda r, e: len(r.errors) == 3)
+    assert len(stopped.errors) == 3
+
+
+def test_bad_input():
+    x = planted_cp((4, 5, 6), 2).to_tensor()
+    with pytest.raises(ValueError, match="rank: expected at most 20"):
+        cp(x, 21)
+    with pytest.raises(ValueError, match=r"mask: expected a tensor of the tensor's shape \[4, 5, 6\], got \[4, 5\]"):
+        cp(x, 2, mask=torch.ones(4, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="tensor: expected finite entries, got 1 NaN"):
+        cp(torch.where(torch.arange(120).view(4, 5, 6) == 7, float("nan"), x), 2)
+    with pytest.raises(ValueError, match=r"tensor: expected a tensor of order >= 2, got shape \[6\]"):
+        cp(torch.randn(6), 1)
+    with pytest.raises(ValueError, match="init: expected 'svd', 'random' or a CPTensor"):
+        cp(x, 2, init="nvecs")
+    with pytest.raises(ValueError, match="n_iter_max: expected an int >= 1"):
+        cp(x, 2, n_iter_max=0)

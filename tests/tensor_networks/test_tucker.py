@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from geomlearn.tensor_networks import TuckerTensor, tucker
+
+from .planted import planted_tucker
+
+
+@pytest.mark.parametrize("method", ["hosvd", "hooi"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_exact_multilinear_rank_is_recovered(method, dtype):
+    x = planted_tucker((10, 12, 9, 5), (3, 4, 2, 2), seed=1, dtype=dtype).to_tensor()
+    result = tucker(x, (3, 4, 2, 2), method=method)
+    assert result.rank == (3, 4, 2, 2) and result.relative_error(x) < 1e-12
+    for factor in result.factors:      # orthonormal columns
+        torch.testing.assert_close(factor.t().conj() @ factor, torch.eye(factor.shape[1], dtype=dtype))
+
+
+def test_hooi_error_decreases_and_beats_hosvd_on_noise():
+    g = torch.Generator().manual_seed(2)
+    x = planted_tucker((10, 11, 12), (3, 3, 3), seed=2).to_tensor()
+    x = x + 0.3 * x.std() * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    hosvd, hooi = tucker(x, 3, method="hosvd"), tucker(x, 3, n_iter_max=20, tol=0)
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(hooi.errors, hooi.errors[1:]))
+    assert hooi.relative_error(x) <= hosvd.relative_error(x) + 1e-12
+    assert abs(hooi.errors[-1] - hooi.relative_error(x)) < 1e-10
+
+
+def test_mask_completes_a_low_rank_tensor():
+    x = planted_tucker((10, 12, 9), (2, 3, 2), seed=3).to_tensor()
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.6
+    garbage = torch.where(mask, x, torch.full_like(x, 1e3))
+    result = tucker(garbage, (2, 3, 2), mask=mask, n_iter_max=1000, tol=1e-15)
+    assert result.relative_error(x) < 1e-6
+
+
+def test_unpacks_and_bad_input():
+    x = planted_tucker((5, 6, 7), (2, 2, 2)).to_tensor()
+    core, factors = tucker(x, 2)
+    torch.testing.assert_close(TuckerTensor(core, factors).to_tensor(), x)
+    with pytest.raises(ValueError, match="rank: mode 0 has size 5, so its Tucker rank is at most 5; got 6"):
+        tucker(x, (6, 2, 2))
+    with pytest.raises(ValueError, match="method: expected one of"):
+        tucker(x, 2, method="als")
+    with pytest.raises(ValueError, match="tensor: this decomposition takes a dense tensor"):
+        tucker(x.to_sparse(), 2)
