@@ -167,7 +167,8 @@ def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_r
     left, right = list(range(split)), list(range(split, len(shape)))
     rank = factors[0].shape[1]
     grams = _grams(factors)
-    partial = (matrix @ khatri_rao([factors[m].conj() for m in right])).t().reshape(rank, *shape[:split])
+    # [R, prod I_left] as R x K times K x L (the orientation BLAS runs fastest for a skinny R)
+    partial = (khatri_rao([factors[m].conj() for m in right]).t() @ matrix.t()).reshape(rank, *shape[:split])
     for n in left:
         factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg)
         grams[n] = factors[n].t() @ factors[n].conj()

@@ -1,0 +1,186 @@
+"""``tensor``: geomlearn's decompositions against TensorLy (numpy and pytorch backends) in one run.
+
+Cases (``--only`` matches their names):
+
+* ``cp <shape> R=<R>``: CP-ALS on a planted rank-``R`` tensor plus 10 % Gaussian noise, every implementation
+  from the same random start for the same number of sweeps (no tolerance stop, no line search): time per
+  sweep and final relative error. Shapes 50^3 .. 300^3 with ``R = 20`` and the order-5 16^5 with ``R = 10``
+  (``--quick``: 30^3). Target: >= 1.5x TensorLy's fastest backend at equal error on 200^3, R = 20.
+* ``tucker <shape>``: HOOI from the HOSVD start, same sweeps; ``tt <shape>``: TT-SVD at the same ranks.
+* ``completion 300^3 R=5 1%``: a planted rank-5 CP tensor observed at 1 % of its entries (270,000, distinct,
+  uniformly drawn) given as a sparse COO tensor; the fit's RSE against the whole planted tensor, computed from
+  the factors' inner products (the dense tensor is never formed). Target: RSE < 1e-3.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from geomlearn.tensor_networks import CPTensor, cp, tensor_train, tucker
+
+from ..measure import time_call
+from ..registry import Context, Record, register
+
+SUITE = "tensor"
+NOISE = 0.1
+
+
+def _planted(shape, rank, seed, noise=NOISE):
+    generator = torch.Generator().manual_seed(seed)
+    factors = [torch.randn(s, rank, generator=generator, dtype=torch.float64) for s in shape]
+    clean = CPTensor(torch.ones(rank, dtype=torch.float64), factors).to_tensor()
+    return clean + noise * clean.std() * torch.randn(clean.shape, generator=generator, dtype=torch.float64)
+
+
+def _tensorly_backends():
+    """``{name: (tensorly, to_backend, to_torch)}`` for the backends that load here."""
+    import numpy as np
+    import tensorly as tl
+
+    out = {}
+    for backend in ("numpy", "pytorch"):
+        tl.set_backend(backend)
+        if backend == "numpy":
+            out[f"TensorLy ({backend})"] = (backend, lambda t: t.numpy(), lambda a: torch.from_numpy(np.asarray(a)))
+        else:
+            out[f"TensorLy ({backend})"] = (backend, lambda t: t.clone(), lambda a: a)
+    return out
+
+
+def _relative_error(x: torch.Tensor, fit: torch.Tensor) -> float:
+    return float(torch.linalg.vector_norm(x - fit) / torch.linalg.vector_norm(x))
+
+
+def _record_times(records, case, params, runs: dict, sweeps: int, ctx: Context, target: float | None = None):
+    """Time every run (a call doing ``sweeps`` sweeps and returning the dense fit), record ms per sweep, the
+    final error and each speedup of geomlearn over the peers."""
+    times = {}
+    for impl, (call, x) in runs.items():
+        fit = call()
+        timing = time_call(call, ctx.device, warmup=1, min_repeats=1 if ctx.quick else 3, budget_s=0.0)
+        times[impl] = timing.median_s / sweeps
+        records.append(Record(SUITE, case, impl, "time per sweep", 1e3 * times[impl], "ms", std=1e3 * timing.std_s /
+                              sweeps, n=timing.n, params=params))
+        records.append(Record(SUITE, case, impl, "relative error", _relative_error(x, fit), "", params=params))
+    ours = times["geomlearn"]
+    peers = {impl: t for impl, t in times.items() if impl != "geomlearn"}
+    for impl, t in peers.items():
+        records.append(Record(SUITE, case, impl, "geomlearn speedup", t / ours, "x", params=params))
+    if target is not None and peers and not ctx.quick:
+        best = min(peers.values()) / ours
+        records.append(Record(SUITE, case, "geomlearn", "speedup over fastest peer", best, "x", params=params,
+                              note=f"target >= {target}x: {'met' if best >= target else f'MISSED by {target - best:.2f}x'}"))
+
+
+def _cp_cases(ctx: Context, records: list[Record]) -> None:
+    import tensorly as tl
+    from tensorly.decomposition import parafac
+
+    sizes = [((30, 30, 30), 5)] if ctx.quick else [((50,) * 3, 20), ((100,) * 3, 20), ((200,) * 3, 20),
+                                                    ((300,) * 3, 20), ((16,) * 5, 10)]
+    sweeps = 5 if ctx.quick else 20
+    backends = _tensorly_backends()
+    for shape, rank in tqdm(sizes, desc="tensor: CP", disable=not ctx.progress):
+        case = f"cp {'x'.join(map(str, shape))} R={rank}"
+        if not ctx.wanted(case):
+            continue
+        x = _planted(shape, rank, seed=0)
+        generator = torch.Generator().manual_seed(1)
+        start = [torch.randn(s, rank, generator=generator, dtype=torch.float64) for s in shape]
+        runs = {"geomlearn": (lambda: cp(x, rank, n_iter_max=sweeps, tol=0,
+                                         init=CPTensor(torch.ones(rank, dtype=torch.float64), start)).to_tensor(), x)}
+        for impl, (backend, to_backend, to_torch) in backends.items():
+            def peer(backend=backend, to_backend=to_backend, to_torch=to_torch, data=to_backend(x)):
+                tl.set_backend(backend)
+                init = tl.cp_tensor.CPTensor((to_backend(torch.ones(rank, dtype=torch.float64)),
+                                              [to_backend(f) for f in start]))
+                return to_torch(tl.cp_to_tensor(parafac(data, rank, n_iter_max=sweeps, tol=0, init=init)))
+            runs[impl] = (peer, x)
+        params = dict(shape=list(shape), rank=rank, sweeps=sweeps, noise=NOISE)
+        _record_times(records, case, params, runs, sweeps, ctx, target=1.5 if shape == (200,) * 3 else None)
+
+
+def _tucker_tt_cases(ctx: Context, records: list[Record]) -> None:
+    import tensorly as tl
+    from tensorly.decomposition import tensor_train as tl_tensor_train
+    from tensorly.decomposition import tucker as tl_tucker
+
+    shapes = [(30, 30, 30)] if ctx.quick else [(100,) * 3, (200,) * 3, (16,) * 5]
+    sweeps = 3 if ctx.quick else 10
+    backends = _tensorly_backends()
+    for shape in tqdm(shapes, desc="tensor: Tucker / TT", disable=not ctx.progress):
+        x = _planted(shape, 5, seed=2)
+        name = "x".join(map(str, shape))
+        ranks = (5,) * len(shape)
+        if ctx.wanted(f"tucker {name}"):
+            runs = {"geomlearn": (lambda: tucker(x, ranks, n_iter_max=sweeps, tol=0).to_tensor(), x)}
+            for impl, (backend, to_backend, to_torch) in backends.items():
+                def peer(backend=backend, to_backend=to_backend, to_torch=to_torch, data=to_backend(x)):
+                    tl.set_backend(backend)
+                    return to_torch(tl.tucker_to_tensor(tl_tucker(data, list(ranks), n_iter_max=sweeps, tol=0,
+                                                                  init="svd")))
+                runs[impl] = (peer, x)
+            _record_times(records, f"tucker {name}", dict(shape=list(shape), rank=list(ranks), sweeps=sweeps),
+                          runs, sweeps, ctx)
+        if ctx.wanted(f"tt {name}"):
+            bonds = [1] + [5] * (len(shape) - 1) + [1]
+            runs = {"geomlearn": (lambda: tensor_train(x, rank=5).to_tensor(), x)}
+            for impl, (backend, to_backend, to_torch) in backends.items():
+                def peer(backend=backend, to_backend=to_backend, to_torch=to_torch, data=to_backend(x)):
+                    tl.set_backend(backend)
+                    return to_torch(tl.tt_to_tensor(tl_tensor_train(data, bonds)))
+                runs[impl] = (peer, x)
+            _record_times(records, f"tt {name}", dict(shape=list(shape), rank=bonds), runs, 1, ctx)
+
+
+def _cp_squared_distance(a: CPTensor, b: CPTensor) -> float:
+    """:math:`\\|A - B\\|^2` of two CP tensors from their factors' Gram matrices (no dense tensor)."""
+    def inner(p: CPTensor, q: CPTensor) -> float:
+        gram = torch.outer(p.weights, q.weights)
+        for f, g in zip(p.factors, q.factors):
+            gram = gram * (f.t() @ g)
+        return float(gram.sum())
+
+    return inner(a, a) - 2 * inner(a, b) + inner(b, b)
+
+
+def _completion_case(ctx: Context, records: list[Record]) -> None:
+    size, rank, fraction = (40, 3, 0.05) if ctx.quick else (300, 5, 0.01)
+    case = f"completion {size}^3 R={rank} {fraction:.0%}"
+    if not ctx.wanted(case):
+        return
+    generator = torch.Generator().manual_seed(3)
+    planted = CPTensor(torch.ones(rank, dtype=torch.float64),
+                       [torch.randn(size, rank, generator=generator, dtype=torch.float64) for _ in range(3)])
+    count = round(fraction * size ** 3)
+    flat = torch.randperm(size ** 3, generator=generator)[:count]
+    indices = torch.stack([flat // size ** 2, flat // size % size, flat % size])
+    values = (planted.weights * planted.factors[0][indices[0]] * planted.factors[1][indices[1]]
+              * planted.factors[2][indices[2]]).sum(1)
+    observed = torch.sparse_coo_tensor(indices, values, (size,) * 3).coalesce()
+    result: dict = {}
+
+    def fit():
+        result["cp"] = cp(observed, rank, n_iter_max=100, tol=1e-12, random_state=0)
+
+    timing = time_call(fit, ctx.device, warmup=1, min_repeats=1, budget_s=0.0)
+    rse = math.sqrt(max(_cp_squared_distance(planted, result["cp"]), 0.0) / _cp_squared_distance(
+        planted, CPTensor(torch.zeros(rank, dtype=torch.float64), planted.factors)))
+    params = dict(size=size, rank=rank, observed=count, sweeps=len(result["cp"].errors))
+    records.append(Record(SUITE, case, "geomlearn cp (sparse COO)", "time", timing.median_s, "s", n=timing.n,
+                          params=params, note=f"{len(result['cp'].errors)} sweeps"))
+    note = "" if ctx.quick else f"target < 1e-3: {'met' if rse < 1e-3 else 'MISSED'}"
+    records.append(Record(SUITE, case, "geomlearn cp (sparse COO)", "RSE (whole tensor)", rse, "", params=params,
+                          note=note))
+
+
+@register(SUITE, "CP / Tucker / TT against TensorLy (numpy, pytorch): time per sweep, error; sparse completion")
+def run(ctx: Context) -> list[Record]:
+    records: list[Record] = []
+    _cp_cases(ctx, records)
+    _tucker_tt_cases(ctx, records)
+    _completion_case(ctx, records)
+    return records
