@@ -6,9 +6,14 @@
 ``tucker``             HOSVD / HOOI; ``mask`` by EM imputation
 ``tensor_train``       TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
 ``tt_round``           TT-rounding (QR right to left, truncated SVD left to right)
+``tensor_ring``        tensor ring by ALS; ``mask`` by EM
+``tsvd``               t-SVD (one SVD per Fourier slice of mode 3) at a tubal rank; ``t_product``,
+                       ``t_transpose``; ``mask`` by EM
 ``CPTensor``,          the results: unpack (``weights, factors = cp(...)``), ``to_tensor()``, ``errors`` per
 ``TuckerTensor``,      iteration, ``num_parameters``, ``compression_ratio``, ``plot_errors()``
-``TTTensor``
+``TTTensor``,
+``TRTensor``,
+``TSVDTensor``
 ``unfold``, ``fold``,  the multilinear algebra they are written in
 ``mode_dot``,
 ``khatri_rao``
@@ -20,20 +25,28 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.
 from .cp import CPTensor, cp
 from .decomposition import Decomposition
 from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
+from .tensor_ring import TRTensor, tensor_ring
 from .tensor_train import TTTensor, tensor_train, tt_round
+from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
 from .tucker import TuckerTensor, tucker
 
 __all__ = [
     "CPTensor",
     "Decomposition",
+    "TRTensor",
+    "TSVDTensor",
     "TTTensor",
     "TuckerTensor",
     "cp",
     "fold",
     "khatri_rao",
     "mode_dot",
+    "t_product",
+    "t_transpose",
+    "tensor_ring",
     "tensor_train",
     "tt_round",
+    "tsvd",
     "tucker",
     "unfold",
 ]

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from geomlearn.tensor_networks import TRTensor, tensor_ring
+
+
+def planted_ring(shape, ranks, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return TRTensor([torch.randn(ranks[n], s, ranks[(n + 1) % len(shape)], generator=g, dtype=torch.float64).to(dtype)
+                     for n, s in enumerate(shape)])
+
+
+def test_to_tensor_is_the_trace_of_the_core_product():
+    ring = planted_ring((3, 4, 5), (2, 3, 2))
+    index = (2, 1, 4)
+    product = torch.eye(2, dtype=torch.float64)
+    for core, i in zip(ring.cores, index):
+        product = product @ core[:, i, :]
+    assert abs(float(product.trace()) - float(ring.to_tensor()[index])) < 1e-12
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_planted_ring_is_recovered_and_the_error_decreases(dtype):
+    ring = planted_ring((6, 7, 5, 6), (2, 3, 2, 2), dtype=dtype)
+    x = ring.to_tensor()
+    # ALS is non-convex: from this start it reaches the planted ring (other starts can stall in a local minimum).
+    result = tensor_ring(x, (2, 3, 2, 2), n_iter_max=1000, tol=1e-15, random_state=0)
+    assert result.relative_error(x) < 1e-8
+    noisy = x + 0.1 * x.abs().mean() * torch.randn(x.shape, generator=torch.Generator().manual_seed(1)).to(dtype)
+    fit = tensor_ring(noisy, 2, n_iter_max=30, tol=0, random_state=1)
+    assert all(later <= earlier + 1e-9 for earlier, later in zip(fit.errors, fit.errors[1:]))
+    assert abs(fit.errors[-1] - fit.relative_error(noisy)) < 1e-6
+
+
+def test_mask_and_bad_input():
+    ring = planted_ring((6, 7, 5, 6), (2, 3, 2, 2))
+    x = ring.to_tensor()
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.8
+    result = tensor_ring(torch.where(mask, x, torch.zeros_like(x)), (2, 3, 2, 2), mask=mask, n_iter_max=1000,
+                         tol=1e-15, random_state=0)
+    assert result.relative_error(x) < 1e-8            # the unobserved 20 % too
+    with pytest.raises(ValueError, match="rank: core 0's bonds 9 x 9 exceed the 60 entries"):
+        tensor_ring(torch.randn(3, 4, 5), 9)
+    with pytest.raises(ValueError, match="cores: expected \\[R_n, I_n, R_\\(n\\+1\\)\\] cores whose bonds close"):
+        TRTensor([torch.randn(2, 3, 3), torch.randn(3, 3, 1)])
