@@ -39,7 +39,7 @@ def test_mask_and_bad_input():
     result = tensor_ring(torch.where(mask, x, torch.zeros_like(x)), (2, 3, 2, 2), mask=mask, n_iter_max=1000,
                          tol=1e-15, random_state=0)
     assert result.relative_error(x) < 1e-8            # the unobserved 20 % too
-    with pytest.raises(ValueError, match="rank: core 0's bonds 9 x 9 exceed the 60 entries"):
+    with pytest.raises(ValueError, match="rank: core 0's bonds 9 x 9 exceed the 20 entries"):
         tensor_ring(torch.randn(3, 4, 5), 9)
     with pytest.raises(ValueError, match="cores: expected \\[R_n, I_n, R_\\(n\\+1\\)\\] cores whose bonds close"):
         TRTensor([torch.randn(2, 3, 3), torch.randn(3, 3, 1)])
