@@ -6,7 +6,9 @@ Cases (``--only`` matches their names):
   from the same random start for the same number of sweeps (no tolerance stop, no line search): time per
   sweep and final relative error. Shapes 50^3 .. 300^3 with ``R = 20`` and the order-5 16^5 with ``R = 10``
   (``--quick``: 30^3). Target: >= 1.5x TensorLy's fastest backend at equal error on 200^3, R = 20.
-* ``tucker <shape>``: HOOI from the HOSVD start, same sweeps; ``tt <shape>``: TT-SVD at the same ranks.
+* ``tucker <shape>``: HOOI from the HOSVD start, same sweeps; ``tt <shape>``: TT-SVD at the same ranks;
+  ``tr <shape>``: tensor-ring ALS at bonds 3, same sweeps (TensorLy's ``tensor_ring_als`` draws its own
+  start, so the errors differ by the start too).
 * ``completion 300^3 R=5 1%``: a planted rank-5 CP tensor observed at 1 % of its entries (270,000, distinct,
   uniformly drawn) given as a sparse COO tensor; the fit's RSE against the whole planted tensor, computed from
   the factors' inner products (the dense tensor is never formed). Target: RSE < 1e-3.
@@ -19,7 +21,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from geomlearn.tensor_networks import CPTensor, cp, tensor_train, tucker
+from geomlearn.tensor_networks import CPTensor, cp, tensor_ring, tensor_train, tucker
 
 from ..measure import time_call
 from ..registry import Context, Record, register
@@ -105,6 +107,7 @@ def _cp_cases(ctx: Context, records: list[Record]) -> None:
 
 def _tucker_tt_cases(ctx: Context, records: list[Record]) -> None:
     import tensorly as tl
+    from tensorly.decomposition import tensor_ring_als as tl_tensor_ring_als
     from tensorly.decomposition import tensor_train as tl_tensor_train
     from tensorly.decomposition import tucker as tl_tucker
 
@@ -134,6 +137,15 @@ def _tucker_tt_cases(ctx: Context, records: list[Record]) -> None:
                     return to_torch(tl.tt_to_tensor(tl_tensor_train(data, bonds)))
                 runs[impl] = (peer, x)
             _record_times(records, f"tt {name}", dict(shape=list(shape), rank=bonds), runs, 1, ctx)
+        if ctx.wanted(f"tr {name}"):
+            runs = {"geomlearn": (lambda: tensor_ring(x, 3, n_iter_max=sweeps, tol=0, random_state=0).to_tensor(), x)}
+            for impl, (backend, to_backend, to_torch) in backends.items():
+                def peer(backend=backend, to_backend=to_backend, to_torch=to_torch, data=to_backend(x)):
+                    tl.set_backend(backend)
+                    ring = tl_tensor_ring_als(data, [3] * (len(shape) + 1), n_iter_max=sweeps, tol=0, random_state=0)
+                    return to_torch(tl.tr_to_tensor(ring))
+                runs[impl] = (peer, x)
+            _record_times(records, f"tr {name}", dict(shape=list(shape), rank=3, sweeps=sweeps), runs, sweeps, ctx)
 
 
 def _cp_squared_distance(a: CPTensor, b: CPTensor) -> float:
