@@ -64,13 +64,32 @@ class CPTensor(Decomposition):
         safe = [torch.where(n > 0, n, torch.ones_like(n)) for n in norms]
         return CPTensor(weights, [f / n for f, n in zip(self.factors, safe)], self.errors)
 
+    def sensitivity(self) -> float:
+        r""":math:`\sum_r |\lambda_r|^2 \prod_n \|a^{(n)}_r\|^2`, the squared norms of the rank-one terms summed."""
+        norms = torch.stack([torch.linalg.vector_norm(f, dim=0) ** 2 for f in self.factors]).prod(0)
+        return float((self.weights.abs() ** 2 * norms).sum())
+
+    def degeneracy(self) -> dict:
+        r"""Diagnostics of a degenerate fit (rank-one terms that grow without bound and cancel each other):
+        ``sensitivity``; ``norm_ratio``, the sensitivity over :math:`\|\hat X\|^2` (1 for orthogonal terms,
+        large when terms cancel); ``min_congruence``, the smallest :math:`\prod_n \cos(a^{(n)}_r, a^{(n)}_s)`
+        over pairs :math:`r \ne s` (near -1: two terms nearly opposite)."""
+        units = [f / torch.linalg.vector_norm(f, dim=0).clamp_min(1e-300) for f in self.factors]
+        congruence = torch.stack([(u.t().conj() @ u).real for u in units]).prod(0)
+        rank = congruence.shape[0]
+        off = congruence[~torch.eye(rank, dtype=torch.bool, device=congruence.device)]
+        model = float(torch.linalg.vector_norm(self.to_tensor()) ** 2)
+        return dict(sensitivity=self.sensitivity(), norm_ratio=self.sensitivity() / max(model, 1e-300),
+                    min_congruence=float(off.min()) if off.numel() else 1.0)
+
     def __repr__(self) -> str:
         return f"CPTensor(shape={list(self.shape)}, rank={self.rank}, iterations={len(self.errors)})"
 
 
 def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: float = 1e-8,
        init: Union[str, CPTensor] = "svd", mask: Optional[Tensor] = None, random_state=None,
-       callback: Optional[Callable] = None, linesearch: bool = False, l2_reg: float = 0.0) -> CPTensor:
+       callback: Optional[Callable] = None, linesearch: bool = False, l2_reg: float = 0.0,
+       max_sensitivity: Optional[float] = None) -> CPTensor:
     r"""CP decomposition of ``tensor`` by ALS.
 
     Args:
@@ -83,6 +102,13 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
         callback: ``callback(cp_tensor, error)`` after each sweep; returning True stops.
         linesearch: extrapolate every other sweep (dense tensors).
         l2_reg: :math:`\lambda` added to every normal equation's diagonal.
+        max_sensitivity: the stabilised CP (after Phan et al., ECCV 2020): keep the sensitivity
+            :math:`\sum_r \prod_n \|\lambda_r^{1/N} a^{(n)}_r\|^2` (the squared norms of the rank-one terms)
+            at most :math:`c^2` for ``max_sensitivity`` :math:`= c`. Each mode's update is
+            then the least-squares solution within the bound (a ridge whose multiplier meets it), so the
+            rank-one terms cannot grow into the huge, cancelling pairs of a degenerate fit; this is the same
+            error-sensitivity trade-off as Phan et al.'s error-preserving correction, approached from the
+            error side. See :meth:`CPTensor.degeneracy`. Dense tensors, no line search.
 
     Returns:
         :class:`CPTensor` (normalised factors) with ``errors``, the relative error after each sweep.
@@ -94,13 +120,19 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
     check_iterations(n_iter_max, tol)
     if not isinstance(l2_reg, (int, float)) or not l2_reg >= 0:
         raise ValueError(f"l2_reg: expected a number >= 0, got {l2_reg!r}")
+    if max_sensitivity is not None:
+        if not isinstance(max_sensitivity, (int, float)) or not max_sensitivity > 0:
+            raise ValueError(f"max_sensitivity: expected a bound > 0, got {max_sensitivity!r}")
+        if linesearch or tensor.is_sparse or mask is not None:
+            raise ValueError("max_sensitivity: the bounded fit takes a dense tensor without mask or line search "
+                             "(an extrapolated step can leave the bound)")
     rank = cp_rank(rank, tuple(tensor.shape))
     observed = Observations.of(tensor, mask) if (tensor.is_sparse or mask is not None) else None
     start = tensor if observed is None else observed.as_sparse()
     factors = _initial_factors(start, rank, init, observed is None, random_state)
     if observed is not None:
         return _cp_observed(observed, factors, n_iter_max, tol, callback, float(l2_reg))
-    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, float(l2_reg))
+    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, float(l2_reg), max_sensitivity)
 
 
 def _initial_factors(tensor: Tensor, rank: int, init, dense: bool, random_state) -> list[Tensor]:
@@ -138,15 +170,43 @@ def _grams(factors: list[Tensor]) -> list[Tensor]:
     return [f.t() @ f.conj() for f in factors]
 
 
-def _solve(mttkrp: Tensor, grams: list[Tensor], mode: int, l2_reg: float) -> Tensor:
-    """``A`` with ``A V = M``, ``V`` the Hadamard product of the other modes' Grams (plus ``l2_reg I``)."""
+def _solve(mttkrp: Tensor, grams: list[Tensor], mode: int, l2_reg: float,
+           max_sensitivity: Optional[float] = None) -> Tensor:
+    """``A`` with ``A V = M``, ``V`` the Hadamard product of the other modes' Grams (plus ``l2_reg I``); with
+    ``max_sensitivity`` the least-squares ``A`` among those keeping the model's sensitivity within it."""
     v = None
     for m, g in enumerate(grams):
         if m != mode:
             v = g if v is None else v * g
+    w = torch.diagonal(v).real
     if l2_reg:
         v = v + l2_reg * torch.eye(v.shape[0], dtype=v.dtype, device=v.device)
-    return torch.linalg.solve(v, mttkrp, left=False)
+    if max_sensitivity is None:
+        return torch.linalg.solve(v, mttkrp, left=False)
+    return _bounded_solve(mttkrp, v, w, max_sensitivity)
+
+
+def _bounded_solve(mttkrp: Tensor, v: Tensor, w: Tensor, bound: float) -> Tensor:
+    r""":math:`\min_A \|X_{(n)} - A K^\top\|` subject to :math:`\sum_r \|a_r\|^2 w_r \le c^2` with
+    :math:`w_r = \prod_{m \ne n} \|a^{(m)}_r\|^2 = V_{rr}` (so the constraint is the whole model's sensitivity):
+    :math:`A(\mu) = M (V + \mu\, \mathrm{diag}(w))^{-1}` with the multiplier :math:`\mu \ge 0` where the bound is
+    met. With :math:`D^{-1/2} V D^{-1/2} = Q \Lambda Q^H` and :math:`B = M D^{-1/2} Q` the constraint reads
+    :math:`g(\mu) = \sum_k \|B_{:k}\|^2 / (\lambda_k + \mu)^2 \le c^2`, decreasing in :math:`\mu`: bisection."""
+    scale = w.clamp_min(torch.finfo(w.dtype).tiny).rsqrt().to(v.dtype)
+    eigenvalues, q = torch.linalg.eigh(scale.unsqueeze(1) * v * scale.unsqueeze(0))
+    b = (mttkrp * scale) @ q
+    columns = (b.abs() ** 2).sum(0)
+    g = lambda mu: float((columns / (eigenvalues + mu).clamp_min(1e-300) ** 2).sum())     # noqa: E731
+    lo, hi = 0.0, float(columns.sum()) ** 0.5 / bound
+    if eigenvalues.min() > 0 and g(0.0) <= bound ** 2:
+        mu = 0.0
+    else:
+        lo = max(0.0, -float(eigenvalues.min()))
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if g(mid) <= bound ** 2 else (mid, hi)
+        mu = hi
+    return (b / (eigenvalues + mu).to(b.dtype)) @ q.t().conj() * scale
 
 
 def _contract_rest(partial: Tensor, factors: list[Tensor], modes: list[int], mode: int) -> Tensor:
@@ -161,7 +221,8 @@ def _contract_rest(partial: Tensor, factors: list[Tensor], modes: list[int], mod
     return torch.einsum(",".join(terms) + "->" + letters[modes.index(mode)] + "Z", *operands)
 
 
-def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: float) -> Tensor:
+def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: float,
+           max_sensitivity: Optional[float]) -> Tensor:
     """One ALS sweep over a dense tensor seen as ``matrix [prod I_left, prod I_right]``; returns the last mode's
     MTTKRP (for the error)."""
     left, right = list(range(split)), list(range(split, len(shape)))
@@ -170,12 +231,12 @@ def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_r
     # [R, prod I_left] as R x K times K x L (the orientation BLAS runs fastest for a skinny R)
     partial = (khatri_rao([factors[m].conj() for m in right]).t() @ matrix.t()).reshape(rank, *shape[:split])
     for n in left:
-        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg)
+        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg, max_sensitivity)
         grams[n] = factors[n].t() @ factors[n].conj()
     partial = (khatri_rao([factors[m].conj() for m in left]).t() @ matrix).reshape(rank, *shape[split:])
     for n in right:
         mttkrp = _contract_rest(partial, factors, right, n)
-        factors[n] = _solve(mttkrp, grams, n, l2_reg)
+        factors[n] = _solve(mttkrp, grams, n, l2_reg, max_sensitivity)
         grams[n] = factors[n].t() @ factors[n].conj()
     return mttkrp
 
@@ -191,7 +252,7 @@ def _error(norm_sq: float, mttkrp: Tensor, factors: list[Tensor]) -> float:
     return max(norm_sq - 2 * inner + float(model.sum().real), 0.0) ** 0.5 / norm_sq ** 0.5
 
 
-def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg) -> CPTensor:
+def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg, max_sensitivity) -> CPTensor:
     shape = tuple(tensor.shape)
     split = max(1, len(shape) // 2)
     matrix = tensor.reshape(-1 if split else 1, int(torch.tensor(shape[split:]).prod()))
@@ -200,7 +261,7 @@ def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg) ->
     errors, power, failures = [], 2.0, 0
     for iteration in range(n_iter_max):
         previous = [f.clone() for f in factors] if linesearch else None
-        mttkrp = _sweep(matrix, shape, factors, split, l2_reg)
+        mttkrp = _sweep(matrix, shape, factors, split, l2_reg, max_sensitivity)
         error = _error(norm_sq, mttkrp, factors)
         if linesearch and iteration > 5 and iteration % 2 == 0:
             jump = iteration ** (1.0 / power)

@@ -86,3 +86,27 @@ def test_bad_input():
         cp(x, 2, init="nvecs")
     with pytest.raises(ValueError, match="n_iter_max: expected an int >= 1"):
         cp(x, 2, n_iter_max=0)
+
+
+def _border_rank_tensor():
+    """a∘a∘b + a∘b∘a + b∘a∘a (rank 3, border rank 2): its best rank-2 fit does not exist, ALS degenerates."""
+    a, b = torch.eye(2, dtype=torch.float64)
+    outer = lambda x, y, z: torch.einsum("i,j,k->ijk", x, y, z)    # noqa: E731
+    return outer(a, a, b) + outer(a, b, a) + outer(b, a, a)
+
+
+def test_degenerate_fit_is_diagnosed_and_the_bounded_fit_stays_within_its_bound():
+    x = _border_rank_tensor()
+    free = cp(x, 2, n_iter_max=500, tol=0, init="random", random_state=0)
+    diagnosis = free.degeneracy()
+    # Two huge, nearly opposite terms: far more energy in the terms than in the fit.
+    assert diagnosis["norm_ratio"] > 5 and diagnosis["min_congruence"] < -0.85
+    bounded = cp(x, 2, n_iter_max=500, tol=0, init="random", random_state=0, max_sensitivity=3.0)
+    assert bounded.sensitivity() <= 9.0 * (1 + 1e-9) and bounded.degeneracy()["norm_ratio"] < 3.5
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(bounded.errors, bounded.errors[1:]))
+    # A bound the unconstrained fit already meets changes nothing.
+    x = planted_cp((6, 7, 8), 2, seed=8).to_tensor()
+    loose = cp(x, 2, n_iter_max=30, tol=0, max_sensitivity=1e6)
+    torch.testing.assert_close(loose.to_tensor(), cp(x, 2, n_iter_max=30, tol=0).to_tensor())
+    with pytest.raises(ValueError, match="max_sensitivity: the bounded fit takes a dense tensor without mask"):
+        cp(x, 2, max_sensitivity=1.0, linesearch=True)
