@@ -11,7 +11,12 @@ singular vectors of :math:`(X \times_{m \ne n} A^{(m)H})_{(n)}`, which never inc
 :math:`G = X \times_n A^{(n)H}` and, the factors being orthonormal, :math:`\|X - \hat X\|^2 = \|X\|^2 - \|G\|^2`.
 
 Missing entries (``mask``): the missing entries are imputed by the current fit before every sweep (EM), the
-errors are those on the observed entries.
+errors are those on the observed entries. Sparse COO input (the observed entries only, never densified):
+alternating least squares on the observations (:mod:`.observations`): factor :math:`n`'s rows from the design
+:math:`h = G_{(n)} \bigotimes_{m \ne n} a^{(m)}_{i_m}` of each observation (the core contracted with the other
+factors' gathered rows), each factor then re-orthonormalised by QR into the core, and the core from the design
+:math:`\bigotimes_m a^{(m)}_{i_m}`; the factors start from the spectral initialisation of
+:func:`~geomlearn.tensor_networks.tensor_algebra.leading_singular_vectors`.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from torch import Tensor
 
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
 from .decomposition import Decomposition, report
+from .observations import Observations
 from .ranks import tucker_rank
-from .tensor_algebra import mode_dot, squared_norm, unfold
+from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, unfold
 
 METHODS = ("hooi", "hosvd")
 
@@ -60,7 +66,7 @@ class TuckerTensor(Decomposition):
 def tucker(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, init: Union[str, TuckerTensor] = "svd",
            method: str = "hooi", mask: Optional[Tensor] = None, random_state=None,
            callback: Optional[Callable] = None) -> TuckerTensor:
-    r"""Tucker decomposition of a dense ``tensor`` (real or complex).
+    r"""Tucker decomposition of ``tensor``: dense (real or complex), or a sparse COO tensor of observed entries.
 
     Args:
         rank: ``(R_1, ..., R_N)``, one int for every mode, or a float fraction of the dense parameter count.
@@ -73,12 +79,17 @@ def tucker(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, init:
     Returns:
         :class:`TuckerTensor` with ``errors``, the relative error after each sweep.
     """
-    tensor = check_tensor(tensor)
-    mask = check_mask(mask, tensor)
+    tensor = check_tensor(tensor, allow_sparse=True)
     check_iterations(n_iter_max, tol)
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     ranks = tucker_rank(rank, tuple(tensor.shape))
+    if tensor.is_sparse:
+        if mask is not None or method != "hooi" or init != "svd":
+            raise ValueError("tensor: a sparse tensor holds its observed entries itself and is fitted by ALS from "
+                             "the spectral start; got a mask, method 'hosvd' or another init as well")
+        return _tucker_observed(Observations.of(tensor, None), ranks, n_iter_max, tol, callback, random_state)
+    mask = check_mask(mask, tensor)
     filled = tensor if mask is None else torch.where(mask, tensor, tensor[mask].mean())
     factors = _initial_factors(filled, ranks, init, random_state)
     norm_sq = squared_norm(tensor if mask is None else tensor[mask])
@@ -99,6 +110,49 @@ def tucker(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, init:
         if report(errors, result, callback, tol) or (method == "hosvd" and mask is None):
             break
     return result
+
+
+def _tucker_observed(observed: Observations, ranks, n_iter_max, tol, callback, random_state) -> TuckerTensor:
+    generator = generator_for(random_state, observed.values.device)
+    start = observed.as_sparse()
+    factors = [leading_singular_vectors(start, n, r, generator) for n, r in enumerate(ranks)]
+    core = _observed_core(observed, factors, ranks)
+    errors: list[float] = []
+    for _ in range(n_iter_max):
+        for n in range(len(factors)):
+            design = _observed_design(observed, core, factors, n)
+            factor = observed.solve_rows(design, n, 0.0)
+            factors[n], triangle = torch.linalg.qr(factor)
+            core = mode_dot(core, triangle, n)
+        core = _observed_core(observed, factors, ranks)
+        result = TuckerTensor(core, factors, errors)
+        rows = [f[observed.indices[:, m]] for m, f in enumerate(factors)]
+        errors.append(observed.relative_error(_kron_rows(rows) @ core.reshape(-1)))
+        if report(errors, result, callback, tol):
+            break
+    return result
+
+
+def _kron_rows(rows: list[Tensor]) -> Tensor:
+    """``[nnz, prod R]``: per observation the Kronecker product of its factor rows (row-major)."""
+    out = rows[0]
+    for r in rows[1:]:
+        out = (out.unsqueeze(2) * r.unsqueeze(1)).reshape(out.shape[0], -1)
+    return out
+
+
+def _observed_design(observed: Observations, core: Tensor, factors: list[Tensor], mode: int) -> Tensor:
+    """``[nnz, R_mode]``: the core contracted with every other factor's row at each observation."""
+    rows = [f[observed.indices[:, m]] for m, f in enumerate(factors) if m != mode]
+    moved = torch.movedim(core, mode, -1).reshape(-1, core.shape[mode])        # [prod R_others, R_mode]
+    return _kron_rows(rows) @ moved
+
+
+def _observed_core(observed: Observations, factors: list[Tensor], ranks) -> Tensor:
+    """The core minimising the squared error over the observations (normal equations of the Kronecker design)."""
+    design = _kron_rows([f[observed.indices[:, m]] for m, f in enumerate(factors)])
+    gram = design.t() @ design
+    return torch.linalg.solve(gram, design.t() @ observed.values).reshape(ranks)
 
 
 def _project(tensor: Tensor, factors: list[Tensor], skip: int = -1) -> Tensor:

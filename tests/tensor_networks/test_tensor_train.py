@@ -59,6 +59,8 @@ def test_mask_completes_and_bad_input():
     assert result.relative_error(x) < 1e-6
     with pytest.raises(ValueError, match="rank: a masked tensor train is fitted at fixed ranks"):
         tensor_train(x, mask=mask)
+    with pytest.raises(ValueError, match="tensor: this decomposition takes a dense tensor"):
+        tensor_train(x.to_sparse(), rank=2)
     with pytest.raises(ValueError, match="eps: expected a relative error bound in"):
         tensor_train(x, eps=1.5)
     with pytest.raises(ValueError, match="cores: expected \\[R_\\(n-1\\), I_n, R_n\\] cores with matching bonds"):

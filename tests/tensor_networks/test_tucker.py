@@ -42,5 +42,16 @@ def test_unpacks_and_bad_input():
         tucker(x, (6, 2, 2))
     with pytest.raises(ValueError, match="method: expected one of"):
         tucker(x, 2, method="als")
-    with pytest.raises(ValueError, match="tensor: this decomposition takes a dense tensor"):
-        tucker(x.to_sparse(), 2)
+
+
+def test_sparse_observed_entries_complete_the_tensor_and_agree_with_the_mask_path():
+    x = planted_tucker((30, 32, 28), (2, 3, 2), seed=4).to_tensor()
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.1
+    indices = mask.nonzero().t()
+    sparse = torch.sparse_coo_tensor(indices, x[mask], x.shape).coalesce()
+    from_sparse = tucker(sparse, (2, 3, 2), n_iter_max=200, tol=1e-15, random_state=0)
+    from_mask = tucker(torch.where(mask, x, torch.zeros_like(x)), (2, 3, 2), mask=mask, n_iter_max=2000, tol=1e-15)
+    assert from_sparse.relative_error(x) < 1e-8
+    torch.testing.assert_close(from_sparse.to_tensor(), from_mask.to_tensor(), atol=1e-5 * x.abs().max(), rtol=0)
+    with pytest.raises(ValueError, match="tensor: a sparse tensor holds its observed entries itself"):
+        tucker(sparse, 2, method="hosvd")
