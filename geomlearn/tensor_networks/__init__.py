@@ -14,6 +14,8 @@
 ``TTTensor``,
 ``TRTensor``,
 ``TSVDTensor``
+``TensorNetwork``      named cores and indices contracted along an opt_einsum path; every result's
+                       ``to_network()``
 ``unfold``, ``fold``,  the multilinear algebra they are written in
 ``mode_dot``,
 ``khatri_rao``
@@ -25,6 +27,7 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.
 from .cp import CPTensor, cp
 from .decomposition import Decomposition
 from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
+from .tensor_network import TensorNetwork
 from .tensor_ring import TRTensor, tensor_ring
 from .tensor_train import TTTensor, tensor_train, tt_round
 from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
@@ -36,6 +39,7 @@ __all__ = [
     "TRTensor",
     "TSVDTensor",
     "TTTensor",
+    "TensorNetwork",
     "TuckerTensor",
     "cp",
     "fold",

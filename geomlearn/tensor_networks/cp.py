@@ -32,6 +32,7 @@ from .decomposition import Decomposition, report
 from .observations import Observations
 from .ranks import cp_rank
 from .tensor_algebra import khatri_rao, leading_singular_vectors, squared_norm
+from .tensor_network import TensorNetwork
 
 
 class CPTensor(Decomposition):
@@ -63,6 +64,12 @@ class CPTensor(Decomposition):
         weights = self.weights * torch.stack(norms).prod(0)
         safe = [torch.where(n > 0, n, torch.ones_like(n)) for n in norms]
         return CPTensor(weights, [f / n for f, n in zip(self.factors, safe)], self.errors)
+
+    def to_network(self):
+        """The :class:`TensorNetwork` view: the weights and every factor share the rank index ``r``."""
+        legs = {"weights": ("r",), **{f"factor{n}": (f"i{n}", "r") for n in range(len(self.factors))}}
+        cores = {"weights": self.weights, **{f"factor{n}": f for n, f in enumerate(self.factors)}}
+        return TensorNetwork(cores, legs, tuple(f"i{n}" for n in range(len(self.factors))))
 
     def sensitivity(self) -> float:
         r""":math:`\sum_r |\lambda_r|^2 \prod_n \|a^{(n)}_r\|^2`, the squared norms of the rank-one terms summed."""

@@ -29,6 +29,7 @@ from torch import Tensor
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
 from .decomposition import Decomposition, report
 from .tensor_algebra import squared_norm
+from .tensor_network import TensorNetwork
 
 
 class TRTensor(Decomposition):
@@ -56,6 +57,13 @@ class TRTensor(Decomposition):
 
     def to_tensor(self) -> Tensor:
         return torch.einsum("apa->p", _chain(self.cores)).reshape(self.shape)
+
+    def to_network(self):
+        """The :class:`TensorNetwork` view: a ring of cores, the last bond closing on the first."""
+        order = len(self.cores)
+        legs = {f"core{n}": (f"b{n}", f"i{n}", f"b{(n + 1) % order}") for n in range(order)}
+        return TensorNetwork({f"core{n}": c for n, c in enumerate(self.cores)}, legs,
+                             tuple(f"i{n}" for n in range(order)))
 
     def __repr__(self) -> str:
         return f"TRTensor(shape={list(self.shape)}, rank={list(self.rank)}, iterations={len(self.errors)})"

@@ -29,6 +29,7 @@ from ._checks import check_iterations, check_mask, check_tensor
 from .decomposition import Decomposition, report
 from .ranks import tt_rank
 from .tensor_algebra import squared_norm
+from .tensor_network import TensorNetwork
 
 
 class TTTensor(Decomposition):
@@ -61,6 +62,13 @@ class TTTensor(Decomposition):
         for core in self.cores[1:]:
             out = (out @ core.reshape(core.shape[0], -1)).reshape(-1, core.shape[2])
         return out.reshape(self.shape)
+
+    def to_network(self):
+        """The :class:`TensorNetwork` view: a chain of cores, bond ``b{n}`` between cores ``n - 1`` and ``n``."""
+        order = len(self.cores)
+        legs = {f"core{n}": (f"b{n}", f"i{n}", f"b{n + 1}") for n in range(order)}
+        return TensorNetwork({f"core{n}": c for n, c in enumerate(self.cores)}, legs,
+                             tuple(f"i{n}" for n in range(order)))
 
     def norm(self) -> float:
         """:math:`\\|\\hat X\\|_F` by contracting the train with itself (never forming it)."""

@@ -31,6 +31,7 @@ from .decomposition import Decomposition, report
 from .observations import Observations
 from .ranks import tucker_rank
 from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, unfold
+from .tensor_network import TensorNetwork
 
 METHODS = ("hooi", "hosvd")
 
@@ -58,6 +59,13 @@ class TuckerTensor(Decomposition):
         for n, factor in enumerate(self.factors):
             out = mode_dot(out, factor, n)
         return out
+
+    def to_network(self):
+        """The :class:`TensorNetwork` view: the core's index ``r{n}`` is bonded to factor ``n``."""
+        order = len(self.factors)
+        legs = {"core": tuple(f"r{n}" for n in range(order)), **{f"factor{n}": (f"i{n}", f"r{n}") for n in range(order)}}
+        cores = {"core": self.core, **{f"factor{n}": f for n, f in enumerate(self.factors)}}
+        return TensorNetwork(cores, legs, tuple(f"i{n}" for n in range(order)))
 
     def __repr__(self) -> str:
         return f"TuckerTensor(shape={list(self.shape)}, rank={list(self.rank)}, iterations={len(self.errors)})"
