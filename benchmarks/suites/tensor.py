@@ -73,8 +73,9 @@ def _record_times(records, case, params, runs: dict, sweeps: int, ctx: Context, 
         records.append(Record(SUITE, case, impl, "geomlearn speedup", t / ours, "x", params=params))
     if target is not None and peers and not ctx.quick:
         best = min(peers.values()) / ours
+        verdict = "met" if best >= target else f"MISSED by {target - best:.2f}x"
         records.append(Record(SUITE, case, "geomlearn", "speedup over fastest peer", best, "x", params=params,
-                              note=f"target >= {target}x: {'met' if best >= target else f'MISSED by {target - best:.2f}x'}"))
+                              note=f"target >= {target}x: {verdict}"))
 
 
 def _cp_cases(ctx: Context, records: list[Record]) -> None:

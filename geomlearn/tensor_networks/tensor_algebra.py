@@ -3,7 +3,8 @@ r"""The multilinear algebra every decomposition is written in (row-major, mode 0
 * :func:`unfold`: the mode-:math:`n` unfolding :math:`X_{(n)} \in \mathbb{R}^{I_n \times \prod_{m \ne n} I_m}`,
   the other modes in their order (the last one fastest), as TensorLy's.
 * :func:`fold`: its inverse.
-* :func:`mode_dot`: the :math:`n`-mode product :math:`(X \times_n M)_{\dots j \dots} = \sum_{i} M_{j i}\, X_{\dots i \dots}`.
+* :func:`mode_dot`: the :math:`n`-mode product
+  :math:`(X \times_n M)_{\dots j \dots} = \sum_{i} M_{j i}\, X_{\dots i \dots}`.
 * :func:`khatri_rao`: the column-wise Kronecker product of ``[I_m, R]`` factors, ``[prod I_m, R]``, its rows in
   the row-major order of the modes (the first factor slowest).
 """

@@ -63,7 +63,8 @@ class TuckerTensor(Decomposition):
     def to_network(self):
         """The :class:`TensorNetwork` view: the core's index ``r{n}`` is bonded to factor ``n``."""
         order = len(self.factors)
-        legs = {"core": tuple(f"r{n}" for n in range(order)), **{f"factor{n}": (f"i{n}", f"r{n}") for n in range(order)}}
+        legs = {"core": tuple(f"r{n}" for n in range(order)),
+                **{f"factor{n}": (f"i{n}", f"r{n}") for n in range(order)}}
         cores = {"core": self.core, **{f"factor{n}": f for n, f in enumerate(self.factors)}}
         return TensorNetwork(cores, legs, tuple(f"i{n}" for n in range(order)))
 
