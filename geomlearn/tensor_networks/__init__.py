@@ -16,6 +16,7 @@
 ``TSVDTensor``
 ``TensorNetwork``      named cores and indices contracted along an opt_einsum path; every result's
                        ``to_network()``
+``MPSClassifier``      Stoudenmire & Schwab's MPS classifier (cos / sin feature map, label core mid-chain)
 ``unfold``, ``fold``,  the multilinear algebra they are written in
 ``mode_dot``,
 ``khatri_rao``
@@ -26,6 +27,7 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.
 
 from .cp import CPTensor, cp
 from .decomposition import Decomposition
+from .mps_classifier import MPSClassifier
 from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
 from .tensor_network import TensorNetwork
 from .tensor_ring import TRTensor, tensor_ring
@@ -36,6 +38,7 @@ from .tucker import TuckerTensor, tucker
 __all__ = [
     "CPTensor",
     "Decomposition",
+    "MPSClassifier",
     "TRTensor",
     "TSVDTensor",
     "TTTensor",

@@ -16,3 +16,5 @@ def test_quick_run_times_every_peer_at_equal_error_and_completes_the_sparse_tens
         assert len([r for r in records if r.case == case and r.metric == "geomlearn speedup"]) == 2
     rse = [r.value for r in records if r.metric == "RSE (whole tensor)"]
     assert len(rse) == 1 and rse[0] < 1e-6
+    accuracy = {r.params["bond_dim"]: r.value for r in records if r.metric == "test accuracy"}
+    assert set(accuracy) == {2, 4} and all(10 < a <= 100 for a in accuracy.values())   # above chance (10 %)
