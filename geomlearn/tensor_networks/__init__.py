@@ -17,6 +17,11 @@
 ``TensorNetwork``      named cores and indices contracted along an opt_einsum path; every result's
                        ``to_network()``
 ``MPSClassifier``      Stoudenmire & Schwab's MPS classifier (cos / sin feature map, label core mid-chain)
+``TRL``                tensor regression layer, CP or Tucker weight, tensor dropout
+``FactorizedLinear``,  linear layers with a CP / Tucker / TT-matrix weight, never formed
+``TTLinear``
+``FactorizedSpectralConv``  TFNO's spectral convolution with one global low-rank complex weight
+``LowRankWeight``      the factorised weight these layers share
 ``unfold``, ``fold``,  the multilinear algebra they are written in
 ``mode_dot``,
 ``khatri_rao``
@@ -27,9 +32,13 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.
 
 from .cp import CPTensor, cp
 from .decomposition import Decomposition
+from .factorized_linear import FactorizedLinear, TTLinear
+from .low_rank_weight import LowRankWeight
 from .mps_classifier import MPSClassifier
 from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
+from .spectral_conv import FactorizedSpectralConv
 from .tensor_network import TensorNetwork
+from .tensor_regression import TRL
 from .tensor_ring import TRTensor, tensor_ring
 from .tensor_train import TTTensor, tensor_train, tt_round
 from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
@@ -38,9 +47,14 @@ from .tucker import TuckerTensor, tucker
 __all__ = [
     "CPTensor",
     "Decomposition",
+    "FactorizedLinear",
+    "FactorizedSpectralConv",
+    "LowRankWeight",
     "MPSClassifier",
+    "TRL",
     "TRTensor",
     "TSVDTensor",
+    "TTLinear",
     "TTTensor",
     "TensorNetwork",
     "TuckerTensor",

@@ -11,11 +11,17 @@ The decompositions are views: ``CPTensor`` / ``TuckerTensor`` / ``TTTensor`` / `
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import opt_einsum
 import torch
 from torch import Tensor
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(expression: str, shapes: tuple, optimize: str):
+    return opt_einsum.contract_expression(expression, *shapes, optimize=optimize)
 
 
 class TensorNetwork:
@@ -59,9 +65,10 @@ class TensorNetwork:
         return ",".join(terms) + "->" + "".join(symbols[leg] for leg in self.output), list(self.cores.values())
 
     def contract(self, optimize: str = "auto") -> Tensor:
-        """The tensor over the open indices ``output`` (in that order)."""
+        """The tensor over the open indices ``output`` (in that order). The path is found once per expression and
+        shapes (cached), so a layer contracting the same network every step pays for the search once."""
         expression, operands = self._expression()
-        return opt_einsum.contract(expression, *operands, optimize=optimize, backend="torch")
+        return _compiled(expression, tuple(tuple(t.shape) for t in operands), optimize)(*operands, backend="torch")
 
     def path_info(self, optimize: str = "auto"):
         """opt_einsum's ``PathInfo``: the pairwise order, FLOP count and the largest intermediate's size."""
