@@ -28,6 +28,7 @@ def test_quick_so2_and_qm9_cases():
     assert all(r.value > 0 for r in fused)
     qm9 = [r for r in records if r.metric == "test MAE"]
     assert {r.impl for r in qm9} == {"TensorNet", "InteractionNetwork (cg)", "SchNet (torch_geometric)"}
+    assert {r.params["target"] for r in qm9} == {"U0", "gap"}
     # A few steps on 64 molecules: finite errors of a sensible size (the targets' spread is ~1 eV).
     assert all(0 < r.value < 1e4 and r.params["steps"] >= 1 for r in qm9)
 
