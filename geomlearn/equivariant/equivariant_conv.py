@@ -97,7 +97,8 @@ class EquivariantConv(torch.nn.Module):
             raise ValueError(f"fused: the fused convolution needs product 'cg' and irreps_in with one multiplicity "
                              f"per degree, got product {product!r} and irreps_in {self.irreps_in}")
         self.fused = fusable if fused is None else bool(fused)
-        self._couplings = {"cpu": self.product.couplings()} if self.fused else {}   # the table, per device
+        self._couplings = self.product.couplings() if self.fused else None
+        self._placed = {}                # the table on each (device, dtype) it has run on
         self.basis = RadialBasis(num_basis, cutoff)
         self.radial = torch.nn.Sequential(torch.nn.Linear(num_basis, radial_hidden), torch.nn.SiLU(),
                                           torch.nn.Linear(radial_hidden, self.product.weight_numel))
@@ -120,7 +121,10 @@ class EquivariantConv(torch.nn.Module):
         weight = self.radial(self.basis(vectors.norm(dim=1)))
         if self.fused:
             harmonics = spherical_harmonics(list(range(self.lmax_sh + 1)), vectors)
-            couplings = self._couplings.setdefault(str(x.device), self._couplings["cpu"].to(x.device))
+            key = (x.device, x.dtype)
+            if key not in self._placed:
+                self._placed[key] = self._couplings.to(x.device, x.dtype)
+            couplings = self._placed[key]
             weight = weight.view(-1, len(self.product.paths), self.irreps_in[0].mul)
             out = coupling_spmm(index, couplings, to_channel_major(x, self.irreps_in), harmonics, weight)
             return from_channel_major(out, self.irreps_out) / math.sqrt(self.avg_num_neighbors)
