@@ -76,3 +76,21 @@ def report(errors: list[float], result: Decomposition, callback: Optional[Callab
     if callback is not None and callback(result, errors[-1]) is True:
         return True
     return len(errors) > 1 and abs(errors[-2] - errors[-1]) < tol
+
+
+def fit_by_imputation(tensor: Tensor, mask: Tensor, fit: Callable[[Tensor], Decomposition], n_iter_max: int,
+                      tol: float, callback: Optional[Callable]) -> Decomposition:
+    """Missing entries by EM: fit the tensor with its missing entries filled (first with the observed mean, then
+    with the previous fit), record the relative error on the observed entries, repeat; stop as :func:`report`
+    says. ``fit(filled)`` returns a decomposition of the filled dense tensor."""
+    observed_norm = float(torch.linalg.vector_norm(tensor[mask]))
+    filled, errors = torch.where(mask, tensor, tensor[mask].mean()), []
+    for _ in range(n_iter_max):
+        result = fit(filled)
+        result.errors = errors
+        estimate = result.to_tensor()
+        errors.append(float(torch.linalg.vector_norm((tensor - estimate)[mask])) / observed_norm)
+        filled = torch.where(mask, tensor, estimate)
+        if report(errors, result, callback, tol):
+            break
+    return result

@@ -15,7 +15,6 @@ import functools
 from typing import Optional
 
 import opt_einsum
-import torch
 from torch import Tensor
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_iterations, check_mask, check_tensor
-from .decomposition import Decomposition, report
+from .decomposition import Decomposition, fit_by_imputation
 from .ranks import tt_rank
 from .tensor_algebra import squared_norm
 from .tensor_network import TensorNetwork
@@ -138,16 +138,8 @@ def tensor_train(tensor: Tensor, rank=None, eps: Optional[float] = None, mask: O
         cores, error_sq = _tt_svd(tensor, ranks, eps or 0.0)
         return TTTensor(cores, [error_sq ** 0.5 / squared_norm(tensor) ** 0.5])
     check_iterations(n_iter_max, tol)
-    observed_norm = float(torch.linalg.vector_norm(tensor[mask]))
-    filled, errors = torch.where(mask, tensor, tensor[mask].mean()), []
-    for _ in range(n_iter_max):
-        result = TTTensor(_tt_svd(filled, ranks, eps or 0.0)[0], errors)
-        fit = result.to_tensor()
-        errors.append(float(torch.linalg.vector_norm((tensor - fit)[mask])) / observed_norm)
-        filled = torch.where(mask, tensor, fit)
-        if report(errors, result, callback, tol):
-            break
-    return result
+    return fit_by_imputation(tensor, mask, lambda filled: TTTensor(_tt_svd(filled, ranks, eps or 0.0)[0]),
+                             n_iter_max, tol, callback)
 
 
 def tt_round(tt: TTTensor, eps: Optional[float] = None, rank=None) -> TTTensor:

@@ -25,8 +25,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_iterations, check_mask, check_tensor
-from .decomposition import Decomposition, report
-from .tensor_algebra import squared_norm
+from .decomposition import Decomposition, fit_by_imputation
 
 
 def _check_third_order(name: str, tensor) -> Tensor:
@@ -129,14 +128,4 @@ def tsvd(tensor: Tensor, rank: Optional[int] = None, mask: Optional[Tensor] = No
         result.errors.append(result.relative_error(tensor))
         return result
     check_iterations(n_iter_max, tol)
-    observed_norm = squared_norm(tensor[mask]) ** 0.5
-    filled, errors = torch.where(mask, tensor, tensor[mask].mean()), []
-    for _ in range(n_iter_max):
-        result = _truncated_tsvd(filled, rank)
-        result.errors = errors
-        fit = result.to_tensor()
-        errors.append(float(torch.linalg.vector_norm((tensor - fit)[mask])) / observed_norm)
-        filled = torch.where(mask, tensor, fit)
-        if report(errors, result, callback, tol):
-            break
-    return result
+    return fit_by_imputation(tensor, mask, lambda filled: _truncated_tsvd(filled, rank), n_iter_max, tol, callback)
