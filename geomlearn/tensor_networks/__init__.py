@@ -16,6 +16,10 @@
 ``TSVDTensor``
 ``TensorNetwork``      named cores and indices contracted along an opt_einsum path; every result's
                        ``to_network()``
+``NetworkStructure``   a tensor network as an adjacency matrix (mode sizes on the diagonal, bond ranks off it)
+``fit_network``        fit a structure by Adam (the structure-search protocol); returns a ``NetworkTensor``
+``greedy_search``,     structure search by greedy rank increments (Hashemizadeh et al.) and by alternating local
+``tnale``              enumeration (Li et al.), objective compression ratio + 200 RSE; return a ``StructureSearch``
 ``MPSClassifier``      Stoudenmire & Schwab's MPS classifier (cos / sin feature map, label core mid-chain)
 ``TRL``                tensor regression layer, CP or Tucker weight, tensor dropout
 ``FactorizedLinear``,  linear layers with a CP / Tucker / TT-matrix weight, never formed
@@ -35,8 +39,11 @@ from .decomposition import Decomposition
 from .factorized_linear import FactorizedLinear, TTLinear
 from .low_rank_weight import LowRankWeight
 from .mps_classifier import MPSClassifier
+from .network_fit import NetworkTensor, fit_network
+from .network_structure import NetworkStructure
 from .tensor_algebra import fold, khatri_rao, mode_dot, unfold
 from .spectral_conv import FactorizedSpectralConv
+from .structure_search import StructureSearch, greedy_search, tnale
 from .tensor_network import TensorNetwork
 from .tensor_regression import TRL
 from .tensor_ring import TRTensor, tensor_ring
@@ -51,6 +58,9 @@ __all__ = [
     "FactorizedSpectralConv",
     "LowRankWeight",
     "MPSClassifier",
+    "NetworkStructure",
+    "NetworkTensor",
+    "StructureSearch",
     "TRL",
     "TRTensor",
     "TSVDTensor",
@@ -59,13 +69,16 @@ __all__ = [
     "TensorNetwork",
     "TuckerTensor",
     "cp",
+    "fit_network",
     "fold",
+    "greedy_search",
     "khatri_rao",
     "mode_dot",
     "t_product",
     "t_transpose",
     "tensor_ring",
     "tensor_train",
+    "tnale",
     "tt_round",
     "tsvd",
     "tucker",

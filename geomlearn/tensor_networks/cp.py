@@ -22,7 +22,7 @@ least-squares problem over its observations (:mod:`.observations`), the dense te
 from __future__ import annotations
 
 import string
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -95,8 +95,8 @@ class CPTensor(Decomposition):
 
 def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: float = 1e-8,
        init: Union[str, CPTensor] = "svd", mask: Optional[Tensor] = None, random_state=None,
-       callback: Optional[Callable] = None, linesearch: bool = False, l2_reg: float = 0.0,
-       max_sensitivity: Optional[float] = None) -> CPTensor:
+       callback: Optional[Callable] = None, linesearch: bool = False, l2_reg: Union[float, Sequence[float]] = 0.0,
+       max_sensitivity: Optional[float] = None, weighted_l2: bool = False) -> CPTensor:
     r"""CP decomposition of ``tensor`` by ALS.
 
     Args:
@@ -108,7 +108,9 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
         mask: booleans of the tensor's shape, True where an entry is observed.
         callback: ``callback(cp_tensor, error)`` after each sweep; returning True stops.
         linesearch: extrapolate every other sweep (dense tensors).
-        l2_reg: :math:`\lambda` added to every normal equation's diagonal.
+        l2_reg: :math:`\lambda` added to every normal equation's diagonal, or one :math:`\lambda_n` per mode.
+        weighted_l2: with a mask or sparse input, scale the ridge of each row by its number of observed entries
+            (weighted-:math:`\lambda` ALS, Zhou et al. 2008; see :mod:`.observations`).
         max_sensitivity: the stabilised CP (after Phan et al., ECCV 2020): keep the sensitivity
             :math:`\sum_r \prod_n \|\lambda_r^{1/N} a^{(n)}_r\|^2` (the squared norms of the rank-one terms)
             at most :math:`c^2` for ``max_sensitivity`` :math:`= c`. Each mode's update is
@@ -125,21 +127,32 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
     if tensor.is_sparse and mask is not None:
         raise ValueError("mask: a sparse tensor holds its observed entries itself; got a mask as well")
     check_iterations(n_iter_max, tol)
-    if not isinstance(l2_reg, (int, float)) or not l2_reg >= 0:
-        raise ValueError(f"l2_reg: expected a number >= 0, got {l2_reg!r}")
+    l2_reg = _per_mode_ridge(l2_reg, tensor.dim())
     if max_sensitivity is not None:
         if not isinstance(max_sensitivity, (int, float)) or not max_sensitivity > 0:
             raise ValueError(f"max_sensitivity: expected a bound > 0, got {max_sensitivity!r}")
         if linesearch or tensor.is_sparse or mask is not None:
             raise ValueError("max_sensitivity: the bounded fit takes a dense tensor without mask or line search "
                              "(an extrapolated step can leave the bound)")
+    if weighted_l2 and not (tensor.is_sparse or mask is not None):
+        raise ValueError("weighted_l2: the ridge is weighted by observed entries per row; it takes a mask or sparse "
+                         "input, got a dense tensor without a mask")
     rank = cp_rank(rank, tuple(tensor.shape))
     observed = Observations.of(tensor, mask) if (tensor.is_sparse or mask is not None) else None
     start = tensor if observed is None else observed.as_sparse()
     factors = _initial_factors(start, rank, init, observed is None, random_state)
     if observed is not None:
-        return _cp_observed(observed, factors, n_iter_max, tol, callback, float(l2_reg))
-    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, float(l2_reg), max_sensitivity)
+        return _cp_observed(observed, factors, n_iter_max, tol, callback, l2_reg, weighted_l2)
+    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg, max_sensitivity)
+
+
+def _per_mode_ridge(l2_reg, order: int) -> list[float]:
+    """``l2_reg`` as one float >= 0 per mode."""
+    values = list(l2_reg) if isinstance(l2_reg, (list, tuple)) else [l2_reg] * order
+    if len(values) != order or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0
+                                   for v in values):
+        raise ValueError(f"l2_reg: expected a number >= 0 or {order} of them (one per mode), got {l2_reg!r}")
+    return [float(v) for v in values]
 
 
 def _initial_factors(tensor: Tensor, rank: int, init, dense: bool, random_state) -> list[Tensor]:
@@ -228,7 +241,7 @@ def _contract_rest(partial: Tensor, factors: list[Tensor], modes: list[int], mod
     return torch.einsum(",".join(terms) + "->" + letters[modes.index(mode)] + "Z", *operands)
 
 
-def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: float,
+def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: list[float],
            max_sensitivity: Optional[float]) -> Tensor:
     """One ALS sweep over a dense tensor seen as ``matrix [prod I_left, prod I_right]``; returns the last mode's
     MTTKRP (for the error)."""
@@ -238,12 +251,12 @@ def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_r
     # [R, prod I_left] as R x K times K x L (the orientation BLAS runs fastest for a skinny R)
     partial = (khatri_rao([factors[m].conj() for m in right]).t() @ matrix.t()).reshape(rank, *shape[:split])
     for n in left:
-        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg, max_sensitivity)
+        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg[n], max_sensitivity)
         grams[n] = factors[n].t() @ factors[n].conj()
     partial = (khatri_rao([factors[m].conj() for m in left]).t() @ matrix).reshape(rank, *shape[split:])
     for n in right:
         mttkrp = _contract_rest(partial, factors, right, n)
-        factors[n] = _solve(mttkrp, grams, n, l2_reg, max_sensitivity)
+        factors[n] = _solve(mttkrp, grams, n, l2_reg[n], max_sensitivity)
         grams[n] = factors[n].t() @ factors[n].conj()
     return mttkrp
 
@@ -289,12 +302,12 @@ def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg, ma
     return CPTensor(ones, factors, errors).normalized()
 
 
-def _cp_observed(observed: Observations, factors, n_iter_max, tol, callback, l2_reg) -> CPTensor:
+def _cp_observed(observed: Observations, factors, n_iter_max, tol, callback, l2_reg, weighted_l2) -> CPTensor:
     ones = torch.ones(factors[0].shape[1], dtype=factors[0].dtype, device=factors[0].device)
     errors = []
     for _ in range(n_iter_max):
         for n in range(len(factors)):
-            factors[n] = observed.solve_rows(observed.gather(factors, skip=n), n, l2_reg)
+            factors[n] = observed.solve_rows(observed.gather(factors, skip=n), n, l2_reg[n], weighted_l2)
         errors.append(observed.relative_error(observed.gather(factors).sum(1)))
         if report(errors, CPTensor(ones, factors, errors), callback, tol):
             break

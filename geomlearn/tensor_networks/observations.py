@@ -6,10 +6,13 @@ For mode :math:`n`, each observation :math:`(i_1, \dots, i_N; x)` gives a design
 :math:`i` of the factor solves
 
 .. math::
-    \Big(\sum_{\text{obs}:\, i_n = i} h h^\top + \lambda I\Big)\, a_i = \sum_{\text{obs}:\, i_n = i} x\, h,
+    \Big(\sum_{\text{obs}:\, i_n = i} h h^\top + \lambda_i I\Big)\, a_i = \sum_{\text{obs}:\, i_n = i} x\, h,
 
 the Gram matrices and right-hand sides being segment sums over the observations
-(:func:`geomlearn.sparse.segment_reduce` on an index from observation to row).
+(:func:`geomlearn.sparse.segment_reduce` on an index from observation to row). The ridge is
+:math:`\lambda_i = \lambda`, or with ``weighted`` :math:`\lambda_i = \lambda \max(n_i, 1)` for :math:`n_i` the
+row's observations (the weighted-:math:`\lambda` regularisation of Zhou et al., 2008, which keeps rows with many
+observations and rows with few equally smooth).
 """
 
 from __future__ import annotations
@@ -60,12 +63,16 @@ class Observations:
                 out = rows if out is None else out * rows
         return out
 
-    def solve_rows(self, design: Tensor, mode: int, l2_reg: float) -> Tensor:
+    def solve_rows(self, design: Tensor, mode: int, l2_reg: float, weighted: bool = False) -> Tensor:
         """The factor ``[I_mode, R]`` whose rows solve the regularised normal equations above."""
         index = self.rows[mode]
         gram = segment_reduce(design.unsqueeze(2) * design.unsqueeze(1), index)
         rhs = segment_reduce(design * self.values.unsqueeze(1), index)
-        gram = gram + l2_reg * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
+        ridge = torch.full((self.shape[mode],), float(l2_reg), dtype=design.dtype, device=design.device)
+        if weighted:
+            counts = torch.bincount(self.indices[:, mode], minlength=self.shape[mode]).clamp(min=1)
+            ridge = ridge * counts.to(design.dtype)
+        gram = gram + ridge[:, None, None] * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
         solution, info = torch.linalg.solve_ex(gram, rhs)
         if bool((info > 0).any()):
             rows = (info > 0).nonzero().flatten()[:5].tolist()

@@ -1,0 +1,1 @@
+"""The structure-search and MovieLens completion cases of the ``tensor`` suite."""

@@ -1,0 +1,241 @@
+r"""Tensor-network structure search: which bond ranks (and so which topology) represent a tensor compactly.
+
+Both searches work on the adjacency-matrix encoding (:class:`NetworkStructure`) and minimise the objective of
+Li et al.'s protocol,
+
+.. math::
+    f(A) = \mathrm{CR}(A) + \lambda\, \mathrm{RSE}(A), \qquad \lambda = 200,
+
+with :math:`\mathrm{CR}` the parameter count over the tensor's entries and :math:`\mathrm{RSE}` the relative
+squared error of the structure fitted by :func:`fit_network` (Adam, lr :math:`10^{-3}`, at most 10,000 steps, two
+starts, stop at RSE :math:`< 10^{-8}`). One *evaluation* is one such fit; both searches cache them, so a structure
+is never fitted twice, and both warm-start a candidate's first start from the fit it neighbours.
+
+* :func:`greedy_search` (Hashemizadeh et al., 2020): from rank one on every pair, try incrementing each bond by one
+  (each candidate fitted briefly from the current cores, the weight transfer of the paper), keep the best, fit it
+  to convergence, repeat while the objective falls.
+* :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
+  every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
+  progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
+  :math:`N` tensor, against the :math:`\Omega(2^N)` of sampling-based searches.
+
+Both return a :class:`StructureSearch`: the best fit, its structure, objective, RSE and compression ratio, the
+number of evaluations, and every evaluation in order (``plot()`` draws the objective against evaluations).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ._checks import check_tensor, generator_for
+from .network_fit import NetworkTensor, fit_network
+from .network_structure import NetworkStructure
+
+DEFAULT_WEIGHT = 200.0
+
+
+@dataclass
+class Evaluation:
+    """One fitted candidate."""
+
+    structure: NetworkStructure
+    fit: NetworkTensor
+    objective: float
+
+    @property
+    def rse(self) -> float:
+        return self.fit.rse
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.structure.compression_ratio
+
+
+@dataclass
+class StructureSearch:
+    """What a search returns: ``best`` (the :class:`Evaluation` of least objective) and ``history`` (every
+    evaluation, in the order made)."""
+
+    best: Evaluation
+    history: list[Evaluation] = field(default_factory=list)
+
+    @property
+    def structure(self) -> NetworkStructure:
+        return self.best.structure
+
+    @property
+    def fit(self) -> NetworkTensor:
+        return self.best.fit
+
+    @property
+    def objective(self) -> float:
+        return self.best.objective
+
+    @property
+    def rse(self) -> float:
+        return self.best.rse
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.best.compression_ratio
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.history)
+
+    def plot(self, ax=None):
+        """Each evaluation's objective and the best so far, against evaluations (matplotlib); returns the axes."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+        objectives = [e.objective for e in self.history]
+        ax.semilogy(range(1, len(objectives) + 1), objectives, ".", alpha=0.5, label="evaluation")
+        running = [min(objectives[:k + 1]) for k in range(len(objectives))]
+        ax.semilogy(range(1, len(objectives) + 1), running, label="best so far")
+        ax.set(xlabel="evaluations", ylabel="CR + λ RSE", title=f"structure search: {self.structure}")
+        ax.legend()
+        return ax
+
+    def __repr__(self) -> str:
+        return (f"StructureSearch({self.structure}, objective={self.objective:.4g}, rse={self.rse:.3g}, "
+                f"compression_ratio={self.compression_ratio:.4g}, evaluations={self.evaluations})")
+
+
+class _Evaluator:
+    """Fits structures once each, warm-started from a neighbour, and keeps the history."""
+
+    def __init__(self, tensor: Tensor, mask: Optional[Tensor], weight: float, fit_options: dict, generator,
+                 progress):
+        self.tensor, self.mask, self.weight, self.options = tensor, mask, weight, fit_options
+        self.generator, self.progress = generator, progress
+        self.cache: dict[NetworkStructure, Evaluation] = {}
+        self.history: list[Evaluation] = []
+
+    def __call__(self, structure: NetworkStructure, init: Optional[Evaluation] = None,
+                 steps: Optional[int] = None) -> Evaluation:
+        """The evaluation of ``structure`` (cached), warm-started from ``init``; with ``steps``, a brief fit of that
+        many steps instead (a trial, not cached)."""
+        if steps is None and structure in self.cache:
+            return self.cache[structure]
+        options = self.options if steps is None else {**self.options, "max_steps": steps, "patience": None}
+        fit = fit_network(self.tensor, structure, mask=self.mask, init=init.fit if init is not None else None,
+                          random_state=self.generator, **options)
+        evaluation = Evaluation(structure, fit, structure.compression_ratio + self.weight * fit.rse)
+        if steps is None:
+            self.cache[structure] = evaluation
+        self.history.append(evaluation)
+        best = min(self.history, key=lambda e: e.objective)
+        self.progress.update(1)
+        self.progress.set_postfix(best=f"{best.objective:.4g}", rse=f"{best.rse:.2g}",
+                                  cr=f"{best.compression_ratio:.3g}")
+        return evaluation
+
+    def result(self) -> StructureSearch:
+        self.progress.close()
+        return StructureSearch(min(self.history, key=lambda e: e.objective), self.history)
+
+
+def _evaluator(tensor, mask, weight, fit_options, random_state, progress, name) -> _Evaluator:
+    tensor = check_tensor(tensor)
+    if not isinstance(weight, (int, float)) or not weight > 0 or math.isinf(weight):
+        raise ValueError(f"weight: expected a finite number > 0, got {weight!r}")
+    return _Evaluator(tensor, mask, float(weight), fit_options, generator_for(random_state, tensor.device),
+                      tqdm(desc=name, unit="fit", disable=not progress))
+
+
+def _check_rank_bound(max_rank) -> Optional[int]:
+    if max_rank is not None and (isinstance(max_rank, bool) or not isinstance(max_rank, int) or max_rank < 1):
+        raise ValueError(f"max_rank: expected None or an int >= 1, got {max_rank!r}")
+    return max_rank
+
+
+def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT,
+                  max_rank: Optional[int] = None, candidate_steps: int = 300, max_evaluations: int = 1000,
+                  fit_options: Optional[dict] = None, random_state=None, progress: bool = True) -> StructureSearch:
+    """Greedy rank increments (Hashemizadeh et al.).
+
+    Args:
+        tensor, mask: the tensor to represent and its observed entries.
+        weight: :math:`\\lambda` of the objective.
+        max_rank: no bond grows beyond this (None: no bound; the objective ends the search).
+        candidate_steps: Adam steps for each candidate, from the current fit's cores; the chosen one is then
+            fitted to convergence.
+        max_evaluations: stop after this many fits.
+        fit_options: keywords for :func:`fit_network` (default ``patience=500``).
+        random_state, progress: seed / generator; a progress bar.
+    """
+    max_rank = _check_rank_bound(max_rank)
+    evaluate = _evaluator(tensor, mask, weight, {"patience": 500, **(fit_options or {})}, random_state, progress,
+                          "greedy structure search")
+    current = evaluate(NetworkStructure.uniform(tensor.shape))
+    while len(evaluate.history) < max_evaluations:
+        candidates = [current.structure.with_ranks({(k, l): current.structure.rank(k, l) + 1})
+                      for k, l in current.structure.edges
+                      if max_rank is None or current.structure.rank(k, l) < max_rank]
+        if not candidates:
+            break
+        trials = [evaluate(c, current, steps=candidate_steps) for c in candidates]
+        chosen = min(trials, key=lambda e: e.objective)
+        if chosen.objective >= current.objective:
+            break
+        refined = evaluate(chosen.structure, chosen)
+        if refined.objective >= current.objective:
+            break
+        current = refined
+    return evaluate.result()
+
+
+def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
+          radius: int = 2, max_rank: Optional[int] = None, max_sweeps: int = 20, fit_options: Optional[dict] = None,
+          random_state=None, progress: bool = True) -> StructureSearch:
+    """Alternating local enumeration (Li et al.).
+
+    Args:
+        tensor, mask: the tensor to represent and its observed entries.
+        weight: :math:`\\lambda` of the objective.
+        init: the starting structure: a :class:`NetworkStructure` of the tensor's shape, or an int rank on every
+            pair.
+        radius: the first sweeps enumerate ranks within this distance of the current one; it shrinks by one after
+            a sweep without progress, and a sweep at radius 1 without progress ends the search.
+        max_rank: the largest rank enumerated (None: no bound).
+        max_sweeps: at most this many sweeps over the bonds.
+        fit_options: keywords for :func:`fit_network` (default ``patience=500``).
+        random_state, progress: seed / generator (it also draws the order of the bonds in each sweep); a
+            progress bar.
+    """
+    max_rank = _check_rank_bound(max_rank)
+    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
+        raise ValueError(f"radius: expected an int >= 1, got {radius!r}")
+    if isinstance(init, int) and not isinstance(init, bool):
+        if init < 1 or (max_rank is not None and init > max_rank):
+            raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
+        init = NetworkStructure.uniform(tensor.shape, init)
+    if not isinstance(init, NetworkStructure) or init.shape != tuple(tensor.shape):
+        raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(tensor.shape)}, got "
+                         f"{init!r}")
+    evaluate = _evaluator(tensor, mask, weight, {"patience": 500, **(fit_options or {})}, random_state, progress,
+                          "TnALE structure search")
+    current = evaluate(init)
+    for _ in range(max_sweeps):
+        improved = False
+        edges = current.structure.edges
+        for index in torch.randperm(len(edges), generator=evaluate.generator).tolist():
+            k, l = edges[index]
+            rank = current.structure.rank(k, l)
+            top = rank + radius if max_rank is None else min(max_rank, rank + radius)
+            neighbours = [current.structure.with_ranks({(k, l): r}) for r in range(max(1, rank - radius), top + 1)
+                          if r != rank]
+            best = min((evaluate(s, current) for s in neighbours), key=lambda e: e.objective, default=current)
+            if best.objective < current.objective:
+                current, improved = best, True
+        if not improved:
+            if radius == 1:
+                break
+            radius -= 1
+    return evaluate.result()

@@ -1,0 +1,144 @@
+"""Adjacency-matrix structures, their Adam fit, and the greedy / TnALE searches on planted networks."""
+
+import math
+
+import pytest
+import torch
+
+from geomlearn.tensor_networks import NetworkStructure, NetworkTensor, TRTensor, fit_network, greedy_search, tnale
+from geomlearn.tensor_networks.network_fit import _truncate_bond
+
+from .planted import planted_tt
+
+
+def planted(structure: NetworkStructure, seed=0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    cores = [torch.randn(structure.core_shape(k), generator=g, dtype=torch.float64) for k in range(structure.order)]
+    return structure.network(cores).contract()
+
+
+def test_tensor_train_structure_contracts_like_a_tt_tensor():
+    tt = planted_tt((3, 4, 5, 2), (2, 3, 2))
+    structure = NetworkStructure.tensor_train((3, 4, 5, 2), (2, 3, 2))
+    # structure core k is [I_k, bonds to lower then higher neighbours]; TT core k is [R_k, I_k, R_(k+1)]
+    cores = [tt.cores[0][0], tt.cores[1].permute(1, 0, 2), tt.cores[2].permute(1, 0, 2), tt.cores[3][:, :, 0].T]
+    torch.testing.assert_close(structure.network(cores).contract(), tt.to_tensor())
+    assert structure.num_parameters == sum(c.numel() for c in tt.cores)
+    assert structure.compression_ratio == pytest.approx(structure.num_parameters / (3 * 4 * 5 * 2))
+
+
+def test_tensor_ring_structure_contracts_like_a_tr_tensor():
+    g = torch.Generator().manual_seed(1)
+    ranks = (2, 3, 4)
+    tr = TRTensor([torch.randn(ranks[n], 3, ranks[(n + 1) % 3], generator=g, dtype=torch.float64)
+                   for n in range(3)])
+    structure = NetworkStructure.tensor_ring((3, 3, 3), ranks)
+    # bonds: 0-1 rank 2, 1-2 rank 3, 0-2 rank 4; core k's bonds in increasing neighbour index
+    cores = [tr.cores[0].permute(1, 2, 0),          # [I, b01, b02]: TR core 0 is [b02, I, b01]
+             tr.cores[1].permute(1, 0, 2),          # [I, b01, b12]
+             tr.cores[2].permute(1, 2, 0)]          # [I, b02, b12]: TR core 2 is [b12, I, b02]
+    torch.testing.assert_close(structure.network(cores).contract(), tr.to_tensor())
+
+
+def test_structure_equality_hash_and_edits():
+    a = NetworkStructure.tensor_ring((4, 4, 4, 4), (2, 3, 2, 3))
+    b = NetworkStructure.uniform((4, 4, 4, 4)).with_ranks({(0, 1): 2, (1, 2): 3, (2, 3): 2, (0, 3): 3})
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a.bonds(0) == [1, 3] and a.core_shape(0) == (4, 2, 3)
+    assert a.with_ranks({(1, 3): 5}).rank(3, 1) == 5 and a.rank(1, 3) == 1
+
+
+@pytest.mark.parametrize("adjacency, message", [
+    ([[3]], "N >= 2"),
+    ([[3, 2], [1, 3]], "symmetric"),
+    ([[3, 0], [0, 3]], "ints >= 1"),
+    ([[3, 2.5], [2.5, 3]], "ints >= 1"),
+    ([[3, 2, 1], [2, 3]], "square"),
+])
+def test_bad_adjacency_is_named(adjacency, message):
+    with pytest.raises(ValueError, match=message):
+        NetworkStructure(adjacency)
+
+
+def test_fit_network_recovers_a_planted_ring():
+    structure = NetworkStructure.tensor_ring((4, 5, 4, 5), (2, 3, 2, 2))
+    x = planted(structure)
+    fit = fit_network(x, structure, random_state=0, lr=1e-2, max_steps=4000)
+    assert fit.rse < 1e-8
+    assert fit.relative_error(x) ** 2 < 1e-8      # the RSE it reports is the RSE of its cores
+    assert isinstance(fit, NetworkTensor) and len(fit) == 4 and fit.num_parameters == structure.num_parameters
+
+
+def test_fit_network_with_mask_fits_the_observed_and_completes():
+    structure = NetworkStructure.tensor_train((6, 6, 6), (2, 2))
+    x = planted(structure, seed=3)
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.5
+    fit = fit_network(x, structure, mask=mask, random_state=0, lr=1e-2, max_steps=4000)
+    assert fit.rse < 1e-8
+    assert fit.relative_error(x) < 1e-3            # the unobserved half comes out right too
+
+
+def test_warm_start_keeps_the_fit_when_a_bond_grows_or_shrinks():
+    structure = NetworkStructure.tensor_train((4, 4, 4, 4), (2, 3, 2))
+    x = planted(structure, seed=2)
+    fit = fit_network(x, structure, random_state=0, lr=1e-2, max_steps=4000)
+    grown = fit_network(x, structure.with_ranks({(0, 3): 2, (1, 2): 4}), init=fit, max_steps=1, restarts=1)
+    assert grown.rse < 1e-6                        # the first check is before any step: the transferred start
+    # an extra bond 0-2 of rank 2 whose second slice is zero: cut back to rank 1 by SVD truncation, nothing is lost
+    core0 = torch.cat([fit.cores[0].unsqueeze(2), torch.zeros(4, 2, 1, dtype=x.dtype)], dim=2)
+    core2 = torch.cat([fit.cores[2].unsqueeze(1), torch.zeros(4, 1, 3, 2, dtype=x.dtype)], dim=1)
+    padded = NetworkTensor(structure.with_ranks({(0, 2): 2}), [core0, fit.cores[1], core2, fit.cores[3]])
+    cut = fit_network(x, structure, init=padded, max_steps=1, restarts=1)
+    assert cut.rse < 1e-6
+
+
+def test_truncate_bond_is_the_best_low_rank_cut_of_the_pair():
+    structure = NetworkStructure.tensor_train((5, 6, 5), (4, 4))
+    g = torch.Generator().manual_seed(0)
+    cores = [torch.randn(structure.core_shape(k), generator=g, dtype=torch.float64) for k in range(3)]
+    pair = torch.einsum("ia,jab->ijb", cores[0], cores[1]).reshape(5, -1)
+    _truncate_bond(cores, structure, 0, 1, 2)
+    assert cores[0].shape == (5, 2) and cores[1].shape == (6, 2, 4)
+    s = torch.linalg.svdvals(pair)
+    cut = torch.einsum("ia,jab->ijb", cores[0], cores[1]).reshape(5, -1)
+    assert float(torch.linalg.matrix_norm(pair - cut)) == pytest.approx(float(s[2:].norm()), rel=1e-9)
+
+
+def test_fit_network_rejects_bad_input():
+    structure = NetworkStructure.tensor_train((4, 4, 4), (2, 2))
+    with pytest.raises(ValueError, match="structure's shape"):
+        fit_network(torch.randn(4, 4, 5), structure)
+    with pytest.raises(ValueError, match="restarts"):
+        fit_network(torch.randn(4, 4, 4), structure, restarts=0)
+    with pytest.raises(ValueError, match="all zero"):
+        fit_network(torch.zeros(4, 4, 4), structure)
+    with pytest.raises(ValueError, match="finite"):
+        fit_network(torch.full((4, 4, 4), math.nan), structure)
+
+
+@pytest.mark.parametrize("search", [greedy_search, tnale])
+def test_searches_find_a_planted_train(search):
+    planted_structure = NetworkStructure.tensor_train((4, 4, 4), (2, 3))
+    x = planted(planted_structure, seed=4)
+    options = {"fit_options": {"lr": 1e-2, "max_steps": 3000}, "random_state": 0, "progress": False}
+    if search is tnale:
+        options.update(init=1, radius=2, max_rank=4)
+    result = search(x, **options)
+    assert result.rse < 1e-4
+    assert result.compression_ratio <= 1.5 * planted_structure.compression_ratio
+    assert result.evaluations == len(result.history) > 1
+    assert result.objective == pytest.approx(result.compression_ratio + 200 * result.rse)
+    assert result.objective == min(e.objective for e in result.history)
+
+
+def test_search_arguments_are_checked():
+    x = torch.randn(3, 3, 3)
+    with pytest.raises(ValueError, match="radius"):
+        tnale(x, radius=0)
+    with pytest.raises(ValueError, match="init"):
+        tnale(x, init=NetworkStructure.uniform((3, 3)))
+    with pytest.raises(ValueError, match="weight"):
+        greedy_search(x, weight=-1.0)
+    with pytest.raises(ValueError, match="max_rank"):
+        greedy_search(x, max_rank=0)
+
