@@ -16,6 +16,8 @@ Cases (``--only`` matches their names):
   stratified 75 / 25 split with seed 0), Adam (lr 5e-3, batch 64) for 20 epochs per bond dimension
   D = 2, 4, 8, 16, 32; test accuracy at the last epoch. Target: >= 97 %. Plot ``tensor.png``: accuracy
   against D.
+* ``movielens user x item x month``: rank-10 CP completion of the rating tensor against rank-10 MF, the five
+  folds (:mod:`benchmarks.tensor.movielens`): test RMSE.
 * ``search <kind> <shape>``: greedy and TnALE structure search on planted TT / TR / Tucker tensors of order 4-6
   (:mod:`benchmarks.tensor.structure_search`). Target: compression ratio <= 1.5x the planted one at RSE < 1e-4.
 """
@@ -32,6 +34,7 @@ from geomlearn.tensor_networks import CPTensor, MPSClassifier, cp, tensor_ring, 
 
 from ..measure import time_call
 from ..registry import Context, Record, register
+from ..tensor.movielens import movielens_cases
 from ..tensor.structure_search import structure_search_cases
 
 SUITE = "tensor"
@@ -255,12 +258,13 @@ def plot(records: list[Record], out) -> None:
 
 
 @register(SUITE, "CP / Tucker / TT / TR against TensorLy (numpy, pytorch): time per sweep, error; sparse completion; "
-                 "MPS digits; structure search", plot=plot)
+                 "MPS digits; MovieLens tensor completion; structure search", plot=plot)
 def run(ctx: Context) -> list[Record]:
     records: list[Record] = []
     _cp_cases(ctx, records)
     _tucker_tt_cases(ctx, records)
     _completion_case(ctx, records)
     _mps_cases(ctx, records)
+    movielens_cases(ctx, records)
     structure_search_cases(ctx, records)
     return records

@@ -110,3 +110,35 @@ def test_degenerate_fit_is_diagnosed_and_the_bounded_fit_stays_within_its_bound(
     torch.testing.assert_close(loose.to_tensor(), cp(x, 2, n_iter_max=30, tol=0).to_tensor())
     with pytest.raises(ValueError, match="max_sensitivity: the bounded fit takes a dense tensor without mask"):
         cp(x, 2, max_sensitivity=1.0, linesearch=True)
+
+
+def test_weighted_per_mode_ridge_is_one_als_sweep_of_the_row_problems():
+    """One sweep on a masked matrix against the row-by-row normal equations
+    (H^T H + lambda_n * n_i I) a_i = H^T x_i, with lambda = (0.3, 0.7) per mode and n_i the row's observations."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    mask = torch.rand(6, 5, generator=g) < 0.6
+    mask[:, 0] = mask[0, :] = True
+    a, b = (torch.randn(n, 2, generator=g, dtype=torch.float64) for n in (6, 5))
+    fit = cp(x, 2, n_iter_max=1, tol=0, mask=mask, init=CPTensor(torch.ones(2, dtype=torch.float64), [a, b]),
+             l2_reg=(0.3, 0.7), weighted_l2=True)
+
+    def rows(other, target, observed, ridge):
+        out = []
+        for values, seen in zip(target, observed):
+            h = other[seen]
+            out.append(torch.linalg.solve(h.T @ h + ridge * int(seen.sum()) * torch.eye(2, dtype=h.dtype),
+                                          h.T @ values[seen]))
+        return torch.stack(out)
+
+    a = rows(b, x, mask, 0.3)
+    b = rows(a, x.T, mask.T, 0.7)
+    torch.testing.assert_close(fit.to_tensor(), a @ b.T)
+
+
+def test_ridge_arguments_are_checked():
+    x = torch.randn(4, 4, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="one per mode"):
+        cp(x, 2, l2_reg=(0.1, 0.1))
+    with pytest.raises(ValueError, match="weighted_l2"):
+        cp(x, 2, weighted_l2=True)
