@@ -35,7 +35,7 @@ from geomlearn.tensor_networks import CPTensor, MPSClassifier, cp, tensor_ring, 
 from ..measure import time_call
 from ..registry import Context, Record, register
 from ..tensor.movielens import movielens_cases
-from ..tensor.structure_search import structure_search_cases
+from ..tensor.structure_search import plot_structure_search, structure_search_cases
 
 SUITE = "tensor"
 NOISE = 0.1
@@ -245,16 +245,16 @@ def plot(records: list[Record], out) -> None:
     import matplotlib.pyplot as plt
 
     mps = sorted((r.params["bond_dim"], r.value) for r in records if r.metric == "test accuracy")
-    if not mps:
-        return
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogx([d for d, _ in mps], [a for _, a in mps], marker="o", base=2)
-    ax.axhline(97, color="grey", linestyle="--", linewidth=1, label="target 97 %")
-    ax.set(xlabel="bond dimension D", ylabel="test accuracy (%)", title="MPSClassifier, 8x8 digits")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "tensor.png", dpi=120)
-    plt.close(fig)
+    if mps:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.semilogx([d for d, _ in mps], [a for _, a in mps], marker="o", base=2)
+        ax.axhline(97, color="grey", linestyle="--", linewidth=1, label="target 97 %")
+        ax.set(xlabel="bond dimension D", ylabel="test accuracy (%)", title="MPSClassifier, 8x8 digits")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "tensor.png", dpi=120)
+        plt.close(fig)
+    plot_structure_search(records, out)
 
 
 @register(SUITE, "CP / Tucker / TT / TR against TensorLy (numpy, pytorch): time per sweep, error; sparse completion; "

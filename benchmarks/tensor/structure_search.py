@@ -72,3 +72,27 @@ def structure_search_cases(ctx: Context, records: list[Record]) -> None:
                 Record(SUITE, case, impl, "compression ratio", result.compression_ratio, "", params=params),
                 Record(SUITE, case, impl, "CR / planted CR", ratio, "x", params=params, note=note),
             ]
+
+
+def plot_structure_search(records: list[Record], out) -> None:
+    """``structure_search.png``: each search's compression ratio over the planted one, per case, with the target."""
+    import matplotlib.pyplot as plt
+
+    found = [r for r in records if r.metric == "CR / planted CR"]
+    if not found:
+        return
+    cases = sorted({r.case for r in found})
+    impls = sorted({r.impl for r in found})
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    width = 0.8 / len(impls)
+    for k, impl in enumerate(impls):
+        values = {r.case: r.value for r in found if r.impl == impl}
+        ax.bar([c + k * width for c in range(len(cases))], [values.get(case, float("nan")) for case in cases],
+               width, label=impl)
+    ax.axhline(TARGET_RATIO, color="grey", linestyle="--", linewidth=1, label=f"target {TARGET_RATIO}x")
+    ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))], [c.removeprefix("search ") for c in cases])
+    ax.set(ylabel="found CR / planted CR", title="structure search on planted networks")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "structure_search.png", dpi=120)
+    plt.close(fig)
