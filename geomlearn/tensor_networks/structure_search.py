@@ -201,8 +201,8 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
 
 
 def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
-          radius: int = 2, max_rank: Optional[int] = None, max_sweeps: int = 20, fit_options: Optional[dict] = None,
-          random_state=None, progress: bool = True) -> StructureSearch:
+          radius: int = 2, max_rank: Optional[int] = None, max_sweeps: int = 20, max_evaluations: int = 1000,
+          fit_options: Optional[dict] = None, random_state=None, progress: bool = True) -> StructureSearch:
     """Alternating local enumeration (Li et al.).
 
     Args:
@@ -213,7 +213,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
         radius: the first sweeps enumerate ranks within this distance of the current one; it shrinks by one after
             a sweep without progress, and a sweep at radius 1 without progress ends the search.
         max_rank: the largest rank enumerated (None: no bound).
-        max_sweeps: at most this many sweeps over the bonds.
+        max_sweeps: at most this many sweeps over the bonds; ``max_evaluations``: stop after this many fits.
         fit_options: keywords for :func:`fit_network` (default ``patience=500``).
         random_state, progress: seed / generator (it also draws the order of the bonds in each sweep); a
             progress bar.
@@ -235,6 +235,8 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
         improved = False
         edges = current.structure.edges
         for index in torch.randperm(len(edges), generator=evaluate.generator).tolist():
+            if len(evaluate.history) >= max_evaluations:
+                break
             k, l = edges[index]
             rank = current.structure.rank(k, l)
             top = rank + radius if max_rank is None else min(max_rank, rank + radius)
@@ -243,6 +245,8 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
             best = min((evaluate(s, current) for s in neighbours), key=lambda e: e.objective, default=current)
             if best.objective < current.objective:
                 current, improved = best, True
+        if len(evaluate.history) >= max_evaluations:
+            break
         if not improved:
             if radius == 1:
                 break
