@@ -15,8 +15,9 @@ change), and a random start draws the entries of every core from :math:`\mathcal
 
 The starts run together as one batch (one contraction with a batch index, one Adam over one flat parameter
 vector: Adam acts entry-wise, so this is exactly independent runs). ``init`` warm-starts the first of them from a
-fitted network of a neighbouring structure: each core keeps the overlapping block of the old one and the rest
-starts at :math:`10^{-2}\sigma`-sized noise (Hashemizadeh et al.'s weight transfer).
+fitted network of a neighbouring structure: a bond that grows keeps the old block and starts its new slices at
+:math:`10^{-2}\sigma`-sized noise (Hashemizadeh et al.'s weight transfer); a bond that shrinks is cut to its
+leading singular directions (the best low-rank approximation of the two cores' product over it).
 """
 
 from __future__ import annotations

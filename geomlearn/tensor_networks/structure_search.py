@@ -14,8 +14,8 @@ is never fitted twice, and both warm-start a candidate's first start from the fi
 * :func:`greedy_search` (Hashemizadeh et al., 2020): from rank one on every pair, try incrementing each bond by one
   (each candidate fitted briefly from the current cores, the weight transfer of the paper), keep the best, fit it
   to convergence, repeat while the objective falls. Then (our addition) prune: fit every bond one rank lower from
-  the SVD-truncated cores and keep the best while the objective falls, which undoes increments that a later one
-  made redundant.
+  the SVD-truncated cores (for the protocol's whole step budget) and keep the best while the objective falls,
+  which undoes increments that a later one made redundant.
 * :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
   every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
   progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
@@ -120,12 +120,17 @@ class _Evaluator:
         self.history: list[Evaluation] = []
 
     def __call__(self, structure: NetworkStructure, init: Optional[Evaluation] = None,
-                 steps: Optional[int] = None) -> Evaluation:
+                 steps: Optional[int] = None, patience: bool = True) -> Evaluation:
         """The evaluation of ``structure`` (cached), warm-started from ``init``; with ``steps``, a brief fit of that
-        many steps instead (a trial, not cached)."""
+        many steps instead (a trial, not cached); without ``patience``, the fit runs to the protocol's own stops
+        (RSE below tolerance or the step budget)."""
         if steps is None and structure in self.cache:
             return self.cache[structure]
-        options = self.options if steps is None else {**self.options, "max_steps": steps, "patience": None}
+        options = dict(self.options)
+        if steps is not None:
+            options["max_steps"] = steps
+        if steps is not None or not patience:
+            options["patience"] = None
         fit = fit_network(self.tensor, structure, mask=self.mask, init=init.fit if init is not None else None,
                           random_state=self.generator, **options)
         evaluation = Evaluation(structure, fit, structure.compression_ratio + self.weight * fit.rse)
@@ -191,7 +196,8 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
             break
         current = refined
     while len(evaluate.history) < max_evaluations:
-        smaller = [evaluate(current.structure.with_ranks({(k, l): current.structure.rank(k, l) - 1}), current)
+        smaller = [evaluate(current.structure.with_ranks({(k, l): current.structure.rank(k, l) - 1}), current,
+                            patience=False)
                    for k, l in current.structure.edges if current.structure.rank(k, l) > 1]
         best = min(smaller, key=lambda e: e.objective, default=current)
         if best.objective >= current.objective:
