@@ -219,7 +219,8 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
         radius: the first sweeps enumerate ranks within this distance of the current one; it shrinks by one after
             a sweep without progress, and a sweep at radius 1 without progress ends the search.
         max_rank: the largest rank enumerated (None: no bound).
-        max_sweeps: at most this many sweeps over the bonds; ``max_evaluations``: stop after this many fits.
+        max_sweeps: at most this many sweeps over the bonds; ``max_evaluations``: no bond's enumeration starts
+            once this many fits are made.
         fit_options: keywords for :func:`fit_network` (default ``patience=500``).
         random_state, progress: seed / generator (it also draws the order of the bonds in each sweep); a
             progress bar.
