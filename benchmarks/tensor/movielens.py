@@ -63,6 +63,7 @@ def movielens_cases(ctx: Context, records: list[Record]) -> None:
     month = (data.time - data.time.min()) // MONTH_SECONDS
     months = int(month.max()) + 1
     folds = range(1 if ctx.quick else 5)
+    sweeps = 3 if ctx.quick else SWEEPS
     rmse = {"biases only": [], "MF (rank 10)": [], "CP tensor (rank 10)": []}
     for fold in tqdm(folds, desc="tensor: MovieLens folds", disable=not ctx.progress):
         test = data.test_mask[:, fold]
@@ -70,7 +71,6 @@ def movielens_cases(ctx: Context, records: list[Record]) -> None:
         mu, user_bias, item_bias = _biases(user[train], item[train], rating[train], users, items)
         baseline = mu + user_bias[user] + item_bias[item]
         residual = (rating - baseline)[train]
-        sweeps = 3 if ctx.quick else SWEEPS
         matrix = torch.sparse_coo_tensor(torch.stack([user[train], item[train]]), residual, (users, items))
         mf = cp(matrix, RANK, n_iter_max=sweeps, tol=0, init="random", random_state=0, l2_reg=RIDGE,
                 weighted_l2=True)

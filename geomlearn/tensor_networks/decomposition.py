@@ -8,6 +8,8 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from .tensor_network import TensorNetwork
+
 
 class Decomposition:
     """Base of :class:`CPTensor`, :class:`TuckerTensor`, :class:`TTTensor`.
@@ -61,6 +63,30 @@ class Decomposition:
         ax.semilogy(range(1, len(self.errors) + 1), self.errors, marker=".")
         ax.set(xlabel="iteration", ylabel="relative error", title=type(self).__name__)
         return ax
+
+
+class CoreSequence(Decomposition):
+    """Base of :class:`TTTensor` and :class:`TRTensor`: ``cores`` ``[R_n, I_n, R_{n+1}]``, bond ``n + 1`` joining
+    core ``n`` to core ``n + 1``; a ring (``closed``) joins the last core back to the first. Unpacks as the cores."""
+
+    cores: list[Tensor]
+    closed: bool
+
+    def parts(self) -> tuple:
+        return tuple(self.cores)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(core.shape[1] for core in self.cores)
+
+    def to_network(self):
+        """The :class:`TensorNetwork` view: bond ``b{n}`` between cores ``n - 1`` and ``n`` (a train's end bonds, of
+        size 1, are ``b0`` and ``b{N}``; a ring's last bond is ``b0``)."""
+        order = len(self.cores)
+        period = order if self.closed else order + 1
+        legs = {f"core{n}": (f"b{n}", f"i{n}", f"b{(n + 1) % period}") for n in range(order)}
+        return TensorNetwork({f"core{n}": c for n, c in enumerate(self.cores)}, legs,
+                             tuple(f"i{n}" for n in range(order)))
 
 
 def _flatten(parts) -> list[Tensor]:

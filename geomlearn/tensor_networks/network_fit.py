@@ -119,13 +119,12 @@ def fit_network(tensor: Tensor, structure: NetworkStructure, *, mask: Optional[T
     if init is not None:
         flat[0] = _transferred(init, structure, 1 / scale, sizes, flat[0] * 1e-2)
     flat.requires_grad_(True)
-    network = structure.network(_cores(flat, shapes, sizes), batch=True)
+    contract = structure.network(_cores(flat, shapes, sizes), batch=True).contraction()
     optimizer = torch.optim.Adam([flat], lr=lr)
 
     errors, since = [], (0, math.inf)
     for step in range(1, max_steps + 1):
-        network.cores = dict(zip(network.cores, _cores(flat, shapes, sizes)))
-        residual = network.contract() - target
+        residual = contract(*_cores(flat, shapes, sizes)) - target
         rse = (weight * residual.square()).flatten(1).sum(1) / target_norm
         if step % check_every == 0 or step == max_steps:
             current = float(rse.detach().min())

@@ -38,6 +38,7 @@ class Observations:
         observation = torch.arange(count, device=values.device)
         self.rows = [SparseIndex(torch.stack([observation, indices[:, n]]), num_nodes=(count, size))
                      for n, size in enumerate(self.shape)]
+        self.counts = [torch.bincount(indices[:, n], minlength=size) for n, size in enumerate(self.shape)]
         self.norm = float(torch.linalg.vector_norm(values))
 
     @classmethod
@@ -70,8 +71,7 @@ class Observations:
         rhs = segment_reduce(design * self.values.unsqueeze(1), index)
         ridge = torch.full((self.shape[mode],), float(l2_reg), dtype=design.dtype, device=design.device)
         if weighted:
-            counts = torch.bincount(self.indices[:, mode], minlength=self.shape[mode]).clamp(min=1)
-            ridge = ridge * counts.to(design.dtype)
+            ridge = ridge * self.counts[mode].clamp(min=1).to(design.dtype)
         gram = gram + ridge[:, None, None] * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
         solution, info = torch.linalg.solve_ex(gram, rhs)
         if bool((info > 0).any()):

@@ -40,6 +40,7 @@ from .network_fit import NetworkTensor, fit_network
 from .network_structure import NetworkStructure
 
 DEFAULT_WEIGHT = 200.0
+SEARCH_PATIENCE = 500
 
 
 @dataclass
@@ -149,10 +150,13 @@ class _Evaluator:
 
 
 def _evaluator(tensor, mask, weight, fit_options, random_state, progress, name) -> _Evaluator:
+    """The checked arguments' evaluator; fits stop on a plateau of ``SEARCH_PATIENCE`` steps unless
+    ``fit_options`` says otherwise."""
     tensor = check_tensor(tensor)
     if not isinstance(weight, (int, float)) or not weight > 0 or math.isinf(weight):
         raise ValueError(f"weight: expected a finite number > 0, got {weight!r}")
-    return _Evaluator(tensor, mask, float(weight), fit_options, generator_for(random_state, tensor.device),
+    options = {"patience": SEARCH_PATIENCE, **(fit_options or {})}
+    return _Evaluator(tensor, mask, float(weight), options, generator_for(random_state, tensor.device),
                       tqdm(desc=name, unit="fit", disable=not progress))
 
 
@@ -178,7 +182,7 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
         random_state, progress: seed / generator; a progress bar.
     """
     max_rank = _check_rank_bound(max_rank)
-    evaluate = _evaluator(tensor, mask, weight, {"patience": 500, **(fit_options or {})}, random_state, progress,
+    evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
                           "greedy structure search")
     current = evaluate(NetworkStructure.uniform(tensor.shape))
     while len(evaluate.history) < max_evaluations:
@@ -228,6 +232,8 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
     max_rank = _check_rank_bound(max_rank)
     if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
         raise ValueError(f"radius: expected an int >= 1, got {radius!r}")
+    evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
+                          "TnALE structure search")
     if isinstance(init, int) and not isinstance(init, bool):
         if init < 1 or (max_rank is not None and init > max_rank):
             raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
@@ -235,8 +241,6 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
     if not isinstance(init, NetworkStructure) or init.shape != tuple(tensor.shape):
         raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(tensor.shape)}, got "
                          f"{init!r}")
-    evaluate = _evaluator(tensor, mask, weight, {"patience": 500, **(fit_options or {})}, random_state, progress,
-                          "TnALE structure search")
     current = evaluate(init)
     for _ in range(max_sweeps):
         improved = False

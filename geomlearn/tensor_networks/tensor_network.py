@@ -66,8 +66,14 @@ class TensorNetwork:
     def contract(self, optimize: str = "auto") -> Tensor:
         """The tensor over the open indices ``output`` (in that order). The path is found once per expression and
         shapes (cached), so a layer contracting the same network every step pays for the search once."""
+        return self.contraction(optimize)(*self.cores.values())
+
+    def contraction(self, optimize: str = "auto"):
+        """The contraction as a function of new cores of the same shapes, given in the order of ``cores``: for a
+        loop that contracts the same network with fresh tensors every step."""
         expression, operands = self._expression()
-        return _compiled(expression, tuple(tuple(t.shape) for t in operands), optimize)(*operands, backend="torch")
+        compiled = _compiled(expression, tuple(tuple(t.shape) for t in operands), optimize)
+        return lambda *cores: compiled(*cores, backend="torch")
 
     def path_info(self, optimize: str = "auto"):
         """opt_einsum's ``PathInfo``: the pairwise order, FLOP count and the largest intermediate's size."""

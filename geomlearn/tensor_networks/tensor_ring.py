@@ -27,13 +27,14 @@ import torch
 from torch import Tensor
 
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
-from .decomposition import Decomposition, report
+from .decomposition import CoreSequence, report
 from .tensor_algebra import squared_norm
-from .tensor_network import TensorNetwork
 
 
-class TRTensor(Decomposition):
+class TRTensor(CoreSequence):
     """``cores`` (``[R_n, I_n, R_{n+1}]`` each, the last bond closing on the first); unpacks as the cores."""
+
+    closed = True
 
     def __init__(self, cores: list[Tensor], errors: Optional[list[float]] = None):
         for n, core in enumerate(cores):
@@ -44,26 +45,12 @@ class TRTensor(Decomposition):
         self.cores = list(cores)
         self.errors = errors if errors is not None else []
 
-    def parts(self) -> tuple:
-        return tuple(self.cores)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(core.shape[1] for core in self.cores)
-
     @property
     def rank(self) -> tuple[int, ...]:
         return tuple(core.shape[0] for core in self.cores)
 
     def to_tensor(self) -> Tensor:
         return torch.einsum("apa->p", _chain(self.cores)).reshape(self.shape)
-
-    def to_network(self):
-        """The :class:`TensorNetwork` view: a ring of cores, the last bond closing on the first."""
-        order = len(self.cores)
-        legs = {f"core{n}": (f"b{n}", f"i{n}", f"b{(n + 1) % order}") for n in range(order)}
-        return TensorNetwork({f"core{n}": c for n, c in enumerate(self.cores)}, legs,
-                             tuple(f"i{n}" for n in range(order)))
 
     def __repr__(self) -> str:
         return f"TRTensor(shape={list(self.shape)}, rank={list(self.rank)}, iterations={len(self.errors)})"

@@ -26,14 +26,15 @@ import torch
 from torch import Tensor
 
 from ._checks import check_iterations, check_mask, check_tensor
-from .decomposition import Decomposition, fit_by_imputation
+from .decomposition import CoreSequence, fit_by_imputation
 from .ranks import tt_rank
 from .tensor_algebra import squared_norm
-from .tensor_network import TensorNetwork
 
 
-class TTTensor(Decomposition):
+class TTTensor(CoreSequence):
     """``cores`` (``[R_{n-1}, I_n, R_n]`` each, ``R_0 = R_N = 1``); unpacks as the list of cores."""
+
+    closed = False
 
     def __init__(self, cores: list[Tensor], errors: Optional[list[float]] = None):
         for n, (a, b) in enumerate(zip(cores, cores[1:])):
@@ -46,13 +47,6 @@ class TTTensor(Decomposition):
         self.cores = list(cores)
         self.errors = errors if errors is not None else []
 
-    def parts(self) -> tuple:
-        return tuple(self.cores)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(core.shape[1] for core in self.cores)
-
     @property
     def rank(self) -> tuple[int, ...]:
         return (1, *(core.shape[2] for core in self.cores))
@@ -62,13 +56,6 @@ class TTTensor(Decomposition):
         for core in self.cores[1:]:
             out = (out @ core.reshape(core.shape[0], -1)).reshape(-1, core.shape[2])
         return out.reshape(self.shape)
-
-    def to_network(self):
-        """The :class:`TensorNetwork` view: a chain of cores, bond ``b{n}`` between cores ``n - 1`` and ``n``."""
-        order = len(self.cores)
-        legs = {f"core{n}": (f"b{n}", f"i{n}", f"b{n + 1}") for n in range(order)}
-        return TensorNetwork({f"core{n}": c for n, c in enumerate(self.cores)}, legs,
-                             tuple(f"i{n}" for n in range(order)))
 
     def norm(self) -> float:
         """:math:`\\|\\hat X\\|_F` by contracting the train with itself (never forming it)."""
