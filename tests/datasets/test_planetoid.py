@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from geomlearn.datasets import DataFormatError, DataNotFoundError, planetoid
+from geomlearn.datasets.geom_gcn import geom_gcn_masks
 
 from ..real_data import needs_data
 
@@ -28,6 +29,21 @@ def test_geom_gcn_splits():
     assert int(covered.max()) == 1
     # 48 % of the split nodes train (not the 60 % in the file names); Cora's splits leave about 8 % of nodes out.
     assert 0.47 < data.train_mask.sum() / covered.sum() < 0.49
+
+
+def test_citeseer_unlabelled_nodes_leave_the_geom_gcn_splits():
+    needs_data("planetoid/CiteSeer/raw", "geom_gcn/splits")
+    data = planetoid("CiteSeer", split="geom-gcn")
+    unlabelled = ~data.labelled_mask
+    # the 15 isolated nodes the raw files leave out of the test range: no features, filled in with class 0
+    assert int(unlabelled.sum()) == 15
+    assert not data.x[unlabelled].any() and not data.y[unlabelled].any()
+    assert data.x[data.labelled_mask].sum(dim=1).gt(0).all()
+    files = geom_gcn_masks("citeseer", data.num_nodes)
+    assert files[2][unlabelled].any()                  # the split files do put some of them in the test sets
+    for mask, in_file in zip((data.train_mask, data.val_mask, data.test_mask), files):
+        assert torch.equal(mask, in_file & data.labelled_mask[:, None])
+    assert planetoid("Cora").labelled_mask.all()
 
 
 def test_bad_arguments():
