@@ -71,13 +71,14 @@ CHOSEN = {
     "Film": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.2, lr=0.01, weight_decay=5e-4,
                           low_pass=True, epochs=500, patience=100),
     "Cora": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.5, lr=0.01, weight_decay=5e-4,
-                          epochs=500, patience=100),
+                          epochs=1500, patience=200, stop="acc"),
     "CiteSeer": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.5, lr=0.01, weight_decay=5e-4,
                               epochs=1500, patience=200, stop="acc"),
 }
 # CiteSeer's were picked by Diag-NSD's mean validation accuracy on splits 0 and 1 among: weight decay 5e-3 / 5e-4;
 # stop on loss / accuracy; (dropout, input dropout) (0.5, 0.5) / (0.7, 0.7) / (0.5, 0.8) / (0.5, 0.9); hidden 16 / 32;
-# d 2 / 3; lr 0.01 / 0.02 (1,500 epochs, patience 200: NSD's defaults).
+# d 2 / 3; lr 0.01 / 0.02 (1,500 epochs, patience 200: NSD's defaults). Cora's stop on accuracy after 1,500 / 200
+# rather than on loss after 500 / 100: Diag-NSD's mean validation accuracy on splits 0-1, 86.6 against 85.4.
 BASELINE_SETTINGS = SheafSettings(hidden=64, dropout=0.5, lr=0.01, weight_decay=5e-4, epochs=500, patience=100)
 
 
