@@ -4,7 +4,7 @@ Cases (``--only`` matches their names):
 
 * ``node <Data set> <Model>``: the ten Geom-GCN splits (``--repeats`` for fewer; 1 split and 2 epochs with
   ``--quick``), mean ± population std of the test accuracy at the best validation epoch, beside the
-  paper's figure; models Diag-NSD, O(d)-NSD, Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's
+  paper's figure (the per-split test and validation accuracies in the record's params); models Diag-NSD, O(d)-NSD, Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's
   published settings where its repository has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and
   recorded choices elsewhere. A ``best NSD`` record per data set holds the best of the three learned
   variants against the issue's target.
@@ -80,7 +80,9 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
         source = "published" if model not in BASELINES and dataset in PUBLISHED else "chosen here"
         note = f"paper {PAPER.get(model, {}).get(dataset, '—')}; settings {source}"
         params = dict(dataset=dataset, model=model, splits=splits, **describe(settings),
-                      epochs_run=statistics.mean(r["epochs_run"] for r in runs))
+                      epochs_run=statistics.mean(r["epochs_run"] for r in runs),
+                      test_per_split=[round(100 * r["test"], 2) for r in runs],
+                      val_per_split=[round(100 * r["val"], 2) for r in runs])
         case = f"node {dataset} {model}"
         records.append(Record(SUITE, case, "geomlearn", "test accuracy", mean, "%", std=std, n=splits, params=params,
                               note=note))

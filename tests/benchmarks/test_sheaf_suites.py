@@ -24,6 +24,7 @@ def test_every_texas_case_runs_two_epochs():
     assert {r.params["model"] for r in scores} == {"Diag-NSD", "O(d)-NSD", "Gen-NSD", "Conn-NSD", "Identity-sheaf",
                                                   "GCN", "MLP"}
     assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
+    assert all(r.params["test_per_split"] == [pytest.approx(r.value, abs=0.01)] for r in scores)
     best = next(r for r in records if r.case == "best NSD Texas")
     assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
 
