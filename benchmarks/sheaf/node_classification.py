@@ -79,7 +79,8 @@ CHOSEN = {
 # stop on loss / accuracy; (dropout, input dropout) (0.5, 0.5) / (0.7, 0.7) / (0.5, 0.8) / (0.5, 0.9); hidden 16 / 32;
 # d 2 / 3; lr 0.01 / 0.02 (1,500 epochs, patience 200: NSD's defaults). Cora's stop on accuracy after 1,500 / 200
 # rather than on loss after 500 / 100: Diag-NSD's mean validation accuracy on splits 0-1, 86.6 against 85.4; larger
-# Cora models scored lower there (4 / 6 layers, 64 channels, d = 4, d = 2 with 64 channels, 4 layers with 64: 84.99-86.56).
+# Cora models scored lower there (4 / 6 layers, 64 channels, d = 4, d = 2 with 64 channels, 4 layers with 64
+# channels: 84.99-86.56).
 BASELINE_SETTINGS = SheafSettings(hidden=64, dropout=0.5, lr=0.01, weight_decay=5e-4, epochs=500, patience=100)
 
 
