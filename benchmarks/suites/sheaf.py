@@ -5,8 +5,8 @@ Cases (``--only`` matches their names):
 * ``node <Data set> <Model>``: the ten Geom-GCN splits (``--repeats`` for fewer; 1 split and 2 epochs with
   ``--quick``), mean ± population std of the test accuracy at the best validation epoch (each split's test
   and validation accuracy in the record's params), beside the paper's figure; models Diag-NSD, O(d)-NSD,
-  Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings where its repository has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and
-  recorded choices elsewhere. A ``best NSD`` record per data set holds the best of the three learned
+  Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings where its repository
+  has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere. A ``best NSD`` record per data set holds the best of the three learned
   variants against the issue's target.
 * ``speed Squirrel O(d)-NSD``: one training epoch (forward, backward, Adam) of O(d)-NSD with the published
   Squirrel settings, geomlearn's block formulation against the reference implementation's scalar-COO
