@@ -6,8 +6,8 @@ Cases (``--only`` matches their names):
   ``--quick``), mean ± population std of the test accuracy at the best validation epoch (each split's test
   and validation accuracy in the record's params), beside the paper's figure; models Diag-NSD, O(d)-NSD,
   Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings where its repository
-  has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere. A ``best NSD`` record per data set holds the best of the three learned
-  variants against the issue's target.
+  has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere. A ``best NSD``
+  record per data set holds the best of the three learned variants against the issue's target.
 * ``speed Squirrel O(d)-NSD``: one training epoch (forward, backward, Adam) of O(d)-NSD with the published
   Squirrel settings, geomlearn's block formulation against the reference implementation's scalar-COO
   formulation of the same model with the same weights (:mod:`benchmarks.sheaf.scalar_coo`), in one
