@@ -13,9 +13,13 @@ is never fitted twice, and both warm-start a candidate's first start from the fi
 
 * :func:`greedy_search` (Hashemizadeh et al., 2020): from rank one on every pair, try incrementing each bond by one
   (each candidate fitted briefly from the current cores, the weight transfer of the paper), keep the best, fit it
-  to convergence, repeat while the objective falls. Then (our addition) prune: fit every bond one rank lower from
+  to convergence, repeat while the objective falls. Then (our addition) shrink: fit every bond one rank lower from
   the SVD-truncated cores (for the protocol's whole step budget) and keep the best while the objective falls,
-  which undoes increments that a later one made redundant.
+  which undoes increments that a later one made redundant; when no bond can lose a rank, try moving one rank from
+  a bond to another wherever that lowers the parameter count (fitted with the plateau stop: there are
+  :math:`O(N^4)` of them). Increments can close a loop the planted network
+  does not have (a chain ``1-2-3`` grown as ``1-2``, ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and
+  thins ``1-3`` while the fit stays exact, after which the plain decrements open the loop again.
 * :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
   every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
   progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
@@ -166,14 +170,16 @@ def _check_rank_bound(max_rank) -> Optional[int]:
     return max_rank
 
 
-def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT,
+def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
                   max_rank: Optional[int] = None, candidate_steps: int = 300, max_evaluations: int = 1000,
                   fit_options: Optional[dict] = None, random_state=None, progress: bool = True) -> StructureSearch:
-    """Greedy rank increments (Hashemizadeh et al.), then pruning.
+    """Greedy rank increments (Hashemizadeh et al.), then shrinking (decrements and rank moves).
 
     Args:
         tensor, mask: the tensor to represent and its observed entries.
         weight: :math:`\\lambda` of the objective.
+        init: the starting structure: a :class:`NetworkStructure` of the tensor's shape, or an int rank on every
+            pair (default 1, the paper's start).
         max_rank: no bond grows beyond this (None: no bound; the objective ends the search).
         candidate_steps: Adam steps for each candidate, from the current fit's cores; the chosen one is then
             fitted to convergence.
@@ -184,7 +190,7 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
     max_rank = _check_rank_bound(max_rank)
     evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
                           "greedy structure search")
-    current = evaluate(NetworkStructure.uniform(tensor.shape))
+    current = evaluate(_initial_structure(init, evaluate.tensor.shape, max_rank))
     while len(evaluate.history) < max_evaluations:
         candidates = [current.structure.with_ranks({(k, l): current.structure.rank(k, l) + 1})
                       for k, l in current.structure.edges
@@ -200,14 +206,44 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
             break
         current = refined
     while len(evaluate.history) < max_evaluations:
-        smaller = [evaluate(current.structure.with_ranks({(k, l): current.structure.rank(k, l) - 1}), current,
-                            patience=False)
-                   for k, l in current.structure.edges if current.structure.rank(k, l) > 1]
-        best = min(smaller, key=lambda e: e.objective, default=current)
+        best = current
+        decrements, moves = _decrements(current.structure), _rank_moves(current.structure, max_rank)
+        for candidates, full_budget in ((decrements, True), (moves, False)):
+            fits = [evaluate(structure, current, patience=not full_budget) for structure in candidates]
+            best = min(fits, key=lambda e: e.objective, default=current)
+            if best.objective < current.objective:
+                break
         if best.objective >= current.objective:
             break
         current = best
     return evaluate.result()
+
+
+def _decrements(structure: NetworkStructure) -> list[NetworkStructure]:
+    """Every structure with one bond one rank lower."""
+    return [structure.with_ranks({(k, l): structure.rank(k, l) - 1}) for k, l in structure.edges
+            if structure.rank(k, l) > 1]
+
+
+def _rank_moves(structure: NetworkStructure, max_rank: Optional[int]) -> list[NetworkStructure]:
+    """Every structure with one rank moved from a bond to another pair (within ``max_rank``) that has fewer
+    parameters."""
+    moved = (structure.with_ranks({(k, l): structure.rank(k, l) - 1, (m, n): structure.rank(m, n) + 1})
+             for k, l in structure.edges if structure.rank(k, l) > 1
+             for m, n in structure.edges
+             if (m, n) != (k, l) and (max_rank is None or structure.rank(m, n) < max_rank))
+    return [candidate for candidate in moved if candidate.num_parameters < structure.num_parameters]
+
+
+def _initial_structure(init, shape: tuple[int, ...], max_rank: Optional[int]) -> NetworkStructure:
+    """``init`` checked: a structure of ``shape``, or an int rank on every pair."""
+    if isinstance(init, int) and not isinstance(init, bool):
+        if init < 1 or (max_rank is not None and init > max_rank):
+            raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
+        init = NetworkStructure.uniform(shape, init)
+    if not isinstance(init, NetworkStructure) or init.shape != tuple(shape):
+        raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(shape)}, got {init!r}")
+    return init
 
 
 def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
@@ -234,14 +270,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
         raise ValueError(f"radius: expected an int >= 1, got {radius!r}")
     evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
                           "TnALE structure search")
-    if isinstance(init, int) and not isinstance(init, bool):
-        if init < 1 or (max_rank is not None and init > max_rank):
-            raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
-        init = NetworkStructure.uniform(tensor.shape, init)
-    if not isinstance(init, NetworkStructure) or init.shape != tuple(tensor.shape):
-        raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(tensor.shape)}, got "
-                         f"{init!r}")
-    current = evaluate(init)
+    current = evaluate(_initial_structure(init, evaluate.tensor.shape, max_rank))
     for _ in range(max_sweeps):
         improved = False
         edges = current.structure.edges

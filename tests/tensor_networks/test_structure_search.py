@@ -133,6 +133,20 @@ def test_searches_find_a_planted_train(search):
     assert result.objective == min(e.objective for e in result.history)
 
 
+def test_greedy_shrinking_moves_a_rank_to_open_a_loop_the_planted_chain_lacks():
+    # From a star centred on core 1 (exact for this train, 57 parameters against its 36) no bond can lose a rank
+    # and keep the fit exact; moving one from 1-2 to 2-3 closes the loop 1-2-3 (54), then 1-3 drops (36).
+    chain = NetworkStructure.tensor_train((3, 3, 3, 3), (2, 2, 2))
+    star = NetworkStructure.uniform(chain.shape).with_ranks({(0, 1): 2, (1, 2): 3, (1, 3): 2})
+    loop = chain.with_ranks({(1, 3): 2})
+    x = planted(chain, seed=1)
+    result = greedy_search(x, init=star, candidate_steps=100, random_state=0, progress=False,
+                           fit_options={"lr": 1e-2, "max_steps": 1500, "patience": 200})
+    assert result.history[0].structure == star and result.history[0].rse < 1e-4
+    assert any(e.structure == loop and e.rse < 1e-4 for e in result.history)
+    assert result.structure == chain and result.rse < 1e-4
+
+
 def test_search_arguments_are_checked():
     x = torch.randn(3, 3, 3)
     with pytest.raises(ValueError, match="radius"):
@@ -143,4 +157,6 @@ def test_search_arguments_are_checked():
         greedy_search(x, weight=-1.0)
     with pytest.raises(ValueError, match="max_rank"):
         greedy_search(x, max_rank=0)
+    with pytest.raises(ValueError, match="init"):
+        greedy_search(x, init=0)
 
