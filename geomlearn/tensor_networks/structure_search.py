@@ -17,9 +17,9 @@ is never fitted twice, and both warm-start a candidate's first start from the fi
   the SVD-truncated cores (for the protocol's whole step budget) and keep the best while the objective falls,
   which undoes increments that a later one made redundant; when no bond can lose a rank, try moving one rank from
   a bond to another wherever that lowers the parameter count (fitted with the plateau stop: there are
-  :math:`O(N^4)` of them). Increments can close a loop the planted network
-  does not have (a chain ``1-2-3`` grown as ``1-2``, ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and
-  thins ``1-3`` while the fit stays exact, after which the plain decrements open the loop again.
+  :math:`O(N^4)` of them). Increments can close a loop the planted network does not have (a chain ``1-2-3``
+  grown as ``1-2``, ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and thins ``1-3`` while the fit stays
+  exact, after which the plain decrements open the loop again.
 * :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
   every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
   progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
@@ -206,13 +206,11 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
             break
         current = refined
     while len(evaluate.history) < max_evaluations:
-        best = current
-        decrements, moves = _decrements(current.structure), _rank_moves(current.structure, max_rank)
-        for candidates, full_budget in ((decrements, True), (moves, False)):
-            fits = [evaluate(structure, current, patience=not full_budget) for structure in candidates]
-            best = min(fits, key=lambda e: e.objective, default=current)
-            if best.objective < current.objective:
-                break
+        lower = [evaluate(structure, current, patience=False) for structure in _decrements(current.structure)]
+        best = min(lower, key=lambda e: e.objective, default=current)
+        if best.objective >= current.objective:                 # only then the (many more) rank moves
+            moved = [evaluate(structure, current) for structure in _rank_moves(current.structure, max_rank)]
+            best = min(moved, key=lambda e: e.objective, default=current)
         if best.objective >= current.objective:
             break
         current = best
