@@ -31,6 +31,7 @@ from torch import Tensor
 from ._checks import check_mask, check_tensor, generator_for
 from .decomposition import Decomposition
 from .network_structure import NetworkStructure
+from .tensor_network import TensorNetwork
 
 
 class NetworkTensor(Decomposition):
@@ -61,6 +62,45 @@ class NetworkTensor(Decomposition):
 
     def to_network(self):
         return self.structure.network(self.cores)
+
+    def handed_over(self, core: int, neighbour: int, rank: int) -> "NetworkTensor":
+        r"""This network on :meth:`NetworkStructure.handed_over` ``(core, neighbour, rank)``: the two cores contracted
+        over their bond into :math:`M` (mode ``core`` first), then split by the truncated SVD of
+        :math:`M \in \mathbb R^{I_{core} \times \cdot}`, :math:`U_{:r} S_r^{1/2}` for ``core`` and
+        :math:`S_r^{1/2} V_{:r}^\top` for ``neighbour``. Exact when ``rank`` is at least the rank of that unfolding,
+        its best rank-``rank`` approximation otherwise; the cores whose bond moved are only relabelled. The result
+        is a start (``errors`` empty), not a fit."""
+        old, new = self.structure, self.structure.handed_over(core, neighbour, rank)
+
+        def leg(a: int, b: int) -> str:
+            return f"b{min(a, b)}_{max(a, b)}"
+
+        def relabelled(k: int, structure: NetworkStructure, rename: dict[int, str]) -> tuple[str, ...]:
+            return (f"i{k}", *(rename.get(m, leg(k, m)) for m in structure.bonds(k)))
+
+        moved = {m: leg(neighbour, m) for m in old.bonds(core) if m != neighbour}
+        kept = [x for x in relabelled(neighbour, new, {}) if x != leg(core, neighbour)]
+        merged = TensorNetwork(
+            {"core": self.cores[core], "neighbour": self.cores[neighbour]},
+            {"core": relabelled(core, old, {neighbour: "cut", **moved}),
+             "neighbour": relabelled(neighbour, old, {core: "cut"})},
+            (f"i{core}", *kept)).contract()
+        u, s, vh = torch.linalg.svd(merged.reshape(merged.shape[0], -1), full_matrices=False)
+        keep = min(rank, s.numel())
+        root = s[:keep].sqrt()
+        left = merged.new_zeros(merged.shape[0], rank)
+        right = merged.new_zeros(rank, vh.shape[1])
+        left[:, :keep] = u[:, :keep] * root
+        right[:keep] = root[:, None] * vh[:keep]
+        cores = list(self.cores)
+        cores[core] = left.reshape(new.core_shape(core))
+        right = right.reshape(rank, *merged.shape[1:])
+        split = relabelled(neighbour, new, {})
+        cores[neighbour] = right.movedim(0, split.index(leg(core, neighbour))) if rank > 1 else right[0]
+        for m in moved:
+            before = relabelled(m, old, {core: leg(neighbour, m)})
+            cores[m] = self.cores[m].permute([before.index(x) for x in relabelled(m, new, {})])
+        return NetworkTensor(new, cores)
 
     def to_tensor(self) -> Tensor:
         return self.to_network().contract()

@@ -96,6 +96,24 @@ class NetworkStructure:
             rows[k][l] = rows[l][k] = rank
         return NetworkStructure(rows)
 
+    def handed_over(self, core: int, neighbour: int, rank: int) -> "NetworkStructure":
+        """The structure in which ``core`` hands its other bonds, ranks unchanged, to ``neighbour`` and keeps only the
+        bond to it, of ``rank``: ``core`` becomes a leaf of ``neighbour`` (a star centred on ``core`` is re-centred
+        on ``neighbour``).
+
+        Raises:
+            ValueError: no bond between the two, or a core bonded to both (its two bonds would have to merge).
+        """
+        if self.rank(core, neighbour) == 1:
+            raise ValueError(f"neighbour: expected a core bonded to core {core}, got {neighbour} (rank 1)")
+        moved = [j for j in self.bonds(core) if j != neighbour]
+        shared = [j for j in moved if self.rank(neighbour, j) > 1]
+        if shared:
+            raise ValueError(f"neighbour: cores {shared} are bonded to both {core} and {neighbour}; a hand-over "
+                             f"needs them to share no neighbour")
+        return self.with_ranks({**{(core, j): 1 for j in moved}, **{(neighbour, j): self.rank(core, j) for j in moved},
+                                (core, neighbour): rank})
+
     def bonds(self, k: int) -> list[int]:
         """The cores ``l`` joined to core ``k`` by a bond of rank > 1, increasing: the order of its dimensions."""
         return [l for l in range(self.order) if l != k and self.adjacency[k][l] > 1]

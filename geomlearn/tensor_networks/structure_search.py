@@ -17,9 +17,13 @@ is never fitted twice, and both warm-start a candidate's first start from the fi
   the SVD-truncated cores (for the protocol's whole step budget) and keep the best while the objective falls,
   which undoes increments that a later one made redundant; when no bond can lose a rank, try moving one rank from
   a bond to another wherever that lowers the parameter count (fitted with the plateau stop: there are
-  :math:`O(N^4)` of them). Increments can close a loop the planted network does not have (a chain ``1-2-3``
-  grown as ``1-2``, ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and thins ``1-3`` while the fit stays
-  exact, after which the plain decrements open the loop again.
+  :math:`O(N^4)` of them), and every hand-over that does: a core passes its other bonds to a neighbour and hangs
+  from it as a leaf over a bond of the same rank or one less (:meth:`NetworkTensor.handed_over`, started from the
+  contract-and-split of the two cores, exact when the bond's rank suffices). Increments can close a loop the planted network does not have (a chain ``1-2-3`` grown as ``1-2``,
+  ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and thins ``1-3`` while the fit stays exact, after which
+  the plain decrements open the loop again. Increments can also centre a star on the wrong core (a Tucker tensor
+  folded into a factor other than its largest); a hand-over re-centres it, the bond to the old centre now
+  carrying that core's own mode only.
 * :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
   every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
   progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
@@ -124,9 +128,9 @@ class _Evaluator:
         self.cache: dict[NetworkStructure, Evaluation] = {}
         self.history: list[Evaluation] = []
 
-    def __call__(self, structure: NetworkStructure, init: Optional[Evaluation] = None,
+    def __call__(self, structure: NetworkStructure, init: Optional[NetworkTensor] = None,
                  steps: Optional[int] = None, patience: bool = True) -> Evaluation:
-        """The evaluation of ``structure`` (cached), warm-started from ``init``; with ``steps``, a brief fit of that
+        """The evaluation of ``structure`` (cached), warm-started from the network ``init``; with ``steps``, a brief fit of that
         many steps instead (a trial, not cached); without ``patience``, the fit runs to the protocol's own stops
         (RSE below tolerance or the step budget)."""
         if steps is None and structure in self.cache:
@@ -136,7 +140,7 @@ class _Evaluator:
             options["max_steps"] = steps
         if steps is not None or not patience:
             options["patience"] = None
-        fit = fit_network(self.tensor, structure, mask=self.mask, init=init.fit if init is not None else None,
+        fit = fit_network(self.tensor, structure, mask=self.mask, init=init,
                           random_state=self.generator, **options)
         evaluation = Evaluation(structure, fit, structure.compression_ratio + self.weight * fit.rse)
         if steps is None:
@@ -173,7 +177,7 @@ def _check_rank_bound(max_rank) -> Optional[int]:
 def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
                   max_rank: Optional[int] = None, candidate_steps: int = 300, max_evaluations: int = 1000,
                   fit_options: Optional[dict] = None, random_state=None, progress: bool = True) -> StructureSearch:
-    """Greedy rank increments (Hashemizadeh et al.), then shrinking (decrements and rank moves).
+    """Greedy rank increments (Hashemizadeh et al.), then shrinking (decrements, rank moves and hand-overs).
 
     Args:
         tensor, mask: the tensor to represent and its observed entries.
@@ -197,19 +201,20 @@ def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: floa
                       if max_rank is None or current.structure.rank(k, l) < max_rank]
         if not candidates:
             break
-        trials = [evaluate(c, current, steps=candidate_steps) for c in candidates]
+        trials = [evaluate(c, current.fit, steps=candidate_steps) for c in candidates]
         chosen = min(trials, key=lambda e: e.objective)
         if chosen.objective >= current.objective:
             break
-        refined = evaluate(chosen.structure, chosen)
+        refined = evaluate(chosen.structure, chosen.fit)
         if refined.objective >= current.objective:
             break
         current = refined
     while len(evaluate.history) < max_evaluations:
-        lower = [evaluate(structure, current, patience=False) for structure in _decrements(current.structure)]
+        lower = [evaluate(structure, current.fit, patience=False) for structure in _decrements(current.structure)]
         best = min(lower, key=lambda e: e.objective, default=current)
-        if best.objective >= current.objective:                 # only then the (many more) rank moves
-            moved = [evaluate(structure, current) for structure in _rank_moves(current.structure, max_rank)]
+        if best.objective >= current.objective:                 # only then the (many more) moves and hand-overs
+            moved = [evaluate(structure, current.fit) for structure in _rank_moves(current.structure, max_rank)]
+            moved += [evaluate(start.structure, start) for start in _handovers(current.fit)]
             best = min(moved, key=lambda e: e.objective, default=current)
         if best.objective >= current.objective:
             break
@@ -231,6 +236,22 @@ def _rank_moves(structure: NetworkStructure, max_rank: Optional[int]) -> list[Ne
              for m, n in structure.edges
              if (m, n) != (k, l) and (max_rank is None or structure.rank(m, n) < max_rank))
     return [candidate for candidate in moved if candidate.num_parameters < structure.num_parameters]
+
+
+def _handovers(fit: NetworkTensor) -> list[NetworkTensor]:
+    """Every hand-over of ``fit`` (:meth:`NetworkTensor.handed_over`) with fewer parameters: a core passes its other
+    bonds to a neighbour that shares none of them, the bond between the two keeping its rank or losing one."""
+    structure = fit.structure
+    starts = []
+    for core in range(structure.order):
+        for neighbour in structure.bonds(core):
+            moved = [m for m in structure.bonds(core) if m != neighbour]
+            if not moved or any(structure.rank(neighbour, m) > 1 for m in moved):
+                continue
+            for rank in sorted({structure.rank(core, neighbour), structure.rank(core, neighbour) - 1}):
+                if structure.handed_over(core, neighbour, rank).num_parameters < structure.num_parameters:
+                    starts.append(fit.handed_over(core, neighbour, rank))
+    return starts
 
 
 def _initial_structure(init, shape: tuple[int, ...], max_rank: Optional[int]) -> NetworkStructure:
@@ -280,7 +301,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
             top = rank + radius if max_rank is None else min(max_rank, rank + radius)
             neighbours = [current.structure.with_ranks({(k, l): r}) for r in range(max(1, rank - radius), top + 1)
                           if r != rank]
-            best = min((evaluate(s, current) for s in neighbours), key=lambda e: e.objective, default=current)
+            best = min((evaluate(s, current.fit) for s in neighbours), key=lambda e: e.objective, default=current)
             if best.objective < current.objective:
                 current, improved = best, True
         if len(evaluate.history) >= max_evaluations:

@@ -106,6 +106,47 @@ def test_truncate_bond_is_the_best_low_rank_cut_of_the_pair():
     assert float(torch.linalg.matrix_norm(pair - cut)) == pytest.approx(float(s[2:].norm()), rel=1e-9)
 
 
+def test_hand_over_recentres_a_star_exactly_and_cuts_to_the_best_rank_otherwise():
+    # a star on core 1 (a Tucker tensor folded into factor 1) re-centred on core 3 and back; core 1's mode has size 3,
+    # so a bond of rank 3 carries it exactly, and core 3 needs only its own Tucker rank, 2, on the way back
+    star = NetworkStructure.uniform((4, 3, 5, 3)).with_ranks({(1, 0): 2, (1, 2): 2, (1, 3): 2})
+    g = torch.Generator().manual_seed(3)
+    fit = NetworkTensor(star, [torch.randn(star.core_shape(k), generator=g, dtype=torch.float64) for k in range(4)])
+    x = fit.to_tensor()
+    moved = fit.handed_over(1, 3, 3)
+    assert moved.structure == NetworkStructure.uniform(star.shape).with_ranks({(3, 0): 2, (3, 2): 2, (3, 1): 3})
+    assert torch.allclose(moved.to_tensor(), x, atol=1e-12)
+    back = moved.handed_over(3, 1, 2)
+    assert back.structure == star
+    assert torch.allclose(back.to_tensor(), x, atol=1e-12)
+    # one rank short of core 1's unfolding: the best rank-2 split of the merged pair, by the SVD's tail
+    merged = torch.einsum("iabc,jc->ijab", fit.cores[1], fit.cores[3]).reshape(3, -1)
+    short = fit.handed_over(1, 3, 2)
+    split = torch.einsum("ic,jacb->ijab", short.cores[1], short.cores[3]).reshape(3, -1)
+    s = torch.linalg.svdvals(merged)
+    assert float(torch.linalg.matrix_norm(merged - split)) == pytest.approx(float(s[2:].norm()), rel=1e-9)
+
+
+def test_hand_over_rejects_a_missing_bond_and_a_shared_neighbour():
+    ring = NetworkStructure.tensor_ring((3, 3, 3, 3), (2, 2, 2, 2))
+    with pytest.raises(ValueError, match="neighbour: expected a core bonded to core 0"):
+        ring.handed_over(0, 2, 2)
+    with pytest.raises(ValueError, match=r"cores \[3\] are bonded to both 0 and 1"):
+        ring.with_ranks({(1, 3): 2}).handed_over(0, 1, 2)
+
+
+def test_greedy_shrinking_hands_over_a_star_centred_on_the_wrong_core():
+    # from the planted star's mirror image, centred on core 3 (57 parameters, exact, and no decrement or rank move
+    # keeps it exact with fewer), the hand-over of core 3 to core 1 over a bond of rank 2 is the planted star (42)
+    star = NetworkStructure.uniform((3, 3, 3, 3)).with_ranks({(1, 0): 2, (1, 2): 2, (1, 3): 2})
+    wrong = NetworkStructure.uniform(star.shape).with_ranks({(3, 0): 2, (3, 2): 2, (3, 1): 3})
+    x = planted(star, seed=1)
+    result = greedy_search(x, init=wrong, candidate_steps=100, random_state=0, progress=False,
+                           fit_options={"lr": 1e-2, "max_steps": 600, "patience": 100})
+    assert result.history[0].structure == wrong and result.history[0].rse < 1e-4
+    assert result.structure == star and result.rse < 1e-4
+
+
 def test_fit_network_rejects_bad_input():
     structure = NetworkStructure.tensor_train((4, 4, 4), (2, 2))
     with pytest.raises(ValueError, match="structure's shape"):
