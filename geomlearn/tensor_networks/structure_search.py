@@ -19,15 +19,17 @@ is never fitted twice, and both warm-start a candidate's first start from the fi
   a bond to another wherever that lowers the parameter count (fitted with the plateau stop: there are
   :math:`O(N^4)` of them), and every hand-over that does: a core passes its other bonds to a neighbour and hangs
   from it as a leaf over a bond of the same rank or one less (:meth:`NetworkTensor.handed_over`, started from the
-  contract-and-split of the two cores, exact when the bond's rank suffices). Increments can close a loop the planted network does not have (a chain ``1-2-3`` grown as ``1-2``,
-  ``1-3`` and a thin ``2-3``); a move thickens ``2-3`` and thins ``1-3`` while the fit stays exact, after which
-  the plain decrements open the loop again. Increments can also centre a star on the wrong core (a Tucker tensor
-  folded into a factor other than its largest); a hand-over re-centres it, the bond to the old centre now
-  carrying that core's own mode only.
-* :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the bonds; for each, evaluate
-  every rank within ``radius`` of the current one with the others fixed and move to the best; a sweep without
-  progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an order-
-  :math:`N` tensor, against the :math:`\Omega(2^N)` of sampling-based searches.
+  contract-and-split of the two cores, exact when the bond's rank suffices). Increments can close a loop the
+  planted network does not have (a chain ``1-2-3`` grown as ``1-2``, ``1-3`` and a thin ``2-3``); a move thickens
+  ``2-3`` and thins ``1-3`` while the fit stays exact, after which the plain decrements open the loop again.
+  Increments can also centre a star on the wrong core (a Tucker tensor folded into a factor other than its
+  largest); a hand-over re-centres it, the bond to the old centre now carrying that core's own mode only.
+* :func:`tnale` (Li et al., ICML 2023): alternating local enumeration. Sweep over the variables; for each,
+  evaluate every value within ``radius`` of the current one with the others fixed and move to the best; a sweep
+  without progress shrinks the radius, and one at radius 1 ends the search. :math:`O(N^2 R)` evaluations for an
+  order-:math:`N` tensor, against the :math:`\Omega(2^N)` of sampling-based searches. The variables are every
+  pair's rank (``topology="all"``), or, as in the paper's search under the ring constraint (``"ring"``), the
+  ranks of a ring's :math:`N` bonds and the order of the modes around it, whose neighbours swap two modes.
 
 Both return a :class:`StructureSearch`: the best fit, its structure, objective, RSE and compression ratio, the
 number of evaluations, and every evaluation in order (``plot()`` draws the objective against evaluations).
@@ -130,9 +132,9 @@ class _Evaluator:
 
     def __call__(self, structure: NetworkStructure, init: Optional[NetworkTensor] = None,
                  steps: Optional[int] = None, patience: bool = True) -> Evaluation:
-        """The evaluation of ``structure`` (cached), warm-started from the network ``init``; with ``steps``, a brief fit of that
-        many steps instead (a trial, not cached); without ``patience``, the fit runs to the protocol's own stops
-        (RSE below tolerance or the step budget)."""
+        """The evaluation of ``structure`` (cached), warm-started from the network ``init``; with ``steps``, a brief
+        fit of that many steps instead (a trial, not cached); without ``patience``, the fit runs to the protocol's
+        own stops (RSE below tolerance or the step budget)."""
         if steps is None and structure in self.cache:
             return self.cache[structure]
         options = dict(self.options)
@@ -265,45 +267,113 @@ def _initial_structure(init, shape: tuple[int, ...], max_rank: Optional[int]) ->
     return init
 
 
+@dataclass(frozen=True)
+class _Ring:
+    """A point of TnALE's search under the ring constraint: the modes in ring ``order`` and the ``ranks`` of the
+    bonds ``order[k] - order[k + 1 (mod N)]``. Its variables are the ``N`` ranks and the order."""
+
+    shape: tuple[int, ...]
+    order: tuple[int, ...]
+    ranks: tuple[int, ...]
+
+    @property
+    def structure(self) -> NetworkStructure:
+        n = len(self.order)
+        return NetworkStructure.uniform(self.shape).with_ranks(
+            {(self.order[k], self.order[(k + 1) % n]): r for k, r in enumerate(self.ranks)})
+
+    def variables(self) -> list:
+        return [*range(len(self.ranks)), "order"]
+
+    def neighbours(self, variable, radius: int, max_rank: Optional[int]) -> list["_Ring"]:
+        """Ranks within ``radius`` of bond ``variable``'s; for ``"order"``, every swap of two modes at most
+        ``radius`` apart around the ring (the bond ranks stay in place)."""
+        n = len(self.order)
+        if variable == "order":
+            swapped = []
+            for i in range(n):
+                for j in range(i + 1, n):
+                    if min(j - i, n - j + i) <= radius:
+                        order = list(self.order)
+                        order[i], order[j] = order[j], order[i]
+                        swapped.append(_Ring(self.shape, tuple(order), self.ranks))
+            return swapped
+        return [_Ring(self.shape, self.order, self.ranks[:variable] + (r,) + self.ranks[variable + 1:])
+                for r in _ranks_around(self.ranks[variable], radius, max_rank)]
+
+
+@dataclass(frozen=True)
+class _AllPairs:
+    """A point of TnALE's search over every pair's rank (topology search): one variable per pair."""
+
+    structure: NetworkStructure
+
+    def variables(self) -> list:
+        return self.structure.edges
+
+    def neighbours(self, variable, radius: int, max_rank: Optional[int]) -> list["_AllPairs"]:
+        rank = self.structure.rank(*variable)
+        return [_AllPairs(self.structure.with_ranks({variable: r})) for r in _ranks_around(rank, radius, max_rank)]
+
+
+def _ranks_around(rank: int, radius: int, max_rank: Optional[int]) -> list[int]:
+    top = rank + radius if max_rank is None else min(max_rank, rank + radius)
+    return [r for r in range(max(1, rank - radius), top + 1) if r != rank]
+
+
 def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
-          radius: int = 2, max_rank: Optional[int] = None, max_sweeps: int = 20, max_evaluations: int = 1000,
-          fit_options: Optional[dict] = None, random_state=None, progress: bool = True) -> StructureSearch:
+          topology: str = "all", radius: int = 2, max_rank: Optional[int] = None, max_sweeps: int = 20,
+          max_evaluations: int = 1000, fit_options: Optional[dict] = None, random_state=None,
+          progress: bool = True) -> StructureSearch:
     """Alternating local enumeration (Li et al.).
 
     Args:
         tensor, mask: the tensor to represent and its observed entries.
         weight: :math:`\\lambda` of the objective.
         init: the starting structure: a :class:`NetworkStructure` of the tensor's shape, or an int rank on every
-            pair.
-        radius: the first sweeps enumerate ranks within this distance of the current one; it shrinks by one after
-            a sweep without progress, and a sweep at radius 1 without progress ends the search.
+            pair (on every ring bond with ``topology="ring"``, which takes an int only).
+        topology: ``"all"``: every pair's rank is a variable (topology search on the adjacency matrix);
+            ``"ring"``: the ranks of a ring's ``N`` bonds and the order of the modes around it, as in the paper's
+            search under the ring constraint (a tensor train is a ring with one bond of rank 1).
+        radius: the first sweeps enumerate ranks within this distance of the current one (and, on a ring, swaps
+            of two modes at most this far apart); it shrinks by one after a sweep without progress, and a sweep at
+            radius 1 without progress ends the search.
         max_rank: the largest rank enumerated (None: no bound).
-        max_sweeps: at most this many sweeps over the bonds; ``max_evaluations``: no bond's enumeration starts
-            once this many fits are made.
+        max_sweeps: at most this many sweeps over the variables; ``max_evaluations``: no variable's enumeration
+            starts once this many fits are made.
         fit_options: keywords for :func:`fit_network` (default ``patience=500``).
-        random_state, progress: seed / generator (it also draws the order of the bonds in each sweep); a
+        random_state, progress: seed / generator (it also draws the order of the variables in each sweep); a
             progress bar.
     """
     max_rank = _check_rank_bound(max_rank)
     if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
         raise ValueError(f"radius: expected an int >= 1, got {radius!r}")
+    if topology not in ("all", "ring"):
+        raise ValueError(f"topology: expected 'all' or 'ring', got {topology!r}")
     evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
                           "TnALE structure search")
-    current = evaluate(_initial_structure(init, evaluate.tensor.shape, max_rank))
+    shape = evaluate.tensor.shape
+    if topology == "ring":
+        if len(shape) < 3:
+            raise ValueError(f"topology: a ring needs a tensor of order >= 3, got order {len(shape)}")
+        if not isinstance(init, int) or isinstance(init, bool):
+            raise ValueError(f"init: topology='ring' starts from an int rank on every ring bond, got {init!r}")
+        _initial_structure(init, shape, max_rank)
+        point = _Ring(tuple(shape), tuple(range(len(shape))), (init,) * len(shape))
+    else:
+        point = _AllPairs(_initial_structure(init, shape, max_rank))
+    current = evaluate(point.structure)
+    variables = point.variables()
     for _ in range(max_sweeps):
         improved = False
-        edges = current.structure.edges
-        for index in torch.randperm(len(edges), generator=evaluate.generator).tolist():
+        for index in torch.randperm(len(variables), generator=evaluate.generator).tolist():
             if len(evaluate.history) >= max_evaluations:
                 break
-            k, l = edges[index]
-            rank = current.structure.rank(k, l)
-            top = rank + radius if max_rank is None else min(max_rank, rank + radius)
-            neighbours = [current.structure.with_ranks({(k, l): r}) for r in range(max(1, rank - radius), top + 1)
-                          if r != rank]
-            best = min((evaluate(s, current.fit) for s in neighbours), key=lambda e: e.objective, default=current)
+            trials = [(evaluate(candidate.structure, current.fit), candidate)
+                      for candidate in point.neighbours(variables[index], radius, max_rank)]
+            best, best_point = min(trials, key=lambda trial: trial[0].objective, default=(current, point))
             if best.objective < current.objective:
-                current, improved = best, True
+                current, point, improved = best, best_point, True
         if len(evaluate.history) >= max_evaluations:
             break
         if not improved:

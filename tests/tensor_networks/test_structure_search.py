@@ -174,6 +174,16 @@ def test_searches_find_a_planted_train(search):
     assert result.objective == min(e.objective for e in result.history)
 
 
+def test_tnale_on_a_ring_finds_the_order_of_a_permuted_train():
+    # the train 0 - 2 - 1 - 3 is not a ring in the modes' own order: the search has to swap modes 1 and 2
+    chain = NetworkStructure.uniform((3, 4, 3, 4)).with_ranks({(0, 2): 2, (2, 1): 3, (1, 3): 2})
+    x = planted(chain, seed=4)
+    result = tnale(x, topology="ring", max_rank=4, random_state=0, progress=False,
+                   fit_options={"lr": 1e-2, "max_steps": 2000, "patience": 200})
+    assert result.structure == chain and result.rse < 1e-4
+    assert all(len(e.structure.bonds(k)) <= 2 for e in result.history for k in range(4))   # rings only
+
+
 def test_greedy_shrinking_moves_a_rank_to_open_a_loop_the_planted_chain_lacks():
     # From a star centred on core 1 (exact for this train, 57 parameters against its 36) no bond can lose a rank
     # and keep the fit exact; moving one from 1-2 to 2-3 closes the loop 1-2-3 (54), then 1-3 drops (36).
@@ -194,6 +204,12 @@ def test_search_arguments_are_checked():
         tnale(x, radius=0)
     with pytest.raises(ValueError, match="init"):
         tnale(x, init=NetworkStructure.uniform((3, 3)))
+    with pytest.raises(ValueError, match="topology: expected 'all' or 'ring', got 'star'"):
+        tnale(x, topology="star")
+    with pytest.raises(ValueError, match="init: topology='ring' starts from an int"):
+        tnale(x, topology="ring", init=NetworkStructure.uniform((3, 3, 3)))
+    with pytest.raises(ValueError, match="order >= 3"):
+        tnale(torch.randn(3, 3), topology="ring")
     with pytest.raises(ValueError, match="weight"):
         greedy_search(x, weight=-1.0)
     with pytest.raises(ValueError, match="max_rank"):
