@@ -71,15 +71,14 @@ class NetworkTensor(Decomposition):
         its best rank-``rank`` approximation otherwise; the cores whose bond moved are only relabelled. The result
         is a start (``errors`` empty), not a fit."""
         old, new = self.structure, self.structure.handed_over(core, neighbour, rank)
-
-        def leg(a: int, b: int) -> str:
-            return f"b{min(a, b)}_{max(a, b)}"
+        leg = NetworkStructure.bond_index
 
         def relabelled(k: int, structure: NetworkStructure, rename: dict[int, str]) -> tuple[str, ...]:
             return (f"i{k}", *(rename.get(m, leg(k, m)) for m in structure.bonds(k)))
 
         moved = {m: leg(neighbour, m) for m in old.bonds(core) if m != neighbour}
-        kept = [x for x in relabelled(neighbour, new, {}) if x != leg(core, neighbour)]
+        split = relabelled(neighbour, new, {})
+        kept = [x for x in split if x != leg(core, neighbour)]
         merged = TensorNetwork(
             {"core": self.cores[core], "neighbour": self.cores[neighbour]},
             {"core": relabelled(core, old, {neighbour: "cut", **moved}),
@@ -95,7 +94,6 @@ class NetworkTensor(Decomposition):
         cores = list(self.cores)
         cores[core] = left.reshape(new.core_shape(core))
         right = right.reshape(rank, *merged.shape[1:])
-        split = relabelled(neighbour, new, {})
         cores[neighbour] = right.movedim(0, split.index(leg(core, neighbour))) if rank > 1 else right[0]
         for m in moved:
             before = relabelled(m, old, {core: leg(neighbour, m)})

@@ -118,6 +118,11 @@ class NetworkStructure:
         """The cores ``l`` joined to core ``k`` by a bond of rank > 1, increasing: the order of its dimensions."""
         return [l for l in range(self.order) if l != k and self.adjacency[k][l] > 1]
 
+    @staticmethod
+    def bond_index(k: int, l: int) -> str:
+        """The index name of the bond between cores ``k`` and ``l`` in :meth:`network` (either order)."""
+        return f"b{min(k, l)}_{max(k, l)}"
+
     def core_shape(self, k: int) -> tuple[int, ...]:
         return (self.adjacency[k][k], *(self.adjacency[k][l] for l in self.bonds(k)))
 
@@ -134,7 +139,7 @@ class NetworkStructure:
         """The :class:`TensorNetwork` of ``cores`` (core ``k`` of :meth:`core_shape` ``(k)``); with ``batch``, every
         core has a leading batch dimension that stays open in front of the modes."""
         lead = ("batch",) if batch else ()
-        legs = {f"core{k}": (*lead, f"i{k}", *(f"b{min(k, l)}_{max(k, l)}" for l in self.bonds(k)))
+        legs = {f"core{k}": (*lead, f"i{k}", *(self.bond_index(k, l) for l in self.bonds(k)))
                 for k in range(self.order)}
         return TensorNetwork({f"core{k}": core for k, core in enumerate(cores)}, legs,
                              (*lead, *(f"i{k}" for k in range(self.order))))

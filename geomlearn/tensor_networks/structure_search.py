@@ -256,12 +256,16 @@ def _handovers(fit: NetworkTensor) -> list[NetworkTensor]:
     return starts
 
 
+def _check_init_rank(init: int, max_rank: Optional[int]) -> int:
+    if init < 1 or (max_rank is not None and init > max_rank):
+        raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
+    return init
+
+
 def _initial_structure(init, shape: tuple[int, ...], max_rank: Optional[int]) -> NetworkStructure:
     """``init`` checked: a structure of ``shape``, or an int rank on every pair."""
     if isinstance(init, int) and not isinstance(init, bool):
-        if init < 1 or (max_rank is not None and init > max_rank):
-            raise ValueError(f"init: expected a rank in 1..{max_rank or 'max_rank'}, got {init}")
-        init = NetworkStructure.uniform(shape, init)
+        init = NetworkStructure.uniform(shape, _check_init_rank(init, max_rank))
     if not isinstance(init, NetworkStructure) or init.shape != tuple(shape):
         raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(shape)}, got {init!r}")
     return init
@@ -358,8 +362,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
             raise ValueError(f"topology: a ring needs a tensor of order >= 3, got order {len(shape)}")
         if not isinstance(init, int) or isinstance(init, bool):
             raise ValueError(f"init: topology='ring' starts from an int rank on every ring bond, got {init!r}")
-        _initial_structure(init, shape, max_rank)
-        point = _Ring(tuple(shape), tuple(range(len(shape))), (init,) * len(shape))
+        point = _Ring(tuple(shape), tuple(range(len(shape))), (_check_init_rank(init, max_rank),) * len(shape))
     else:
         point = _AllPairs(_initial_structure(init, shape, max_rank))
     current = evaluate(point.structure)
