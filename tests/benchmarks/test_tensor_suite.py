@@ -5,8 +5,11 @@ import torch
 import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
 
+from ..real_data import needs_data
+
 
 def test_quick_run_times_every_peer_at_equal_error_and_completes_the_sparse_tensor():
+    needs_data("movielens/ml-100k/u1.base")          # the MovieLens completion case
     records = SUITES["tensor"].run(Context(quick=True, device=torch.device("cpu"), progress=False))
     for case in ("cp 30x30x30 R=5", "tucker 30x30x30", "tt 30x30x30"):
         errors = {r.impl: r.value for r in records if r.case == case and r.metric == "relative error"}
