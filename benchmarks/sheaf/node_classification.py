@@ -1,8 +1,9 @@
 """Node classification on the Geom-GCN splits: the sheaf models, GCN and MLP, trained as NSD's code does.
 
 Full-batch Adam on one split's training nodes; after every epoch the model is evaluated and the test
-accuracy kept at the best validation epoch (by accuracy, ties to the lower loss, or by loss: ``stop``);
-training ends when the validation figure has not improved for ``patience`` epochs. The restriction-map
+accuracy kept at the best validation epoch (by accuracy or by loss: ``stop``; the first epoch that strictly
+improves on the best so far, as NSD's ``exp/run.py``); training ends when the validation figure has not
+improved for ``patience`` epochs. The restriction-map
 learners can have their own weight decay (NSD's ``sheaf_decay``). Features are row-normalised and handed
 to the sheaf models as a sparse CSR matrix (bag-of-words: input dropout and the encoder then cost
 ``nnz``, not ``N F``).
@@ -67,21 +68,19 @@ PUBLISHED = {
                               stop="acc"),
 }
 # No published script: Film, Cora and CiteSeer run with these (chosen here, recorded with every result).
+# Cora and CiteSeer share the best of nine random draws (`python -m benchmarks.sheaf.sweep <Data set> Diag-NSD
+# --trials 9 --seed 1`, ranges in that module, like NSD's own sweep's) by Diag-NSD's mean validation accuracy on
+# splits 0-2; the same draw won on both: Cora 88.0 (others 80.6-87.4), CiteSeer 77.9 (others 73.3-77.6), against
+# 85.6 / 76.3 for the earlier hand-picked d = 3, 2 layers, 32 channels, dropout 0.5, input dropout 0.5, weight decay
+# 5e-4. The three best draws on either data set drop 80 % of the input features.
+CITATION = SheafSettings(d=4, layers=5, hidden=16, dropout=0.5, input_dropout=0.8, lr=0.02, weight_decay=1.416e-4,
+                         sheaf_decay=7.343e-4, low_pass=True, high_pass=True, epochs=1500, patience=200, stop="acc")
 CHOSEN = {
     "Film": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.2, lr=0.01, weight_decay=5e-4,
                           low_pass=True, epochs=500, patience=100),
-    "Cora": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.5, lr=0.01, weight_decay=5e-4,
-                          epochs=1500, patience=200, stop="acc"),
-    "CiteSeer": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.5, lr=0.01, weight_decay=5e-4,
-                              epochs=1500, patience=200, stop="acc"),
+    "Cora": CITATION,
+    "CiteSeer": CITATION,
 }
-# CiteSeer's were picked by Diag-NSD's mean validation accuracy on splits 0 and 1 among: weight decay 5e-3 / 5e-4;
-# stop on loss / accuracy; (dropout, input dropout) (0.5, 0.5) / (0.7, 0.7) / (0.5, 0.8) / (0.5, 0.9); hidden 16 / 32;
-# d 2 / 3; lr 0.01 / 0.02 (1,500 epochs, patience 200: NSD's defaults). Cora's stop on accuracy after 1,500 / 200
-# rather than on loss after 500 / 100: Diag-NSD's mean validation accuracy on splits 0-1, 86.6 against 85.4; larger
-# Cora models scored lower there (4 / 6 layers, 64 channels, d = 4, d = 2 with 64 channels, 4 layers with 64
-# channels: 84.99-86.56), and so did smaller or more regularised ones (d = 1: 84.86; d = 1 with 64 channels: 86.37;
-# d = 2: 86.37; weight decay 5e-3: 75.57; no input dropout: 82.16; d = 1, 64 channels, no input dropout: 84.11).
 BASELINE_SETTINGS = SheafSettings(hidden=64, dropout=0.5, lr=0.01, weight_decay=5e-4, epochs=500, patience=100)
 
 
@@ -159,7 +158,7 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
         val_loss = float(F.cross_entropy(logits[val], y[val]))
         predicted = logits.argmax(1)
         val_acc = float((predicted[val] == y[val]).float().mean())
-        key = (val_acc, -val_loss) if s.stop == "acc" else (-val_loss,)
+        key = val_acc if s.stop == "acc" else -val_loss
         if best_key is None or key > best_key:
             best_key, stale = key, 0
             result = {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()), "epoch": epoch}

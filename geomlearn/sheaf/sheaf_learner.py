@@ -55,6 +55,14 @@ class SheafLearner(torch.nn.Module):
         outputs = self.num_params + int(edge_weights)
         self.own = torch.nn.Linear(width, outputs, bias=False)      # A: the end whose map it is
         self.other = torch.nn.Linear(width, outputs, bias=False)    # B: the other end
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """``[A | B]`` drawn as torch draws one ``Linear(2 width, k)`` on the concatenation (NSD's learner):
+        uniform in :math:`\pm 1 / \sqrt{2\,\mathrm{width}}`, not each half as a layer of its own."""
+        bound = (2 * self.own.in_features) ** -0.5
+        for lin in (self.own, self.other):
+            torch.nn.init.uniform_(lin.weight, -bound, bound)
 
     def maps(self, x: Tensor, index: SparseIndex) -> Tensor:
         """The restriction maps ``[E, d, d]`` (``[E, d]`` diagonal), ``maps[e] = F_{src(e) <| e}``."""

@@ -2,6 +2,7 @@
 and the helpers they rely on: the scalar-COO peer is the same model, the ranking metrics are right."""
 
 import math
+import random
 
 import pytest
 import torch
@@ -11,6 +12,8 @@ import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
 from benchmarks.sheaf.recommendation import ranking_metrics
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
+from benchmarks.sheaf.sweep import draw
+from benchmarks.sheaf.sweep import main as sweep_main
 from geomlearn.sheaf import BundleNSD
 from geomlearn.sparse import SparseIndex
 
@@ -77,3 +80,20 @@ def test_recsys_runs_two_epochs_on_movielens():
     for model in ("LightGCN", "SheafRecommender"):
         for metric in ("F1@10", "NDCG@10", "Recall@20"):
             assert 0.0 < values[(model, metric)] < 100.0
+
+
+def test_sweep_draws_are_reproducible_and_in_range():
+    assert draw(random.Random(5), "O(d)-NSD") == draw(random.Random(5), "O(d)-NSD")
+    rng = random.Random(0)
+    settings = [draw(rng, model) for model in ("Diag-NSD", "O(d)-NSD", "Gen-NSD") for _ in range(100)]
+    assert {s.d for s in settings[:100]} == {1, 2, 3, 4, 5}
+    assert min(s.d for s in settings[100:]) == 2                      # orthogonal / general maps need d >= 2
+    assert all(1e-4 <= s.weight_decay <= 5.1e-3 and 1.6e-5 <= s.sheaf_decay <= 5.1e-3 for s in settings)
+    assert all(0 <= s.dropout <= 0.8 and 0 <= s.input_dropout <= 0.9 and s.stop == "acc" for s in settings)
+
+
+@pytest.mark.parametrize("argv, message", [(["--splits", "0,10"], "--splits"), (["--trials", "0"], "--trials")])
+def test_sweep_names_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        sweep_main(["Texas", "Diag-NSD", *argv])
+    assert message in capsys.readouterr().err
