@@ -3,8 +3,8 @@
 Full-batch Adam on one split's training nodes; after every epoch the model is evaluated and the test
 accuracy kept at the best validation epoch (by accuracy or by loss: ``stop``; the first epoch that strictly
 improves on the best so far, as NSD's ``exp/run.py``); training ends when the validation figure has not
-improved for ``patience`` epochs. The restriction-map
-learners can have their own weight decay (NSD's ``sheaf_decay``). Features are row-normalised and handed
+improved for ``patience`` epochs. The restriction-map learners can have their own weight decay (NSD's
+``sheaf_decay``). Features are row-normalised and handed
 to the sheaf models as a sparse CSR matrix (bag-of-words: input dropout and the encoder then cost
 ``nnz``, not ``N F``).
 """

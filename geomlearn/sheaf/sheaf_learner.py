@@ -58,7 +58,7 @@ class SheafLearner(torch.nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """``[A | B]`` drawn as torch draws one ``Linear(2 width, k)`` on the concatenation (NSD's learner):
+        r"""``[A | B]`` drawn as torch draws one ``Linear(2 width, k)`` on the concatenation (NSD's learner):
         uniform in :math:`\pm 1 / \sqrt{2\,\mathrm{width}}`, not each half as a layer of its own."""
         bound = (2 * self.own.in_features) ** -0.5
         for lin in (self.own, self.other):
