@@ -4,9 +4,8 @@ Full-batch Adam on one split's training nodes; after every epoch the model is ev
 accuracy kept at the best validation epoch (by accuracy or by loss: ``stop``; the first epoch that strictly
 improves on the best so far, as NSD's ``exp/run.py``); training ends when the validation figure has not
 improved for ``patience`` epochs. The restriction-map learners can have their own weight decay (NSD's
-``sheaf_decay``). Features are row-normalised and handed
-to the sheaf models as a sparse CSR matrix (bag-of-words: input dropout and the encoder then cost
-``nnz``, not ``N F``).
+``sheaf_decay``). Features are row-normalised and handed to the sheaf models as a sparse CSR matrix
+(bag-of-words: input dropout and the encoder then cost ``nnz``, not ``N F``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from geomlearn.sparse import SparseIndex
 
 from ..graph.node_classification import GCN, MLP, normalise_rows
 
-SHEAF_MODELS = ("Diag-NSD", "O(d)-NSD", "Gen-NSD", "Conn-NSD", "Identity-sheaf")
+LEARNED_SHEAF_MODELS = ("Diag-NSD", "O(d)-NSD", "Gen-NSD")       # the NSD variants: maps learned per layer
+SHEAF_MODELS = LEARNED_SHEAF_MODELS + ("Conn-NSD", "Identity-sheaf")
 BASELINES = ("GCN", "MLP")
 DATASETS = ("Texas", "Wisconsin", "Film", "Squirrel", "Chameleon", "Cornell", "CiteSeer", "Cora")
 

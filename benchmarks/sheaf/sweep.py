@@ -14,11 +14,11 @@ import argparse
 import json
 import math
 import random
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from tqdm import tqdm
 
-from .node_classification import DATASETS, SHEAF_MODELS, SheafSettings, load, train_split
+from .node_classification import DATASETS, LEARNED_SHEAF_MODELS, SheafSettings, load, train_split
 
 
 def draw(rng: random.Random, model: str) -> SheafSettings:
@@ -40,16 +40,19 @@ def draw(rng: random.Random, model: str) -> SheafSettings:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sheaf.sweep", description=__doc__)
     parser.add_argument("dataset", choices=DATASETS)
-    parser.add_argument("model", choices=[m for m in SHEAF_MODELS if m.endswith("-NSD") and m != "Conn-NSD"])
+    parser.add_argument("model", choices=LEARNED_SHEAF_MODELS)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splits", default="0,1,2", help="comma-separated Geom-GCN split numbers (0-9)")
     args = parser.parse_args(argv)
     if args.trials < 1:
         parser.error(f"--trials: expected an int >= 1, got {args.trials}")
-    splits = [int(k) for k in args.splits.split(",")]
+    try:
+        splits = [int(k) for k in args.splits.split(",")]
+    except ValueError:
+        splits = []
     if not splits or any(not 0 <= k < 10 for k in splits):
-        parser.error(f"--splits: expected split numbers in 0-9, got {args.splits!r}")
+        parser.error(f"--splits: expected comma-separated split numbers in 0-9, got {args.splits!r}")
     rng = random.Random(args.seed)
     data = load(args.dataset)
     for _ in tqdm(range(args.trials), desc=f"{args.dataset} {args.model}"):

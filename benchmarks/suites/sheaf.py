@@ -26,12 +26,11 @@ from geomlearn.sparse import SparseIndex
 
 from ..measure import peak_memory_mib, time_call
 from ..registry import Context, Record, register
-from ..sheaf.node_classification import (BASELINES, DATASETS, PUBLISHED, SHEAF_MODELS, build, describe, load, quick,
-                                         settings_for, train_split)
+from ..sheaf.node_classification import (BASELINES, DATASETS, LEARNED_SHEAF_MODELS, PUBLISHED, SHEAF_MODELS, build,
+                                         describe, load, quick, settings_for, train_split)
 from ..sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 
 SUITE = "sheaf"
-LEARNED = ("Diag-NSD", "O(d)-NSD", "Gen-NSD")
 
 # PAPERS.md section 2: Bodnar et al. (NeurIPS 2022) Table 1, and Barbero et al. for Conn-NSD ("verify").
 PAPER = {
@@ -88,7 +87,7 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
                               note=note))
         records.append(Record(SUITE, case, "geomlearn", "epoch time",
                               1e3 * statistics.mean(r["seconds_per_epoch"] for r in runs), "ms", params=params))
-        if model in LEARNED and (dataset not in best or mean > best[dataset][1]):
+        if model in LEARNED_SHEAF_MODELS and (dataset not in best or mean > best[dataset][1]):
             best[dataset] = (model, mean, std, splits)
     for dataset, (model, mean, std, splits) in best.items():
         target = TARGETS[dataset]

@@ -92,7 +92,8 @@ def test_sweep_draws_are_reproducible_and_in_range():
     assert all(0 <= s.dropout <= 0.8 and 0 <= s.input_dropout <= 0.9 and s.stop == "acc" for s in settings)
 
 
-@pytest.mark.parametrize("argv, message", [(["--splits", "0,10"], "--splits"), (["--trials", "0"], "--trials")])
+@pytest.mark.parametrize("argv, message", [(["--splits", "0,10"], "--splits"), (["--splits", "0,a"], "--splits"),
+                                           (["--trials", "0"], "--trials")])
 def test_sweep_names_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         sweep_main(["Texas", "Diag-NSD", *argv])

@@ -38,7 +38,6 @@ def test_learner_equals_a_linear_map_of_the_concatenated_ends(kind):
     torch.testing.assert_close(learner.maps(x, index), expected)
 
 
-
 def test_learner_starts_as_one_linear_layer_on_the_concatenation():
     # [A | B] is drawn as torch draws Linear(2 w, k): uniform on +-1/sqrt(2 w), variance 1/(6 w). Halves drawn
     # as layers of their own would reach 1/sqrt(w), twice the variance.
@@ -48,6 +47,7 @@ def test_learner_starts_as_one_linear_layer_on_the_concatenation():
     bound = 1 / (2 * 128) ** 0.5
     assert float(weight.abs().max()) <= bound
     torch.testing.assert_close(float(weight.var()), bound ** 2 / 3, rtol=0.1, atol=0.0)
+
 
 def test_learned_edge_weights_are_symmetric_and_scale_orthogonal_maps():
     torch.manual_seed(1)
