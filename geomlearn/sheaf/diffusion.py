@@ -24,7 +24,7 @@ from torch import Tensor
 from ..gnn.feature_dropout import feature_dropout
 from ..gnn.graph_input import Graph, as_sparse_index
 from ..sparse import SparseIndex
-from .laplacian import DirectSumLaplacian, SheafLaplacian, sheaf_laplacian
+from .laplacian import DirectSumLaplacian, SheafLaplacian, direct_sum, sheaf_laplacian
 from .restriction_maps import fixed_channel_maps
 
 
@@ -132,7 +132,7 @@ class SheafDiffusion(torch.nn.Module):
         fixed = self.fixed_channels(index, h.dtype)
         for layer in range(self.num_layers):
             laplacian = self.laplacian(layer, x, h, index, laplacian)
-            h = self.step(layer, h, laplacian if fixed is None else DirectSumLaplacian((laplacian, fixed)))
+            h = self.step(layer, h, laplacian if fixed is None else direct_sum(laplacian, fixed))
         return self.lin2(h.reshape(x.shape[0], -1))
 
     def extra_repr(self) -> str:

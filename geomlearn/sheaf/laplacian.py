@@ -110,6 +110,24 @@ class DirectSumLaplacian(NamedTuple):
         return out.reshape(n * total, n * total)
 
 
+def direct_sum(*parts: SheafLaplacian) -> SheafLaplacian | DirectSumLaplacian:
+    r"""The Laplacian of :math:`\mathcal F_1 \oplus \mathcal F_2 \oplus \cdots`, stalk coordinates in the order given.
+
+    When every part stores diagonal blocks on the same graph (diagonal maps, fixed low / high-pass
+    coordinates), the sum is one :class:`SheafLaplacian` whose heads are the parts' heads side by side:
+    one multi-head ``spmm`` of :math:`\sum_k d_k` heads instead of one call per part. Otherwise a
+    :class:`DirectSumLaplacian`, each part applied with its own storage.
+    """
+    if not parts:
+        raise ValueError("parts: expected at least one Laplacian, got none")
+    stacked = all(isinstance(part, SheafLaplacian) and part.diagonal.dim() == 2 and part.off_diagonal.dim() == 2
+                  and part.index is parts[0].index for part in parts)
+    if not stacked:
+        return DirectSumLaplacian(parts)
+    return SheafLaplacian(parts[0].index, torch.cat([part.diagonal for part in parts], dim=1),
+                          torch.cat([part.off_diagonal for part in parts], dim=1))
+
+
 def _check_maps(index: SparseIndex, maps: Tensor, orthogonal: bool) -> None:
     ok = isinstance(maps, Tensor) and maps.dim() in (2, 3) and maps.shape[0] == index.num_edges \
         and maps.shape[1] >= 1 and (maps.dim() == 2 or maps.shape[1] == maps.shape[2])

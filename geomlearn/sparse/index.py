@@ -120,6 +120,7 @@ class SparseIndex:
         self._self_loops: tuple[SparseIndex, Tensor, Tensor] | None = None
         self._edge_keys: tuple[Tensor, Tensor] | None = None
         self._reverse: Tensor | None = None          # set by sparse.reverse_edges
+        self._transpose: SparseIndex | None = None   # set by t()
 
     @classmethod
     def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
@@ -245,15 +246,18 @@ class SparseIndex:
         return self._self_loops
 
     def t(self) -> "SparseIndex":
-        """The reversed graph (edges ``i -> j``), i.e. the pattern of ``A^T``; shares the cached layouts."""
-        out = SparseIndex.__new__(SparseIndex)
-        out.index_dtype = self.index_dtype
-        out.edge_index = self.edge_index.flip(0)
-        out.num_src, out.num_dst = self.num_dst, self.num_src
-        out._csr, out._csc = self._csc, self._csr
-        out._self_loops = out._edge_keys = None
-        out._reverse = self._reverse                  # the reverse of e's transpose is rev[e]'s transpose
-        return out
+        """The reversed graph (edges ``i -> j``), i.e. the pattern of ``A^T``; shares the layouts cached so far.
+        Computed once and cached (``index.t().t() is index``), so layouts it builds later are kept too."""
+        if self._transpose is None:
+            out = SparseIndex.__new__(SparseIndex)
+            out.index_dtype = self.index_dtype
+            out.edge_index = self.edge_index.flip(0)
+            out.num_src, out.num_dst = self.num_dst, self.num_src
+            out._csr, out._csc = self._csc, self._csr
+            out._self_loops = out._edge_keys = None
+            out._reverse = self._reverse              # the reverse of e's transpose is rev[e]'s transpose
+            out._transpose, self._transpose = self, out
+        return self._transpose
 
     def to(self, device: torch.device | str) -> "SparseIndex":
         """A copy on ``device`` (the cached layouts move with it)."""
@@ -265,6 +269,7 @@ class SparseIndex:
         out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
         out._self_loops = out._edge_keys = None
         out._reverse = None if self._reverse is None else self._reverse.to(device)
+        out._transpose = None
         return out
 
     # ------------------------------------------------------------- constructors

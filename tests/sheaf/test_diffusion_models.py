@@ -3,8 +3,8 @@ import torch
 from torch_geometric.utils import coalesce, to_undirected
 
 from geomlearn.sheaf import (BundleNSD, ConnectionNSD, DiagNSD, DirectSumLaplacian, GeneralNSD, IdentitySheafDiffusion,
-                             NeuralSheafDiffusion, SheafConv, SheafLearner, fixed_channel_maps, restriction_maps,
-                             sheaf_laplacian)
+                             NeuralSheafDiffusion, SheafConv, SheafLaplacian, SheafLearner, direct_sum,
+                             fixed_channel_maps, restriction_maps, sheaf_laplacian)
 from geomlearn.sparse import SparseIndex, reverse_edges
 
 
@@ -91,6 +91,20 @@ def test_fixed_channels_are_a_direct_sum_with_the_graph_laplacians():
     x = torch.randn(9, 4, 3, dtype=torch.float64)
     torch.testing.assert_close(total(x).reshape(36, 3), total.dense() @ x.reshape(36, 3))
     torch.testing.assert_close(total(x)[:, :2], learned(x[:, :2]))
+    assert isinstance(direct_sum(learned, laplacian), DirectSumLaplacian)      # full blocks: part by part
+
+
+def test_direct_sum_of_diagonal_sheaves_is_one_stacked_laplacian():
+    index = undirected(seed=5)
+    learned = sheaf_laplacian(index, torch.randn(index.num_edges, 3, dtype=torch.float64), eps=1.0)
+    fixed = sheaf_laplacian(index, fixed_channel_maps(index.src, index.dst, True, False, torch.float64), eps=1.0)
+    stacked = direct_sum(learned, fixed)
+    assert isinstance(stacked, SheafLaplacian) and stacked.stalk_dim == 4
+    x = torch.randn(9, 4, 3, dtype=torch.float64)
+    torch.testing.assert_close(stacked(x), DirectSumLaplacian((learned, fixed))(x))
+    torch.testing.assert_close(stacked.dense(), DirectSumLaplacian((learned, fixed)).dense())
+    with pytest.raises(ValueError, match="parts"):
+        direct_sum()
 
 
 def test_sheaf_conv_with_the_identity_sheaf_is_a_gcn_layer_without_self_loops():

@@ -39,6 +39,9 @@ def test_transpose_swaps_roles_and_layouts():
     assert torch.equal(reverse.edge_index, index.edge_index.flip(0))
     assert reverse.csc() is index.csr()
     assert torch.equal(reverse.csr().ptr, SparseIndex(reverse.edge_index, num_nodes=(4, 3)).csr().ptr)
+    # cached both ways: the layout the transpose built is kept for the next call
+    assert index.t() is reverse and reverse.t() is index and index.t().csr() is reverse.csr()
+    assert index.to("cpu").t() is not reverse
 
 
 def test_with_self_loops_replaces_loops_by_one_per_node_and_is_cached():
