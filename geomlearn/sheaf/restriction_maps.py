@@ -78,7 +78,7 @@ def _householder_product(params: Tensor, d: int) -> Tensor:
         v = reflectors[:, i]                                                   # [d, E], v_i[i] = 1
         q_v = (product * v.unsqueeze(0)).sum(dim=1)                            # (Q v)  [d, E]
         product = product - (2.0 / v.square().sum(dim=0) * q_v).unsqueeze(1) * v.unsqueeze(0)
-    return product.permute(2, 0, 1)
+    return product.permute(2, 0, 1).contiguous()     # edges first in memory: the Laplacian gathers maps by edge
 
 
 def fixed_channel_maps(src: Tensor, dst: Tensor, low_pass: bool, high_pass: bool, dtype: torch.dtype) -> Tensor:
