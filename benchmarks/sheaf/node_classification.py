@@ -75,9 +75,13 @@ PUBLISHED = {
 # 5e-4. The three best draws on either data set drop 80 % of the input features.
 CITATION = SheafSettings(d=4, layers=5, hidden=16, dropout=0.5, input_dropout=0.8, lr=0.02, weight_decay=1.416e-4,
                          sheaf_decay=7.343e-4, low_pass=True, high_pass=True, epochs=1500, patience=200, stop="acc")
+# Film: the best of eight draws (`python -m benchmarks.sheaf.sweep Film Diag-NSD --trials 8 --seed 1`) by Diag-NSD's
+# mean validation accuracy on splits 0-2: 38.8 (others 35.1-37.9); the hand-picked d = 3, 2 layers, 32 channels,
+# low pass, dropout 0.5, input dropout 0.2, weight decay 5e-4 (500 epochs, patience 100 on the loss) before it.
+FILM = SheafSettings(d=3, layers=5, hidden=8, dropout=0.7, input_dropout=0.0, lr=0.02, weight_decay=1.570e-3,
+                     sheaf_decay=4.535e-3, high_pass=True, second_linear=True, epochs=1500, patience=200, stop="acc")
 CHOSEN = {
-    "Film": SheafSettings(d=3, layers=2, hidden=32, dropout=0.5, input_dropout=0.2, lr=0.01, weight_decay=5e-4,
-                          low_pass=True, epochs=500, patience=100),
+    "Film": FILM,
     "Cora": CITATION,
     "CiteSeer": CITATION,
 }
