@@ -10,7 +10,7 @@ from torch_geometric.utils import coalesce, to_undirected
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
-from benchmarks.sheaf.recommendation import ranking_metrics
+from benchmarks.sheaf.recommendation import hold_out, interaction_matrix, ranking_metrics
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 from benchmarks.sheaf.sweep import draw
 from benchmarks.sheaf.sweep import main as sweep_main
@@ -73,6 +73,22 @@ def test_ranking_metrics_by_hand():
     assert metrics["Recall@20"] == pytest.approx(0.5)
 
 
+def test_hold_out_partitions_the_ratings():
+    pairs = torch.stack([torch.arange(50) % 7, 7 + torch.arange(50)])
+    kept, held = hold_out(pairs, 0.1, torch.Generator().manual_seed(3))
+    assert held.shape == (2, 5) and kept.shape == (2, 45)
+    together = torch.cat([kept, held], dim=1)
+    assert torch.equal(together[:, together[1].argsort()], pairs)          # disjoint, nothing lost
+    matrix = interaction_matrix(held, 7, 50)
+    assert matrix.sum() == 5 and bool(matrix[held[0], held[1] - 7].all())
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
+def test_hold_out_names_a_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="validation"):
+        hold_out(torch.zeros(2, 4, dtype=torch.long), fraction, torch.Generator())
+
+
 def test_recsys_runs_two_epochs_on_movielens():
     needs_data("movielens/ml-100k/u1.base")
     records = SUITES["recsys"].run(Context(quick=True, device=torch.device("cpu"), progress=False))
@@ -80,6 +96,7 @@ def test_recsys_runs_two_epochs_on_movielens():
     for model in ("LightGCN", "SheafRecommender"):
         for metric in ("F1@10", "NDCG@10", "Recall@20"):
             assert 0.0 < values[(model, metric)] < 100.0
+        assert values[(model, "chosen epoch")] in (1, 2)
 
 
 def test_sweep_draws_are_reproducible_and_in_range():
