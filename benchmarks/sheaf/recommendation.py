@@ -121,6 +121,9 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     """Train on fold ``fold``'s base ratings less the validation hold-out; returns the test metrics of the epoch
     with the best validation NDCG@10 (ranked every ``s.eval_every`` epochs and after the last), that epoch
     (``"epoch"``), its validation NDCG@10 and the training time per epoch (evaluation excluded)."""
+    total = s.epochs if epochs is None else epochs
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise ValueError(f"epochs: expected an int >= 1, got {total!r}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     users, items = data.num_users, data.num_items
@@ -134,7 +137,6 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     others = [p for n, p in model.named_parameters() if not n.startswith("learner.")]
     groups = [{"params": others}] + ([{"params": learner, "lr": s.learner_lr or s.lr}] if learner else [])
     optimizer = torch.optim.Adam(groups, lr=s.lr)
-    total = s.epochs if epochs is None else epochs
     best, result, stale, training = -1.0, {}, 0, 0.0
     for epoch in range(1, total + 1):
         start = time.perf_counter()

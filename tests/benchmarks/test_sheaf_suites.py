@@ -10,7 +10,8 @@ from torch_geometric.utils import coalesce, to_undirected
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
-from benchmarks.sheaf.recommendation import hold_out, interaction_matrix, ranking_metrics
+from benchmarks.sheaf.recommendation import (RecsysSettings, hold_out, interaction_matrix, ranking_metrics,
+                                             train_recommender)
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 from benchmarks.sheaf.sweep import draw
 from benchmarks.sheaf.sweep import main as sweep_main
@@ -87,6 +88,12 @@ def test_hold_out_partitions_the_ratings():
 def test_hold_out_names_a_bad_fraction(fraction):
     with pytest.raises(ValueError, match="validation"):
         hold_out(torch.zeros(2, 4, dtype=torch.long), fraction, torch.Generator())
+
+
+@pytest.mark.parametrize("epochs", [0, -3, 2.5])
+def test_train_recommender_names_a_bad_epoch_count(epochs):
+    with pytest.raises(ValueError, match="epochs"):
+        train_recommender("LightGCN", None, 0, RecsysSettings(), epochs=epochs)
 
 
 def test_recsys_runs_two_epochs_on_movielens():
