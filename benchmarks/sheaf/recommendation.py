@@ -8,8 +8,9 @@ not rated in training and is scored on the held-out ones; the ``u{k}.test`` figu
 the epoch with the best validation NDCG@10 (a fixed epoch count catches one model still learning and
 another already overfitting: LightGCN trained on all of u1.base scores NDCG@10 49.7 after 60 epochs and 54.2
 after 150 at lr 5e-3, but 52.5 after 60 and 47.4 after 150 at lr 2e-2). The test ranking leaves out every
-``u{k}.base`` item of the user. Metrics: precision and recall at 10 (F1@10 from their means over users), NDCG@10 (binary gains,
-ideal order of the user's test items) and Recall@20, averaged over the users with a test item.
+``u{k}.base`` item of the user. Metrics: precision and recall at 10 (F1@10 from their means over users),
+NDCG@10 (binary gains, ideal order of the user's test items) and Recall@20, averaged over the users with a
+test item.
 """
 
 from __future__ import annotations
