@@ -3,7 +3,8 @@
 Times are wall-clock medians after warm-up (synchronising CUDA around each call). Peak memory is the
 extra memory a call needs above what was resident before it: on CUDA from the caching allocator's
 statistics, on Linux CPUs from the process's resident-set high-water mark (``VmHWM``), which is reset
-before the call through ``/proc/self/clear_refs``.
+before the call through ``/proc/self/clear_refs``, with glibc made to map and unmap every allocation above
+128 KiB for the duration of that call only.
 """
 
 from __future__ import annotations
@@ -13,30 +14,46 @@ import ctypes.util
 import gc
 import statistics
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
 
-def _return_freed_memory_to_the_os() -> None:
-    """Make glibc serve every allocation above 128 KiB by ``mmap`` (and give it back on ``free``), so the
-    resident set follows the tensors alive and its high-water mark measures a call's peak. Without this,
-    glibc's adaptive threshold keeps freed blocks of up to 32 MiB resident and hides them."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
+def _load_libc():
+    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(libc_name)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 128 * 1024)
-        libc.mallopt(m_trim_threshold, 128 * 1024)
-    except (OSError, AttributeError):
-        pass
+        libc = ctypes.CDLL(name) if name else None
+        return libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
 
 
-_return_freed_memory_to_the_os()
+_LIBC = _load_libc()
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+@contextmanager
+def _resident_set_follows_tensors() -> Iterator[None]:
+    """Inside: glibc serves every allocation above 128 KiB by ``mmap`` and unmaps it on ``free``, and the free
+    heap is handed back first (``malloc_trim``), so the resident set follows the tensors alive and its
+    high-water mark measures a call's peak (otherwise freed blocks of up to 32 MiB stay resident and are reused
+    unseen). On exit the thresholds go to 32 MiB / 64 MiB, where glibc's own adaptive thresholds settle: an
+    ``mmap`` per allocation makes allocation-heavy training loops two to three times slower (a
+    SheafRecommender epoch on MovieLens 100K: 4.3 s against 1.9 s), so timings must not run under it."""
+    if _LIBC is None:
+        yield
+        return
+    _LIBC.mallopt(_M_MMAP_THRESHOLD, 128 * 2**10)
+    _LIBC.mallopt(_M_TRIM_THRESHOLD, 128 * 2**10)
+    _LIBC.malloc_trim(0)
+    try:
+        yield
+    finally:
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+        _LIBC.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
 
 
 @dataclass
@@ -99,10 +116,11 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float | N
         torch.cuda.synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - base) / 2**20
     try:
-        Path("/proc/self/clear_refs").write_text("5")
-        base = _status_kib("VmRSS")
-        fn()
-        return max(_status_kib("VmHWM") - base, 0) / 1024
+        with _resident_set_follows_tensors():
+            Path("/proc/self/clear_refs").write_text("5")
+            base = _status_kib("VmRSS")
+            fn()
+            return max(_status_kib("VmHWM") - base, 0) / 1024
     except OSError:
         return None
 

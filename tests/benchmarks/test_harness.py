@@ -22,6 +22,16 @@ def test_peak_memory_sees_a_large_temporary():
     assert 48 < peak < 256  # a 64 MiB tensor, alive only inside the call
 
 
+def test_peak_memory_sees_a_temporary_that_fits_in_freed_heap():
+    """8 MiB blocks freed just before are not reused unseen: the measured call's 8 MiB temporary shows."""
+    freed = [torch.ones(2 * 2**20) for _ in range(4)]
+    del freed
+    peak = peak_memory_mib(lambda: torch.ones(2 * 2**20).sum(), torch.device("cpu"))
+    if peak is None:
+        pytest.skip("no /proc/self/clear_refs on this platform")
+    assert 6 < peak < 64
+
+
 def test_markdown_table_pivots_metrics_and_keeps_notes():
     records = [
         Record("s", "case A", "ours", "time", 2.0, "ms", std=0.1, n=5),
