@@ -54,7 +54,7 @@ def markdown_table(records: list[Record]) -> str:
         row[(r.metric, r.unit)] = shown
         if r.note and r.note not in row["note"]:
             row["note"] = f"{row['note']}; {r.note}" if row["note"] else r.note
-    header = ["case", "impl"] + [f"{m} ({u})" for m, u in metrics] + ["note"]
+    header = ["case", "impl"] + [f"{m} ({u})" if u else m for m, u in metrics] + ["note"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (case, impl), row in rows.items():
         cells = [case, impl] + [row.get(key, "") for key in metrics] + [row["note"]]

@@ -38,12 +38,13 @@ def test_markdown_table_pivots_metrics_and_keeps_notes():
         Record("s", "case A", "peer", "time", 6.0, "ms", std=0.2, n=5),
         Record("s", "case A", "peer", "speedup of geomlearn", 3.0, "x"),
         Record("s", "case B", "peer", "time", None, "ms", note="skipped: too big"),
+        Record("s", "case B", "peer", "chosen epoch", 12, ""),
     ]
     table = markdown_table(records).splitlines()
-    assert table[0] == "| case | impl | time (ms) | speedup of geomlearn (x) | note |"
-    assert table[2] == "| case A | ours | 2 ± 0.1 |  |  |"
-    assert table[3] == "| case A | peer | 6 ± 0.2 | 3.00x |  |"
-    assert table[4] == "| case B | peer | — |  | skipped: too big |"
+    assert table[0] == "| case | impl | time (ms) | speedup of geomlearn (x) | chosen epoch | note |"
+    assert table[2] == "| case A | ours | 2 ± 0.1 |  |  |  |"
+    assert table[3] == "| case A | peer | 6 ± 0.2 | 3.00x |  |  |"
+    assert table[4] == "| case B | peer | — |  | 12 | skipped: too big |"
 
 
 def test_write_results_writes_json_records_and_a_headed_table(tmp_path):
