@@ -20,6 +20,8 @@ from torch_geometric.utils import negative_sampling, to_undirected
 from geomlearn.gnn import GCNConv, NCNCPredictor, NCNPredictor, remove_target_links
 from geomlearn.sparse import SparseIndex
 
+from ..best_epoch import BestEpoch
+
 
 class Encoder(torch.nn.Module):
     """Two GCN layers with a ReLU and dropout between them."""
@@ -92,7 +94,7 @@ def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60,
     predictor = PREDICTORS[predictor_name](hidden, hidden, dropout=dropout)
     optimizer = torch.optim.Adam(list(encoder.parameters()) + list(predictor.parameters()), lr=lr)
     positives = split["train"]
-    best = {"val": -1.0, "test": 0.0, "epoch": 0}
+    best = BestEpoch()
     for epoch in range(epochs):
         encoder.train()
         predictor.train()
@@ -112,6 +114,5 @@ def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60,
             h = encoder(x, train_graph)
             scores = {key: predictor(h, train_graph, split[key]) for key in ("valid", "valid_neg", "test", "test_neg")}
         val = metric(scores["valid"], scores["valid_neg"])
-        if val > best["val"]:
-            best = {"val": val, "test": metric(scores["test"], scores["test_neg"]), "epoch": epoch}
-    return best
+        best.update(val, lambda: {"val": val, "test": metric(scores["test"], scores["test_neg"]), "epoch": epoch})
+    return best.result

@@ -20,6 +20,8 @@ from torch import Tensor
 from geomlearn.gnn import APPNP, DAGNN, TANGNN, GATConv, GCNConv
 from geomlearn.sparse import SparseIndex
 
+from ..best_epoch import BestEpoch
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -162,8 +164,7 @@ def train_node_classifier(model_name: str, data, settings: Settings, seed: int, 
     model = MODELS[model_name](x.shape[1], settings.hidden, classes, settings.dropout)
     dropout = SparseInputDropout(x)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    best = (-1.0, float("inf"))
-    result = {"val": 0.0, "test": 0.0, "epoch": 0}
+    best = BestEpoch()
     total_epochs = settings.epochs if epochs is None else epochs
     start = time.perf_counter()
     for epoch in range(total_epochs):
@@ -177,9 +178,6 @@ def train_node_classifier(model_name: str, data, settings: Settings, seed: int, 
         val_loss = float(F.cross_entropy(logits[data.val_mask], y[data.val_mask]))
         predicted = logits.argmax(1)
         val = float((predicted[data.val_mask] == y[data.val_mask]).float().mean())
-        if (val, -val_loss) > (best[0], -best[1]):
-            best = (val, val_loss)
-            test = float((predicted[data.test_mask] == y[data.test_mask]).float().mean())
-            result = {"val": val, "test": test, "epoch": epoch}
-    result["seconds_per_epoch"] = (time.perf_counter() - start) / max(total_epochs, 1)
-    return result
+        best.update((val, -val_loss), lambda: {
+            "val": val, "test": float((predicted[data.test_mask] == y[data.test_mask]).float().mean()), "epoch": epoch})
+    return {**best.result, "seconds_per_epoch": (time.perf_counter() - start) / max(total_epochs, 1)}

@@ -22,6 +22,7 @@ from geomlearn.datasets import heterophilous, planetoid
 from geomlearn.sheaf import BundleNSD, ConnectionNSD, DiagNSD, GeneralNSD, IdentitySheafDiffusion, SheafDiffusion
 from geomlearn.sparse import SparseIndex
 
+from ..best_epoch import BestEpoch
 from ..graph.node_classification import GCN, MLP, normalise_rows
 
 LEARNED_SHEAF_MODELS = ("Diag-NSD", "O(d)-NSD", "Gen-NSD")       # the NSD variants: maps learned per layer
@@ -148,7 +149,7 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
         model = build(model_name, data.num_features, classes, s)
     x = data.x.to_sparse_csr() if isinstance(model, SheafDiffusion) else data.x
     optimizer = _optimizer(model, s)
-    best_key, result, stale = None, {"val": 0.0, "test": 0.0, "epoch": 0}, 0
+    best = BestEpoch(s.patience)
     total = s.epochs if epochs is None else epochs
     start = time.perf_counter()
     for epoch in range(total):
@@ -162,17 +163,11 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
         val_loss = float(F.cross_entropy(logits[val], y[val]))
         predicted = logits.argmax(1)
         val_acc = float((predicted[val] == y[val]).float().mean())
-        key = val_acc if s.stop == "acc" else -val_loss
-        if best_key is None or key > best_key:
-            best_key, stale = key, 0
-            result = {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()), "epoch": epoch}
-        else:
-            stale += 1
-            if stale >= s.patience:
-                break
-    result["epochs_run"] = epoch + 1
-    result["seconds_per_epoch"] = (time.perf_counter() - start) / (epoch + 1)
-    return result
+        if best.update(val_acc if s.stop == "acc" else -val_loss,
+                       lambda: {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()),
+                                "epoch": epoch}):
+            break
+    return {**best.result, "epochs_run": epoch + 1, "seconds_per_epoch": (time.perf_counter() - start) / (epoch + 1)}
 
 
 def describe(s: SheafSettings) -> dict:

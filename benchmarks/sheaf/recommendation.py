@@ -28,6 +28,8 @@ from geomlearn.gnn import LightGCN
 from geomlearn.sheaf import SheafRecommender
 from geomlearn.sparse import SparseIndex
 
+from ..best_epoch import BestEpoch
+
 RECOMMENDERS = ("LightGCN", "SheafRecommender")
 
 
@@ -138,7 +140,7 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     others = [p for n, p in model.named_parameters() if not n.startswith("learner.")]
     groups = [{"params": others}] + ([{"params": learner, "lr": s.learner_lr or s.lr}] if learner else [])
     optimizer = torch.optim.Adam(groups, lr=s.lr)
-    best, result, stale, training = -1.0, {}, 0, 0.0
+    best, training = BestEpoch(s.patience), 0.0
     for epoch in range(1, total + 1):
         start = time.perf_counter()
         for batch in torch.randperm(pairs.shape[1], generator=generator).split(s.batch_size):
@@ -157,12 +159,7 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
             continue
         scores = _scores(model, index, users)
         score = ranking_metrics(scores, fit, validation)["NDCG@10"]
-        if score > best:
-            best, stale = score, 0
-            result = {**ranking_metrics(scores, excluded, test), "epoch": epoch, "validation NDCG@10": score}
-        else:
-            stale += 1
-            if stale >= s.patience:
-                break
-    result["seconds_per_epoch"] = training / epoch
-    return result
+        if best.update(score, lambda: {**ranking_metrics(scores, excluded, test), "epoch": epoch,
+                                       "validation NDCG@10": score}):
+            break
+    return {**best.result, "seconds_per_epoch": training / epoch}

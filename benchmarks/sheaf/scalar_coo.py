@@ -62,7 +62,8 @@ class ScalarCOOBundleNSD(BundleNSD):
         blocks = -(edge_weight.square() * scale[dst] * scale[src]).view(-1, 1, 1) \
             * (maps[rev].transpose(1, 2) @ maps)                                     # L_vu, e = u -> v
         p, q = torch.meshgrid(torch.arange(d), torch.arange(d), indexing="ij")
-        rows = [(dst.view(-1, 1, 1) * dim + p).reshape(-1), (torch.arange(n).view(-1, 1) * dim + torch.arange(d)).reshape(-1)]
+        diagonal = (torch.arange(n).view(-1, 1) * dim + torch.arange(d)).reshape(-1)
+        rows = [(dst.view(-1, 1, 1) * dim + p).reshape(-1), diagonal]
         cols = [(src.view(-1, 1, 1) * dim + q).reshape(-1), rows[1]]
         values = [blocks.reshape(-1), (degree * scale.square()).repeat_interleave(d)]
         if self.low_pass:
