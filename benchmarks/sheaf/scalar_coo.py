@@ -64,7 +64,7 @@ class ScalarCOOBundleNSD(BundleNSD):
         p, q = torch.meshgrid(torch.arange(d), torch.arange(d), indexing="ij")
         diagonal = (torch.arange(n).view(-1, 1) * dim + torch.arange(d)).reshape(-1)
         rows = [(dst.view(-1, 1, 1) * dim + p).reshape(-1), diagonal]
-        cols = [(src.view(-1, 1, 1) * dim + q).reshape(-1), rows[1]]
+        cols = [(src.view(-1, 1, 1) * dim + q).reshape(-1), diagonal]
         values = [blocks.reshape(-1), (degree * scale.square()).repeat_interleave(d)]
         if self.low_pass:
             count = torch.zeros(n, dtype=h.dtype).index_add_(0, src, torch.ones_like(edge_weight))
