@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from geomlearn.argument_checks import check_int
+
 
 class BestEpoch:
     """The result of the epoch with the highest validation score so far, and early stopping.
@@ -16,9 +18,7 @@ class BestEpoch:
     """
 
     def __init__(self, patience: Optional[int] = None):
-        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-            raise ValueError(f"patience: expected None or an int >= 1, got {patience!r}")
-        self.patience = patience
+        self.patience = check_int("patience", patience, optional=True)
         self.score: Any = None
         self.result: dict = {}
         self.stale = 0

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import to_undirected
 
+from geomlearn.argument_checks import check_int
 from geomlearn.gnn import LightGCN
 from geomlearn.sheaf import SheafRecommender
 from geomlearn.sparse import SparseIndex
@@ -125,8 +126,7 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     with the best validation NDCG@10 (ranked every ``s.eval_every`` epochs and after the last), that epoch
     (``"epoch"``), its validation NDCG@10 and the training time per epoch (evaluation excluded)."""
     total = s.epochs if epochs is None else epochs
-    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
-        raise ValueError(f"epochs: expected an int >= 1, got {total!r}")
+    check_int("epochs", total)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     users, items = data.num_users, data.num_items

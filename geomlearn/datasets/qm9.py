@@ -19,6 +19,7 @@ from typing import Optional
 import torch
 from torch_geometric.data import Data
 
+from ..argument_checks import check_int
 from .root import DataFormatError, DataNotFoundError
 
 HARTREE_EV = 27.211386245988
@@ -116,9 +117,7 @@ def qm9(max_molecules: Optional[int] = None) -> list[Data]:
         DataNotFoundError: ``qm9pack`` is not installed.
         DataFormatError: a file lacks a column or holds a malformed row (named with its line).
     """
-    if max_molecules is not None and (isinstance(max_molecules, bool) or not isinstance(max_molecules, int)
-                                      or max_molecules < 1):
-        raise ValueError(f"max_molecules: expected an int >= 1 or None, got {max_molecules!r}")
+    check_int("max_molecules", max_molecules, optional=True)
     folder = _data_folder()
     cache = _cache_path(folder)
     if max_molecules is None and cache.exists():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Data
 
+from ..argument_checks import check_int, is_int
+
 
 def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 0.8, seed: int = 0) -> Data:
     r"""A directed graph whose in-degrees follow a power law (a few hubs, a long tail of small degrees).
@@ -23,10 +25,8 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 0.8, seed:
     Returns:
         ``Data(edge_index [2, E], num_nodes=N)``.
     """
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
-        raise ValueError(f"num_nodes: expected an int >= 1, got {num_nodes!r}")
-    if isinstance(num_edges, bool) or not isinstance(num_edges, int) or num_edges < 0:
-        raise ValueError(f"num_edges: expected an int >= 0, got {num_edges!r}")
+    check_int("num_nodes", num_nodes)
+    check_int("num_edges", num_edges, 0)
     if not exponent >= 0:
         raise ValueError(f"exponent: expected a number >= 0, got {exponent!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -61,13 +61,12 @@ def stochastic_block_model(block_sizes: list[int], p_in: float, p_out: float, nu
     Returns:
         ``Data(edge_index [2, E], y [N], num_nodes=N)`` plus ``x [N, num_features]`` when asked.
     """
-    if not block_sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in block_sizes):
+    if not block_sizes or any(not is_int(n) or n < 1 for n in block_sizes):
         raise ValueError(f"block_sizes: expected a non-empty list of ints >= 1, got {block_sizes!r}")
     for name, p in (("p_in", p_in), ("p_out", p_out)):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{name}: expected a probability in [0, 1], got {p!r}")
-    if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 0:
-        raise ValueError(f"num_features: expected an int >= 0, got {num_features!r}")
+    check_int("num_features", num_features, 0)
     if not feature_noise >= 0:
         raise ValueError(f"feature_noise: expected a number >= 0, got {feature_noise!r}")
     generator = torch.Generator().manual_seed(seed)

@@ -14,6 +14,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ..sparse import SparseIndex, segment_reduce
 from .radius_graph import radius_graph
 
@@ -23,8 +24,7 @@ class EnergyModel(torch.nn.Module):
 
     def __init__(self, max_z: int, atomref: Optional[Tensor] = None):
         super().__init__()
-        if isinstance(max_z, bool) or not isinstance(max_z, int) or max_z < 1:
-            raise ValueError(f"max_z: expected an int >= 1, got {max_z!r}")
+        check_int("max_z", max_z)
         if atomref is not None and (not isinstance(atomref, Tensor) or atomref.shape != (max_z + 1,)):
             raise ValueError(f"atomref: expected [{max_z + 1}] energies per element, got "
                              f"{list(atomref.shape) if isinstance(atomref, Tensor) else type(atomref).__name__}")

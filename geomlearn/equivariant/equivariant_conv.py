@@ -27,6 +27,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ..gnn.graph_input import Graph, as_sparse_index
 from ..sparse import coupling_spmm, gather_sum, segment_reduce
 from .cg_tensor_product import CGTensorProduct
@@ -46,8 +47,7 @@ class RadialBasis(torch.nn.Module):
 
     def __init__(self, num_basis: int, cutoff: float):
         super().__init__()
-        if isinstance(num_basis, bool) or not isinstance(num_basis, int) or num_basis < 1:
-            raise ValueError(f"num_basis: expected an int >= 1, got {num_basis!r}")
+        check_int("num_basis", num_basis)
         if not isinstance(cutoff, (int, float)) or not cutoff > 0:
             raise ValueError(f"cutoff: expected a distance > 0, got {cutoff!r}")
         self.cutoff = float(cutoff)
@@ -81,8 +81,7 @@ class EquivariantConv(torch.nn.Module):
         super().__init__()
         if product not in PRODUCTS:
             raise ValueError(f"product: expected one of {PRODUCTS}, got {product!r}")
-        if isinstance(lmax_sh, bool) or not isinstance(lmax_sh, int) or lmax_sh < 0:
-            raise ValueError(f"lmax_sh: expected a degree >= 0, got {lmax_sh!r}")
+        check_int("lmax_sh", lmax_sh, 0, what="a degree")
         self.irreps_in, self.irreps_out = as_irreps(irreps_in, "irreps_in"), as_irreps(irreps_out, "irreps_out")
         self.lmax_sh, self.product_name, self.avg_num_neighbors = lmax_sh, product, float(avg_num_neighbors)
         irreps_sh = "+".join(f"{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax_sh + 1))

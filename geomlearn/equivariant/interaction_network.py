@@ -21,6 +21,7 @@ import torch
 from e3nn import o3
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .energy_model import EnergyModel
 from .equivariant_conv import EquivariantConv
 
@@ -44,8 +45,7 @@ class InteractionNetwork(EnergyModel):
                  atomref: Optional[Tensor] = None):
         super().__init__(max_z, atomref)
         for name, value in (("channels", channels), ("lmax", lmax), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "lmax" else 1):
-                raise ValueError(f"{name}: expected an int >= {0 if name == 'lmax' else 1}, got {value!r}")
+            check_int(name, value, 0 if name == "lmax" else 1)
         self.irreps = o3.Irreps(" + ".join(f"{channels}x{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax + 1)))
         self.channels, self.lmax, self.cutoff = channels, lmax, float(cutoff)
         self.species = torch.nn.Embedding(max_z + 1, channels)

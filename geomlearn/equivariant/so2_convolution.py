@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .cg_tensor_product import CGTensorProduct
 from .edge_rotation import EdgeRotation
 from .irreps import as_irreps, channels_of, check_features, from_channel_major, to_channel_major
@@ -47,8 +48,7 @@ class SO2Convolution(torch.nn.Module):
         if channels_of(self.irreps_in, "irreps_in") != channels_of(self.irreps_out, "irreps_out"):
             raise ValueError(f"irreps_out: SO2Convolution keeps the channels, so every irrep of irreps_in and "
                              f"irreps_out needs the same multiplicity; got {self.irreps_in} and {self.irreps_out}")
-        if isinstance(lmax_sh, bool) or not isinstance(lmax_sh, int) or lmax_sh < 0:
-            raise ValueError(f"lmax_sh: expected a degree >= 0, got {lmax_sh!r}")
+        check_int("lmax_sh", lmax_sh, 0, what="a degree")
         self.channels, self.lmax_sh = self.irreps_in[0].mul, lmax_sh
         offsets_in = [sum(ir.dim for _, ir in self.irreps_in[:k]) for k in range(len(self.irreps_in))]
         offsets_out = [sum(ir.dim for _, ir in self.irreps_out[:k]) for k in range(len(self.irreps_out))]

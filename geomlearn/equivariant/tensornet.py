@@ -33,6 +33,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ..sparse import SparseIndex, gather_sum, segment_reduce, spmm
 from .energy_model import EnergyModel
 
@@ -129,8 +130,7 @@ class TensorNet(EnergyModel):
                  max_z: int = 128, atomref: Optional[Tensor] = None):
         super().__init__(max_z, atomref)
         for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers), ("num_rbf", num_rbf)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+            check_int(name, value)
         if not isinstance(cutoff, (int, float)) or not cutoff > 0:
             raise ValueError(f"cutoff: expected a distance > 0, got {cutoff!r}")
         c = hidden_channels

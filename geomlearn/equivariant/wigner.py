@@ -21,6 +21,7 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .irreps import as_irreps
 from .spherical_harmonics import spherical_harmonics
 
@@ -55,8 +56,7 @@ def wigner_D(l: int, matrix: Tensor) -> Tensor:
     Raises:
         ValueError: ``l`` not an int >= 0, ``matrix`` not ``[..., 3, 3]`` floating point.
     """
-    if isinstance(l, bool) or not isinstance(l, int) or l < 0:
-        raise ValueError(f"l: expected a degree >= 0, got {l!r}")
+    check_int("l", l, 0, what="a degree")
     _check_matrices(matrix)
     points, inverse = _sample_points_on(l, matrix.dtype, matrix.device)
     rotated = spherical_harmonics(l, points @ matrix.transpose(-1, -2))          # [..., K, 2l + 1]

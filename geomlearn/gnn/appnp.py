@@ -7,6 +7,7 @@ from typing import Optional
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
@@ -38,8 +39,7 @@ class APPNP(MessagePassing):
     def __init__(self, K: int, alpha: float, dropout: float = 0.0, cached: bool = False, add_self_loops: bool = True,
                  normalize: bool = True):
         super().__init__(aggr="sum")
-        if isinstance(K, bool) or not isinstance(K, int) or K < 0:
-            raise ValueError(f"K: expected an int >= 0, got {K!r}")
+        check_int("K", K, 0)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         self.K, self.alpha, self.dropout = K, alpha, dropout

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
@@ -38,8 +39,7 @@ class DAGNNPropagation(MessagePassing):
 
     def __init__(self, channels: int, K: int, cached: bool = False):
         super().__init__(aggr="sum")
-        if isinstance(K, bool) or not isinstance(K, int) or K < 0:
-            raise ValueError(f"K: expected an int >= 0, got {K!r}")
+        check_int("K", K, 0)
         self.channels, self.K, self.cached = channels, K, cached
         self.proj = torch.nn.Linear(channels, 1)
         self._norm = NormalisationCache(cached)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ..sparse import SparseIndex, spmm
 from .graph_input import Graph, as_sparse_index
 from .normalization import gcn_norm
@@ -36,10 +37,8 @@ class LightGCN(torch.nn.Module):
     def __init__(self, num_nodes: int, embedding_dim: int, num_layers: int, alpha=None):
         super().__init__()
         for name, value in (("num_nodes", num_nodes), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 0:
-            raise ValueError(f"num_layers: expected an int >= 0, got {num_layers!r}")
+            check_int(name, value)
+        check_int("num_layers", num_layers, 0)
         self.num_nodes, self.embedding_dim, self.num_layers = num_nodes, embedding_dim, num_layers
         if alpha is None:
             alpha = 1.0 / (num_layers + 1)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
+from ..argument_checks import check_int
 from ..linalg import symmetric_matrix_function
 from .graph_input import Graph, graph_and_features
 
@@ -26,8 +27,7 @@ class SpectralBasis:
     def __init__(self, kind: str, size: int):
         if kind not in ("monomial", "gaussian"):
             raise ValueError(f"basis: expected 'monomial' or 'gaussian', got {kind!r}")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"num_basis: expected an int >= 1, got {size!r}")
+        check_int("num_basis", size)
         self.kind, self.size = kind, size
         self.centres = torch.linspace(-1.0, 1.0, size) if size > 1 else torch.zeros(1)
         self.width = 2.0 / max(size - 1, 1)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..argument_checks import check_int, is_int
 from ..sparse import SparseIndex, sddmm, segment_softmax, spmm
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
@@ -31,7 +32,7 @@ def top_m_similar(query: Tensor, key: Tensor, m: int, *, exclude_self: bool = Tr
     """
     num_nodes = query.shape[0]
     limit = num_nodes - 1 if exclude_self else num_nodes
-    if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= limit:
+    if not is_int(m) or not 1 <= m <= limit:
         raise ValueError(f"m: expected an int in 1..{limit} for {num_nodes} vertices, got {m!r}")
     sources = []
     with torch.no_grad():
@@ -119,8 +120,7 @@ class TANGNN(torch.nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2,
                  top_m: int = 8, heads: int = 1, dropout: float = 0.5):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers: expected an int >= 1, got {num_layers!r}")
+        check_int("num_layers", num_layers)
         sizes = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
         self.dropout = dropout
         self.layers = torch.nn.ModuleList(

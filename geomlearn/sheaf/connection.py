@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
 from ..sparse import SparseIndex, reverse_edges
 
 # Neighbourhood matrices [nodes, rows, C] are decomposed in chunks of at most this many elements.
@@ -27,7 +28,7 @@ def _check_features(x: Tensor, index: SparseIndex, d: int) -> None:
     if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != index.num_dst or not x.is_floating_point():
         shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"x: expected floating-point node features [{index.num_dst}, C], got {shape}")
-    if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= x.shape[1]:
+    if not is_int(d) or not 1 <= d <= x.shape[1]:
         raise ValueError(f"d: expected a stalk dimension between 1 and the feature width {x.shape[1]}, got {d!r}")
 
 

@@ -21,16 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ..gnn.feature_dropout import feature_dropout
 from ..gnn.graph_input import Graph, as_sparse_index
 from ..sparse import SparseIndex
 from .laplacian import DirectSumLaplacian, SheafLaplacian, direct_sum, sheaf_laplacian
 from .restriction_maps import fixed_channel_maps
-
-
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
 
 
 def _check_probability(name: str, value) -> None:
@@ -64,7 +60,7 @@ class SheafDiffusion(torch.nn.Module):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                             ("out_channels", out_channels), ("d", d), ("num_layers", num_layers)):
-            _check_positive(name, value)
+            check_int(name, value)
         _check_probability("dropout", dropout)
         _check_probability("input_dropout", input_dropout)
         self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels

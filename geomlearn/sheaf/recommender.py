@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..argument_checks import is_int
 from ..gnn.lightgcn import LightGCN
 from ..sparse import SparseIndex
 from .sheaf_learner import SheafLearner
@@ -41,7 +42,7 @@ class SheafRecommender(LightGCN):
     def __init__(self, num_nodes: int, embedding_dim: int, num_layers: int, d: int = 4, maps: str = "householder",
                  edge_weights: bool = False):
         super().__init__(num_nodes, embedding_dim, num_layers)
-        if isinstance(d, bool) or not isinstance(d, int) or d < 1 or embedding_dim % d:
+        if not is_int(d) or d < 1 or embedding_dim % d:
             raise ValueError(f"d: expected a stalk dimension >= 1 dividing embedding_dim={embedding_dim}, got {d!r}")
         self.d, self.maps = d, maps
         self.learner = SheafLearner(embedding_dim // d, d, maps, edge_weights=edge_weights, eps=1e-6)

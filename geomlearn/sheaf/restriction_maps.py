@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
+
 MAP_KINDS = ("diagonal", "householder", "cayley", "general")
 
 
@@ -16,8 +18,7 @@ def num_map_parameters(kind: str, d: int) -> int:
     """``d`` (diagonal), ``d (d - 1) / 2`` (orthogonal) or ``d^2`` (general) parameters per map."""
     if kind not in MAP_KINDS:
         raise ValueError(f"kind: expected one of {MAP_KINDS}, got {kind!r}")
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise ValueError(f"d: expected a stalk dimension >= 1, got {d!r}")
+    check_int("d", d, what="a stalk dimension")
     return {"diagonal": d, "general": d * d}.get(kind, d * (d - 1) // 2)
 
 

@@ -8,6 +8,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from .laplacian import SheafLaplacian
 
 
@@ -32,8 +33,7 @@ class SheafConv(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, d: int, bias: bool = True):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("d", d)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+            check_int(name, value)
         self.in_channels, self.out_channels, self.d = in_channels, out_channels, d
         self.stalk_weight = torch.nn.Parameter(torch.eye(d))
         self.weight = torch.nn.Parameter(torch.empty(in_channels, out_channels))

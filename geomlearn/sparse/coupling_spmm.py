@@ -29,6 +29,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
 from ._checks import check_device, check_float, check_index, check_like, check_rows
 from .index import SparseIndex
 from .kernels import backend_for
@@ -54,7 +55,7 @@ class Couplings:
     def __init__(self, in_pos: Tensor, edge_pos: Tensor, weight_pos: Tensor, out_pos: Tensor, values: Tensor,
                  sizes: tuple[int, int, int, int]):
         columns = dict(in_pos=in_pos, edge_pos=edge_pos, weight_pos=weight_pos, out_pos=out_pos)
-        if len(sizes) != 4 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        if len(sizes) != 4 or any(not is_int(s) or s < 1 for s in sizes):
             raise ValueError(f"sizes: expected four ints >= 1 (n_in, n_edge, n_weight, n_out), got {sizes!r}")
         count = values.shape[0] if isinstance(values, Tensor) and values.dim() == 1 else None
         if count is None or not values.is_floating_point():

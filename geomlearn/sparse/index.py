@@ -23,6 +23,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
+
 _INT32_MAX = torch.iinfo(torch.int32).max
 
 
@@ -51,7 +53,7 @@ def _parse_num_nodes(num_nodes, edge_index: Tensor) -> tuple[int, int]:
     else:
         sizes = (num_nodes, num_nodes)
     for name, value in zip(("num_src", "num_dst"), sizes):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise TypeError(f"num_nodes: expected int sizes, got {name}={value!r} ({type(value).__name__})")
         if value < 0:
             raise ValueError(f"num_nodes: sizes must be >= 0, got {name}={value}")

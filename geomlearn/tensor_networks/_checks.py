@@ -8,6 +8,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int, is_int
+
 
 def check_tensor(tensor, *, allow_sparse: bool = False) -> Tensor:
     """A floating-point or complex tensor of order >= 2 with finite entries (sparse COO where allowed)."""
@@ -46,8 +48,7 @@ def check_mask(mask: Optional[Tensor], tensor: Tensor) -> Optional[Tensor]:
 
 
 def check_iterations(n_iter_max: int, tol: float) -> None:
-    if isinstance(n_iter_max, bool) or not isinstance(n_iter_max, int) or n_iter_max < 1:
-        raise ValueError(f"n_iter_max: expected an int >= 1, got {n_iter_max!r}")
+    check_int("n_iter_max", n_iter_max)
     if not isinstance(tol, (int, float)) or not tol >= 0 or math.isinf(tol):
         raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
 
@@ -56,7 +57,7 @@ def generator_for(random_state, device) -> torch.Generator:
     """A generator from ``random_state``: an int seed, a ``torch.Generator`` or None (a fresh random seed)."""
     if isinstance(random_state, torch.Generator):
         return random_state
-    if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, int)):
+    if random_state is not None and not is_int(random_state):
         raise ValueError(f"random_state: expected an int seed, a torch.Generator or None, got {random_state!r}")
     generator = torch.Generator(device=device)
     generator.manual_seed(random_state if random_state is not None else int(torch.randint(2 ** 62, ())))

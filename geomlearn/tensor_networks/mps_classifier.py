@@ -23,6 +23,8 @@ import math
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
+
 
 class MPSClassifier(torch.nn.Module):
     """``x [B, num_features]`` in ``[0, 1]`` -> class scores ``[B, num_classes]``.
@@ -38,8 +40,7 @@ class MPSClassifier(torch.nn.Module):
         super().__init__()
         for name, value, least in (("num_features", num_features, 2), ("num_classes", num_classes, 2),
                                    ("bond_dim", bond_dim, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name}: expected an int >= {least}, got {value!r}")
+            check_int(name, value, least)
         self.num_features, self.num_classes, self.bond_dim = num_features, num_classes, bond_dim
         self.label_site = num_features // 2
         eye = torch.eye(bond_dim).unsqueeze(1).expand(bond_dim, 2, bond_dim)

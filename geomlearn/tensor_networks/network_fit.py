@@ -28,6 +28,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_int
 from ._checks import check_mask, check_tensor, generator_for
 from .decomposition import Decomposition
 from .network_structure import NetworkStructure
@@ -134,11 +135,9 @@ def fit_network(tensor: Tensor, structure: NetworkStructure, *, mask: Optional[T
     if tuple(tensor.shape) != structure.shape:
         raise ValueError(f"tensor: expected the structure's shape {list(structure.shape)}, got {list(tensor.shape)}")
     mask = check_mask(mask, tensor)
-    for name, value, low in (("max_steps", max_steps, 1), ("restarts", restarts, 1), ("check_every", check_every, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-        raise ValueError(f"patience: expected None or an int >= 1, got {patience!r}")
+    for name, value in (("max_steps", max_steps), ("restarts", restarts), ("check_every", check_every)):
+        check_int(name, value)
+    check_int("patience", patience, optional=True)
     if init is not None and init.shape != structure.shape:
         raise ValueError(f"init: expected a fit of shape {list(structure.shape)}, got {list(init.shape)}")
 

@@ -23,6 +23,7 @@ from typing import Sequence
 
 from torch import Tensor
 
+from ..argument_checks import is_int
 from .tensor_network import TensorNetwork
 
 
@@ -43,7 +44,7 @@ class NetworkStructure:
                              f"{[len(row) for row in rows]}")
         for k, row in enumerate(rows):
             for l, entry in enumerate(row):
-                if isinstance(entry, bool) or not isinstance(entry, int) or entry < 1:
+                if not is_int(entry) or entry < 1:
                     raise ValueError(f"adjacency: expected ints >= 1, got {entry!r} at ({k}, {l})")
                 if rows[l][k] != entry:
                     raise ValueError(f"adjacency: expected a symmetric matrix, got {entry} at ({k}, {l}) and "

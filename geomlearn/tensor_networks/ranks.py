@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import math
 
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+from ..argument_checks import is_int
 
 
 def _fraction(rank) -> float:
@@ -36,7 +34,7 @@ def cp_rank(rank, shape) -> int:
     bound = math.prod(shape) // max(shape)
     if isinstance(rank, float):
         rank = max(1, round(_fraction(rank) * math.prod(shape) / sum(shape)))
-    if not _is_int(rank) or rank < 1:
+    if not is_int(rank) or rank < 1:
         raise ValueError(f"rank: expected an int >= 1 or a float fraction, got {rank!r}")
     if rank > bound:
         raise ValueError(f"rank: expected at most {bound} (the product of all sizes but the largest, for shape "
@@ -55,8 +53,8 @@ def tucker_rank(rank, shape) -> tuple[int, ...]:
             ranks = [max(1, round(mid * s)) for s in shape]
             lo, hi = (mid, hi) if count(ranks) <= fraction * math.prod(shape) else (lo, mid)
         return tuple(max(1, round(lo * s)) for s in shape)
-    ranks = (rank,) * len(shape) if _is_int(rank) else tuple(rank) if isinstance(rank, (tuple, list)) else None
-    if ranks is None or len(ranks) != len(shape) or not all(_is_int(r) and r >= 1 for r in ranks):
+    ranks = (rank,) * len(shape) if is_int(rank) else tuple(rank) if isinstance(rank, (tuple, list)) else None
+    if ranks is None or len(ranks) != len(shape) or not all(is_int(r) and r >= 1 for r in ranks):
         raise ValueError(f"rank: expected an int, {len(shape)} ints >= 1 or a float fraction, got {rank!r}")
     for n, (r, s) in enumerate(zip(ranks, shape)):
         if r > s:
@@ -78,12 +76,12 @@ def tt_rank(rank, shape) -> tuple[int, ...]:
                 break
             best = largest
         return tuple(min(best, b) for b in bounds)
-    if _is_int(rank) and rank >= 1:
+    if is_int(rank) and rank >= 1:
         return tuple(min(rank, b) for b in bounds)
     ranks = tuple(rank) if isinstance(rank, (tuple, list)) else None
     if ranks is not None and len(ranks) == order - 1:
         ranks = (1, *ranks, 1)
-    if ranks is None or len(ranks) != order + 1 or not all(_is_int(r) and r >= 1 for r in ranks):
+    if ranks is None or len(ranks) != order + 1 or not all(is_int(r) and r >= 1 for r in ranks):
         raise ValueError(f"rank: expected an int, {order - 1} or {order + 1} ints >= 1 or a float fraction, "
                          f"got {rank!r}")
     if ranks[0] != 1 or ranks[-1] != 1:

@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ..argument_checks import check_int, is_int
 from ._checks import check_tensor, generator_for
 from .network_fit import NetworkTensor, fit_network
 from .network_structure import NetworkStructure
@@ -171,9 +172,7 @@ def _evaluator(tensor, mask, weight, fit_options, random_state, progress, name) 
 
 
 def _check_rank_bound(max_rank) -> Optional[int]:
-    if max_rank is not None and (isinstance(max_rank, bool) or not isinstance(max_rank, int) or max_rank < 1):
-        raise ValueError(f"max_rank: expected None or an int >= 1, got {max_rank!r}")
-    return max_rank
+    return check_int("max_rank", max_rank, optional=True)
 
 
 def greedy_search(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFAULT_WEIGHT, init=1,
@@ -264,7 +263,7 @@ def _check_init_rank(init: int, max_rank: Optional[int]) -> int:
 
 def _initial_structure(init, shape: tuple[int, ...], max_rank: Optional[int]) -> NetworkStructure:
     """``init`` checked: a structure of ``shape``, or an int rank on every pair."""
-    if isinstance(init, int) and not isinstance(init, bool):
+    if is_int(init):
         init = NetworkStructure.uniform(shape, _check_init_rank(init, max_rank))
     if not isinstance(init, NetworkStructure) or init.shape != tuple(shape):
         raise ValueError(f"init: expected an int rank or a NetworkStructure of shape {list(shape)}, got {init!r}")
@@ -350,8 +349,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
             progress bar.
     """
     max_rank = _check_rank_bound(max_rank)
-    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
-        raise ValueError(f"radius: expected an int >= 1, got {radius!r}")
+    check_int("radius", radius)
     if topology not in ("all", "ring"):
         raise ValueError(f"topology: expected 'all' or 'ring', got {topology!r}")
     evaluate = _evaluator(tensor, mask, weight, fit_options, random_state, progress,
@@ -360,7 +358,7 @@ def tnale(tensor: Tensor, *, mask: Optional[Tensor] = None, weight: float = DEFA
     if topology == "ring":
         if len(shape) < 3:
             raise ValueError(f"topology: a ring needs a tensor of order >= 3, got order {len(shape)}")
-        if not isinstance(init, int) or isinstance(init, bool):
+        if not is_int(init):
             raise ValueError(f"init: topology='ring' starts from an int rank on every ring bond, got {init!r}")
         point = _Ring(tuple(shape), tuple(range(len(shape))), (_check_init_rank(init, max_rank),) * len(shape))
     else:

@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
 from .decomposition import CoreSequence, report
 from .tensor_algebra import squared_norm
@@ -65,9 +66,8 @@ def _chain(cores: list[Tensor]) -> Tensor:
 
 
 def _ring_rank(rank, shape) -> tuple[int, ...]:
-    ranks = (rank,) * len(shape) if isinstance(rank, int) and not isinstance(rank, bool) else \
-        tuple(rank) if isinstance(rank, (tuple, list)) else None
-    if ranks is None or len(ranks) != len(shape) or not all(isinstance(r, int) and r >= 1 for r in ranks):
+    ranks = (rank,) * len(shape) if is_int(rank) else tuple(rank) if isinstance(rank, (tuple, list)) else None
+    if ranks is None or len(ranks) != len(shape) or not all(is_int(r) and r >= 1 for r in ranks):
         raise ValueError(f"rank: expected an int or {len(shape)} ints >= 1 (one bond before each core), got {rank!r}")
     for n, size in enumerate(shape):
         pair, others = ranks[n] * ranks[(n + 1) % len(shape)], math.prod(shape) // size

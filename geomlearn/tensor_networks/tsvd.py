@@ -24,6 +24,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
 from ._checks import check_iterations, check_mask, check_tensor
 from .decomposition import Decomposition, fit_by_imputation
 
@@ -121,7 +122,7 @@ def tsvd(tensor: Tensor, rank: Optional[int] = None, mask: Optional[Tensor] = No
             raise ValueError(f"rank: a float rank is a fraction of the dense parameter count in (0, 1], got {rank}")
         rank = max(1, int(rank * n1 * n2 * n3 // ((n1 + n2 + 1) * n3)))
     rank = min(n1, n2) if rank is None else rank
-    if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(n1, n2):
+    if not is_int(rank) or not 1 <= rank <= min(n1, n2):
         raise ValueError(f"rank: expected a tubal rank in [1, {min(n1, n2)}] (min(n1, n2)), got {rank!r}")
     if mask is None:
         result = _truncated_tsvd(tensor, rank)

@@ -35,7 +35,7 @@ def test_standard_split_is_a_seeded_partition():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="max_molecules: expected an int >= 1"):
+    with pytest.raises(ValueError, match="max_molecules: expected None or an int >= 1"):
         qm9(max_molecules=0)
     with pytest.raises(ValueError, match="train, val: .* leave no test molecules"):
         qm9_split(100, train=90, val=10)

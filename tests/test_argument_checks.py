@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from geomlearn.argument_checks import check_int, is_int
+
+
+def test_is_int_accepts_integral_numbers_but_not_bools_or_floats():
+    assert is_int(3) and is_int(np.int64(3)) and is_int(-2)
+    assert not is_int(True) and not is_int(np.bool_(True)) and not is_int(3.0) and not is_int("3")
+
+
+def test_check_int_returns_the_value_it_accepts():
+    assert check_int("k", 5) == 5
+    assert check_int("k", 0, 0) == 0
+    assert check_int("k", None, optional=True) is None
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.0, "2", None])
+def test_check_int_names_the_argument_the_bound_and_the_value(value):
+    with pytest.raises(ValueError, match=rf"^k: expected an int >= 1, got {value!r}$"):
+        check_int("k", value)
+
+
+def test_check_int_message_says_what_the_argument_is_and_that_none_is_allowed():
+    with pytest.raises(ValueError, match=r"^l: expected a degree >= 0, got -1$"):
+        check_int("l", -1, 0, what="a degree")
+    with pytest.raises(ValueError, match=r"^patience: expected None or an int >= 1, got 0$"):
+        check_int("patience", 0, optional=True)
