@@ -1,18 +1,17 @@
 """Checks of integer arguments shared by every family, with one wording for their errors.
 
 Python counts ``True`` and ``False`` as ints; a size, a count or a degree given as a bool is a mistake, so
-these checks refuse it. NumPy and other :class:`numbers.Integral` values are accepted.
+these checks refuse it. Only Python ints pass (not NumPy integers), so what is stored is always a Python int.
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import Optional
 
 
 def is_int(value) -> bool:
-    """``True`` for an integral number that is not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    """``True`` for a Python int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_int(name: str, value, minimum: int = 1, *, optional: bool = False, what: str = "an int") -> Optional[int]:

@@ -23,7 +23,6 @@ Normalisations as e3nn's: ``"component"`` (:math:`\lVert Y^l \rVert^2 = 2l + 1` 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable, Union
 
 import torch
@@ -35,7 +34,7 @@ NORMALIZATIONS = ("component", "norm", "integral")
 
 
 def _degrees(l: Union[int, Iterable[int]]) -> list[int]:
-    degrees = [l] if isinstance(l, numbers.Integral) else list(l)
+    degrees = [l] if isinstance(l, int) else list(l)
     if not degrees or any(not is_int(v) or v < 0 for v in degrees):
         raise ValueError(f"l: expected a degree >= 0 or a non-empty list of them, got {l!r}")
     return degrees
