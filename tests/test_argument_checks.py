@@ -1,7 +1,9 @@
+import math
+
 import numpy as np
 import pytest
 
-from geomlearn.argument_checks import check_int, is_int
+from geomlearn.argument_checks import check_int, check_probability, is_int
 
 
 def test_is_int_accepts_python_ints_only():
@@ -26,3 +28,14 @@ def test_check_int_message_says_what_the_argument_is_and_that_none_is_allowed():
         check_int("l", -1, 0, what="a degree")
     with pytest.raises(ValueError, match=r"^patience: expected None or an int >= 1, got 0$"):
         check_int("patience", 0, optional=True)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 0.5, 0.999])
+def test_check_probability_returns_a_rate_in_the_half_open_interval(value):
+    assert check_probability("dropout", value) == value
+
+
+@pytest.mark.parametrize("value", [1, 1.0, -0.1, math.nan, True, "0.5", None])
+def test_check_probability_names_the_argument_the_interval_and_the_value(value):
+    with pytest.raises(ValueError, match=rf"^dropout: expected a dropout probability in \[0, 1\), got {value!r}$"):
+        check_probability("dropout", value)

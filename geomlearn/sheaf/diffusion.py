@@ -21,17 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..argument_checks import check_int
+from ..argument_checks import check_int, check_probability
 from ..gnn.feature_dropout import feature_dropout
 from ..gnn.graph_input import Graph, as_sparse_index
 from ..sparse import SparseIndex
 from .laplacian import DirectSumLaplacian, SheafLaplacian, direct_sum, sheaf_laplacian
 from .restriction_maps import fixed_channel_maps
-
-
-def _check_probability(name: str, value) -> None:
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name}: expected a dropout probability in [0, 1), got {value!r}")
 
 
 class SheafDiffusion(torch.nn.Module):
@@ -61,8 +56,8 @@ class SheafDiffusion(torch.nn.Module):
         for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                             ("out_channels", out_channels), ("d", d), ("num_layers", num_layers)):
             check_int(name, value)
-        _check_probability("dropout", dropout)
-        _check_probability("input_dropout", input_dropout)
+        check_probability("dropout", dropout)
+        check_probability("input_dropout", input_dropout)
         self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels
         self.d, self.low_pass, self.high_pass = d, low_pass, high_pass
         self.stalk_dim, self.num_layers = d + int(low_pass) + int(high_pass), num_layers

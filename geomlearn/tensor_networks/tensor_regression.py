@@ -18,6 +18,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_probability
 from .low_rank_weight import LowRankWeight
 from .tensor_network import TensorNetwork
 
@@ -39,8 +40,7 @@ class TRL(torch.nn.Module):
         super().__init__()
         if factorization not in ("cp", "tucker"):
             raise ValueError(f"factorization: expected 'cp' or 'tucker', got {factorization!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+        check_probability("dropout", dropout, what="a tensor-dropout probability")
         self.input_shape, self.out_features, self.dropout = tuple(input_shape), out_features, dropout
         self.weight = LowRankWeight((*self.input_shape, out_features), rank, factorization,
                                     std=1 / math.sqrt(math.prod(self.input_shape)))

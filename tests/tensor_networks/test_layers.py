@@ -40,6 +40,8 @@ def test_trl_is_a_linear_map_of_the_whole_tensor_and_dropout_keeps_its_expectati
     assert bool(((draws.mean(0) - expected.detach()).abs() < 5 * standard_error + 1e-12).all())
     with pytest.raises(ValueError, match=r"x: expected \[B, 3, 4, 5\]"):
         layer(torch.randn(2, 3, 4))
+    with pytest.raises(ValueError, match=r"dropout: expected a tensor-dropout probability in \[0, 1\), got 1.0"):
+        TRL((3, 4, 5), 2, rank=3, factorization=factorization, dropout=1.0)
 
 
 @pytest.mark.parametrize("factorization", ["cp", "tucker", "tt"])
