@@ -4,8 +4,9 @@ Full-batch Adam on one split's training nodes; after every epoch the model is ev
 accuracy kept at the best validation epoch (by accuracy or by loss: ``stop``; the first epoch that strictly
 improves on the best so far, as NSD's ``exp/run.py``); training ends when the validation figure has not
 improved for ``patience`` epochs. The restriction-map learners can have their own weight decay (NSD's
-``sheaf_decay``). Features are row-normalised and handed to the sheaf models as a sparse CSR matrix
-(bag-of-words: input dropout and the encoder then cost ``nnz``, not ``N F``).
+``sheaf_decay``). Features are row-normalised, as NSD's loader does, unless the settings ask for the raw ones
+(``raw_features``), and are handed to the sheaf models as a sparse CSR matrix (bag-of-words: input dropout and
+the encoder then cost ``nnz``, not ``N F``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..graph.node_classification import GCN, MLP, normalise_rows
 
 LEARNED_SHEAF_MODELS = ("Diag-NSD", "O(d)-NSD", "Gen-NSD")       # the NSD variants: maps learned per layer
 SHEAF_MODELS = LEARNED_SHEAF_MODELS + ("Conn-NSD", "Identity-sheaf")
-BASELINES = ("GCN", "MLP")
+BASELINES = ("GCN", "MLP", "GCN (raw)", "MLP (raw)")      # (raw): on the features as stored, not row-normalised
 DATASETS = ("Texas", "Wisconsin", "Film", "Squirrel", "Chameleon", "Cornell", "CiteSeer", "Cora")
 
 
@@ -50,6 +51,7 @@ class SheafSettings:
     epochs: int = 500
     patience: int = 200
     stop: str = "loss"
+    raw_features: bool = False
 
 
 # NSD's published run scripts (exp/scripts/run_<data set>.sh of its repository): the settings of the best
@@ -91,25 +93,29 @@ BASELINE_SETTINGS = SheafSettings(hidden=64, dropout=0.5, lr=0.01, weight_decay=
 
 def settings_for(model: str, dataset: str) -> SheafSettings:
     if model in BASELINES:
-        return BASELINE_SETTINGS
+        return replace(BASELINE_SETTINGS, raw_features=model.endswith("(raw)"))
     return PUBLISHED.get(dataset) or CHOSEN[dataset]
 
 
 def load(dataset: str):
-    """The graph with its ten Geom-GCN splits as ``[N, 10]`` masks and row-normalised features."""
+    """The graph with its ten Geom-GCN splits as ``[N, 10]`` masks and its features as stored (float)."""
     if dataset in ("Cora", "CiteSeer"):
         data = planetoid(dataset, split="geom-gcn")
     else:
         data = heterophilous("actor" if dataset == "Film" else dataset.lower())
-    data.x = normalise_rows(data.x.float())
+    data.x = data.x.float()
     return data
 
 
+def features(data, s: SheafSettings) -> Tensor:
+    """The node features a model with settings ``s`` reads: row-normalised (NSD) or, with ``raw_features``, as
+    stored."""
+    return data.x if s.raw_features else normalise_rows(data.x)
+
+
 def build(model: str, in_channels: int, classes: int, s: SheafSettings) -> torch.nn.Module:
-    if model == "GCN":
-        return GCN(in_channels, s.hidden, classes, s.dropout)
-    if model == "MLP":
-        return MLP(in_channels, s.hidden, classes, s.dropout)
+    if model in BASELINES:
+        return (GCN if model.startswith("GCN") else MLP)(in_channels, s.hidden, classes, s.dropout)
     common = dict(d=s.d, num_layers=s.layers, dropout=s.dropout, input_dropout=s.input_dropout, low_pass=s.low_pass,
                   high_pass=s.high_pass, second_linear=s.second_linear)
     learned = dict(common, stalk_sum=s.stalk_sum)
@@ -147,7 +153,8 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
     classes = int(y.max()) + 1
     if model is None:
         model = build(model_name, data.num_features, classes, s)
-    x = data.x.to_sparse_csr() if isinstance(model, SheafDiffusion) else data.x
+    x = features(data, s)
+    x = x.to_sparse_csr() if isinstance(model, SheafDiffusion) else x
     optimizer = _optimizer(model, s)
     best = BestEpoch(s.patience)
     total = s.epochs if epochs is None else epochs

@@ -12,6 +12,7 @@ import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
 from benchmarks.sheaf.recommendation import (RecsysSettings, hold_out, interaction_matrix, ranking_metrics,
                                              train_recommender)
+from benchmarks.sheaf.node_classification import features, load, settings_for
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 from benchmarks.sheaf.sweep import draw
 from benchmarks.sheaf.sweep import main as sweep_main
@@ -26,11 +27,24 @@ def test_every_texas_case_runs_two_epochs():
     records = SUITES["sheaf"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="node Texas"))
     scores = [r for r in records if r.metric == "test accuracy" and r.case.startswith("node")]
     assert {r.params["model"] for r in scores} == {"Diag-NSD", "O(d)-NSD", "Gen-NSD", "Conn-NSD", "Identity-sheaf",
-                                                  "GCN", "MLP"}
+                                                  "GCN", "MLP", "GCN (raw)", "MLP (raw)"}
     assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
     assert all(r.params["test_per_split"] == [pytest.approx(r.value, abs=0.01)] for r in scores)
     best = next(r for r in records if r.case == "best NSD Texas")
     assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
+
+
+def test_only_the_raw_baselines_read_the_features_as_stored():
+    needs_data("heterophilous/texas.npz")
+    data = load("Texas")
+    assert data.x.max() == 1.0 and data.x.sum(dim=1).max() > 1.0               # binary bag-of-words, as stored
+    for model in ("GCN (raw)", "MLP (raw)"):
+        assert torch.equal(features(data, settings_for(model, "Texas")), data.x)
+    totals = data.x.sum(dim=1)
+    for model in ("GCN", "MLP", "Diag-NSD"):
+        x = features(data, settings_for(model, "Texas"))
+        torch.testing.assert_close(x * totals[:, None], data.x)
+        torch.testing.assert_close(x.sum(dim=1)[totals > 0], torch.ones(int((totals > 0).sum())))
 
 
 @pytest.mark.parametrize("low_pass", [False, True])
