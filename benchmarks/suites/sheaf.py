@@ -53,6 +53,12 @@ TARGETS = dict(Texas=83.0, Wisconsin=86.0, Cornell=82.0, Film=36.5, Chameleon=65
                CiteSeer=75.5)
 
 
+def paper_figure(model: str, dataset: str) -> str | None:
+    """The paper's "mean ± std" for ``model`` on ``dataset`` (a baseline on raw features is held against the
+    paper's figure for that baseline), or None."""
+    return PAPER.get(model.removesuffix(" (raw)"), {}).get(dataset)
+
+
 def _mean_pstd(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.pstdev(values)        # the paper's std has ddof = 0
 
@@ -79,7 +85,7 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
                 shared_sheaf[(dataset, settings.d)] = net.sheaf
         mean, std = _mean_pstd([100 * r["test"] for r in runs])
         source = "published" if model not in BASELINES and dataset in PUBLISHED else "chosen here"
-        note = f"paper {PAPER.get(model, {}).get(dataset, '—')}; settings {source}"
+        note = f"paper {paper_figure(model, dataset) or '—'}; settings {source}"
         params = dict(dataset=dataset, model=model, splits=splits, **describe(settings),
                       epochs_run=statistics.mean(r["epochs_run"] for r in runs),
                       test_per_split=[round(100 * r["test"], 2) for r in runs],
@@ -177,8 +183,8 @@ def plot(records: list[Record], out) -> None:
         names = [r.params["model"] for r in mine]
         ax.bar(range(len(mine)), [r.value for r in mine], yerr=[r.std or 0 for r in mine], color="tab:blue",
                label="geomlearn")
-        papers = [(k, float(PAPER[n][dataset].split()[0])) for k, n in enumerate(names)
-                  if dataset in PAPER.get(n, {})]
+        papers = [(k, float(paper_figure(n, dataset).split()[0])) for k, n in enumerate(names)
+                  if paper_figure(n, dataset)]
         ax.scatter([k for k, _ in papers], [v for _, v in papers], color="tab:red", marker="_", s=400, linewidths=3,
                    zorder=3, label="paper")
         ax.set_xticks(range(len(mine)), names, rotation=45, ha="right", fontsize=7)

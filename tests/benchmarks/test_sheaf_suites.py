@@ -30,6 +30,9 @@ def test_every_texas_case_runs_two_epochs():
                                                   "GCN", "MLP", "GCN (raw)", "MLP (raw)"}
     assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
     assert all(r.params["test_per_split"] == [pytest.approx(r.value, abs=0.01)] for r in scores)
+    notes = {r.params["model"]: r.note for r in scores}                       # the paper's Texas figures
+    assert notes["GCN"].startswith("paper 55.14 ± 5.16") and notes["GCN (raw)"].startswith("paper 55.14 ± 5.16")
+    assert notes["MLP (raw)"].startswith("paper 80.81 ± 4.75") and notes["Identity-sheaf"].startswith("paper —")
     best = next(r for r in records if r.case == "best NSD Texas")
     assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
 
