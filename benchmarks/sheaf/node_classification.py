@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from geomlearn.datasets import heterophilous, planetoid
-from geomlearn.sheaf import BundleNSD, ConnectionNSD, DiagNSD, GeneralNSD, IdentitySheafDiffusion, SheafDiffusion
+from geomlearn.sheaf import (BundleNSD, ConnectionNSD, DiagNSD, FixedSheafDiffusion, GeneralNSD, IdentitySheafDiffusion,
+                             SheafDiffusion, SheafLaplacian)
 from geomlearn.sparse import SparseIndex
 
 from ..best_epoch import BestEpoch
@@ -143,16 +144,21 @@ def _optimizer(model: torch.nn.Module, s: SheafSettings) -> torch.optim.Optimize
 
 
 def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int = 0,
-                epochs: Optional[int] = None, model: Optional[torch.nn.Module] = None) -> dict:
-    """Train on split ``split``; returns the test accuracy at the best validation epoch and the timing.
-    ``model`` may be given (e.g. a Conn-NSD whose sheaf is already computed for this graph)."""
+                epochs: Optional[int] = None, sheaf: Optional[SheafLaplacian] = None) -> dict:
+    """Seed, build the model and train it on split ``split``; returns the test accuracy at the best validation
+    epoch (``"test"``, with ``"val"`` and ``"epoch"``), the timing and the trained ``"model"``. The initial weights
+    depend on ``seed`` only, not on what ran before in the process. ``sheaf``: a fixed-sheaf model's Laplacian
+    already computed for this graph and these features (one connection sheaf serves every split)."""
     torch.manual_seed(seed)
     train, val, test = (data.train_mask[:, split], data.val_mask[:, split], data.test_mask[:, split])
     y = data.y.reshape(-1)
     index = SparseIndex(data.edge_index, num_nodes=data.num_nodes)
     classes = int(y.max()) + 1
-    if model is None:
-        model = build(model_name, data.num_features, classes, s)
+    model = build(model_name, data.num_features, classes, s)
+    if sheaf is not None:
+        if not isinstance(model, FixedSheafDiffusion):
+            raise ValueError(f"sheaf: only a fixed-sheaf model takes a precomputed sheaf, got model {model_name!r}")
+        model.sheaf = sheaf
     x = features(data, s)
     x = x.to_sparse_csr() if isinstance(model, SheafDiffusion) else x
     optimizer = _optimizer(model, s)
@@ -174,7 +180,8 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
                        lambda: {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()),
                                 "epoch": epoch}):
             break
-    return {**best.result, "epochs_run": epoch + 1, "seconds_per_epoch": (time.perf_counter() - start) / (epoch + 1)}
+    return {**best.result, "epochs_run": epoch + 1, "seconds_per_epoch": (time.perf_counter() - start) / (epoch + 1),
+            "model": model}
 
 
 def describe(s: SheafSettings) -> dict:

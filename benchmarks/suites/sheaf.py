@@ -77,12 +77,11 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
         run_settings = quick(settings) if ctx.quick else settings
         runs = []
         for split in tqdm(range(splits), desc=f"{dataset} {model}", leave=False, disable=not ctx.progress):
-            net = build(model, data.num_features, int(data.y.max()) + 1, run_settings)
-            if model == "Conn-NSD" and (dataset, settings.d) in shared_sheaf:
-                net.sheaf = shared_sheaf[(dataset, settings.d)]         # one connection sheaf per graph
-            runs.append(train_split(model, data, split, run_settings, model=net))
-            if model == "Conn-NSD":
-                shared_sheaf[(dataset, settings.d)] = net.sheaf
+            sheaf = shared_sheaf.get((dataset, settings.d)) if model == "Conn-NSD" else None
+            runs.append(train_split(model, data, split, run_settings, sheaf=sheaf))
+            trained = runs[-1].pop("model")
+            if model == "Conn-NSD":                                     # one connection sheaf per graph
+                shared_sheaf[(dataset, settings.d)] = trained.sheaf
         mean, std = _mean_pstd([100 * r["test"] for r in runs])
         source = "published" if model not in BASELINES and dataset in PUBLISHED else "chosen here"
         note = f"paper {paper_figure(model, dataset) or '—'}; settings {source}"

@@ -3,6 +3,7 @@ and the helpers they rely on: the scalar-COO peer is the same model, the ranking
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.registry import SUITES, Context
 from benchmarks.sheaf.recommendation import (RecsysSettings, hold_out, interaction_matrix, ranking_metrics,
                                              train_recommender)
-from benchmarks.sheaf.node_classification import features, load, settings_for
+from benchmarks.sheaf.node_classification import features, load, settings_for, train_split
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 from benchmarks.sheaf.sweep import draw
 from benchmarks.sheaf.sweep import main as sweep_main
@@ -35,6 +36,21 @@ def test_every_texas_case_runs_two_epochs():
     assert notes["MLP (raw)"].startswith("paper 80.81 ± 4.75") and notes["Identity-sheaf"].startswith("paper —")
     best = next(r for r in records if r.case == "best NSD Texas")
     assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
+
+
+@pytest.mark.parametrize("model", ["GCN", "Diag-NSD", "Conn-NSD"])
+def test_a_split_trains_the_same_whatever_ran_before_it(model):
+    needs_data("heterophilous/texas.npz")
+    data, settings = load("Texas"), replace(settings_for(model, "Texas"), epochs=3, patience=3)
+    first = train_split(model, data, 1, settings)
+    torch.rand(1000)                                       # what ran before moves the global random state
+    second = train_split(model, data, 1, settings, sheaf=first["model"].sheaf if model == "Conn-NSD" else None)
+    assert (first["val"], first["test"], first["epoch"]) == (second["val"], second["test"], second["epoch"])
+    for a, b in zip(first["model"].parameters(), second["model"].parameters()):
+        assert torch.equal(a, b)
+    if model == "Conn-NSD":
+        with pytest.raises(ValueError, match="sheaf: only a fixed-sheaf model takes a precomputed sheaf, got model 'G"):
+            train_split("GCN", data, 1, settings, sheaf=first["model"].sheaf)
 
 
 def test_only_the_raw_baselines_read_the_features_as_stored():
