@@ -29,7 +29,8 @@ from ..graph.node_classification import GCN, MLP, normalise_rows
 
 LEARNED_SHEAF_MODELS = ("Diag-NSD", "O(d)-NSD", "Gen-NSD")       # the NSD variants: maps learned per layer
 SHEAF_MODELS = LEARNED_SHEAF_MODELS + ("Conn-NSD", "Identity-sheaf")
-BASELINES = ("GCN", "MLP", "GCN (raw)", "MLP (raw)")      # (raw): on the features as stored, not row-normalised
+RAW = " (raw)"                                # a baseline's name with this suffix: on the features as stored
+BASELINES = ("GCN", "MLP", "GCN" + RAW, "MLP" + RAW)
 DATASETS = ("Texas", "Wisconsin", "Film", "Squirrel", "Chameleon", "Cornell", "CiteSeer", "Cora")
 
 
@@ -94,7 +95,7 @@ BASELINE_SETTINGS = SheafSettings(hidden=64, dropout=0.5, lr=0.01, weight_decay=
 
 def settings_for(model: str, dataset: str) -> SheafSettings:
     if model in BASELINES:
-        return replace(BASELINE_SETTINGS, raw_features=model.endswith("(raw)"))
+        return replace(BASELINE_SETTINGS, raw_features=model.endswith(RAW))
     return PUBLISHED.get(dataset) or CHOSEN[dataset]
 
 
@@ -116,7 +117,7 @@ def features(data, s: SheafSettings) -> Tensor:
 
 def build(model: str, in_channels: int, classes: int, s: SheafSettings) -> torch.nn.Module:
     if model in BASELINES:
-        return (GCN if model.startswith("GCN") else MLP)(in_channels, s.hidden, classes, s.dropout)
+        return {"GCN": GCN, "MLP": MLP}[model.removesuffix(RAW)](in_channels, s.hidden, classes, s.dropout)
     common = dict(d=s.d, num_layers=s.layers, dropout=s.dropout, input_dropout=s.input_dropout, low_pass=s.low_pass,
                   high_pass=s.high_pass, second_linear=s.second_linear)
     learned = dict(common, stalk_sum=s.stalk_sum)

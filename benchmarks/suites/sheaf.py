@@ -28,8 +28,8 @@ from geomlearn.sparse import SparseIndex
 
 from ..measure import peak_memory_mib, time_call
 from ..registry import Context, Record, register
-from ..sheaf.node_classification import (BASELINES, DATASETS, LEARNED_SHEAF_MODELS, PUBLISHED, SHEAF_MODELS, build,
-                                         describe, features, load, quick, settings_for, train_split)
+from ..sheaf.node_classification import (BASELINES, DATASETS, LEARNED_SHEAF_MODELS, PUBLISHED, RAW, SHEAF_MODELS,
+                                         build, describe, features, load, quick, settings_for, train_split)
 from ..sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 
 SUITE = "sheaf"
@@ -56,7 +56,7 @@ TARGETS = dict(Texas=83.0, Wisconsin=86.0, Cornell=82.0, Film=36.5, Chameleon=65
 def paper_figure(model: str, dataset: str) -> str | None:
     """The paper's "mean ± std" for ``model`` on ``dataset`` (a baseline on raw features is held against the
     paper's figure for that baseline), or None."""
-    return PAPER.get(model.removesuffix(" (raw)"), {}).get(dataset)
+    return PAPER.get(model.removesuffix(RAW), {}).get(dataset)
 
 
 def _mean_pstd(values: list[float]) -> tuple[float, float]:
