@@ -1,6 +1,8 @@
 """Command line: ``python -m benchmarks SUITE [--quick] [--out results/] [--device cpu|cuda]``.
 
-``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table) or ``list``.
+``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table) or ``list``. Long cases write
+each finished unit under ``OUT/.checkpoints/SUITE/`` until the suite's results are written; ``--resume`` picks an
+interrupted run up from there.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import torch
 
 from . import suites  # noqa: F401  (suites register themselves on import)
+from .checkpoints import Checkpoints
 from .registry import SUITES, Context
 from .report import machine_description, markdown_table, write_results
 
@@ -33,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="wall-clock training budget per model where a suite trains by time (QM9), instead of "
                              "the suite's default")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the units (data splits) that an interrupted run with the same --out and the same "
+                             "settings finished; suites that train for hours write each unit as it finishes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.full and args.quick:
@@ -56,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         suite = SUITES[name]
         ctx = Context(quick=quick, device=device, progress=not args.no_progress, only=args.only, repeats=args.repeats,
-                      full=args.full, budget_s=args.budget)
+                      full=args.full, budget_s=args.budget,
+                      checkpoints=Checkpoints(args.out / ".checkpoints" / name, resume=args.resume))
         records = suite.run(ctx)
         path = write_results(name, records, args.out, device, extra=ctx.summary)
+        ctx.checkpoints.clear()
         if suite.plot is not None:
             suite.plot(records, args.out)
         print(f"wrote {path} and {args.out / (name + '.json')}", file=sys.stderr)

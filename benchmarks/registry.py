@@ -7,6 +7,8 @@ from typing import Callable
 
 import torch
 
+from .checkpoints import Checkpoints
+
 
 @dataclass
 class Record:
@@ -26,7 +28,8 @@ class Record:
 
 @dataclass
 class Context:
-    """What a suite is asked to do: a quick or a full run, on a device, with progress shown or not."""
+    """What a suite is asked to do: a quick or a full run, on a device, with progress shown or not, and where the
+    finished units of long cases are kept so that an interrupted run resumes."""
 
     quick: bool
     device: torch.device
@@ -36,6 +39,7 @@ class Context:
     full: bool = False  # the whole published protocol where the default is a shorter run
     budget_s: float | None = None  # wall-clock training budget per model where a suite trains by time
     summary: str = ""  # a line or two the suite wants above its table (set by the suite)
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)  # finished units of long cases (--resume)
 
     def wanted(self, case: str) -> bool:
         """Whether ``case`` contains ``only``, or one of its ``|``-separated alternatives."""

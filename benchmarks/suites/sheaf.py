@@ -2,9 +2,10 @@
 
 Cases (``--only`` matches their names):
 
-* ``node <Data set> <Model>``: the ten Geom-GCN splits (``--repeats`` for fewer; 1 split and 2 epochs with
-  ``--quick``), mean ± population std of the test accuracy at the best validation epoch (each split's test
-  and validation accuracy in the record's params), beside the paper's figure; models Diag-NSD, O(d)-NSD,
+* ``node <Data set> <Model>``: the ten Geom-GCN splits (``--repeats`` for fewer; 1 split, unless ``--repeats`` says
+  more, and 2 epochs with ``--quick``; each split kept as it finishes, for ``--resume``), mean ± population std of
+  the test accuracy at the best validation epoch (each split's test and validation accuracy in the record's params,
+  and the splits an earlier, interrupted process finished in ``resumed_splits``), beside the paper's figure; models Diag-NSD, O(d)-NSD,
   Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings where its repository
   has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere. Every model reads
   NSD's row-normalised features; ``GCN (raw)`` and ``MLP (raw)`` are the baselines on the features as stored,
@@ -73,15 +74,20 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
             loaded = {dataset: load(dataset)}
         data = loaded[dataset]
         settings = settings_for(model, dataset)
-        splits = 1 if ctx.quick else min(ctx.repeats or 10, 10)
+        splits = min(ctx.repeats or (1 if ctx.quick else 10), 10)
         run_settings = quick(settings) if ctx.quick else settings
-        runs = []
-        for split in tqdm(range(splits), desc=f"{dataset} {model}", leave=False, disable=not ctx.progress):
+        case = f"node {dataset} {model}"
+
+        def one_split(split: int) -> dict:
             sheaf = shared_sheaf.get((dataset, settings.d)) if model == "Conn-NSD" else None
-            runs.append(train_split(model, data, split, run_settings, sheaf=sheaf))
-            trained = runs[-1].pop("model")
+            result = train_split(model, data, split, run_settings, sheaf=sheaf)
+            trained = result.pop("model")
             if model == "Conn-NSD":                                     # one connection sheaf per graph
                 shared_sheaf[(dataset, settings.d)] = trained.sheaf
+            return result
+
+        runs = [ctx.checkpoints.run(case, f"split {split}", describe(run_settings), lambda: one_split(split))
+                for split in tqdm(range(splits), desc=f"{dataset} {model}", leave=False, disable=not ctx.progress)]
         mean, std = _mean_pstd([100 * r["test"] for r in runs])
         source = "published" if model not in BASELINES and dataset in PUBLISHED else "chosen here"
         note = f"paper {paper_figure(model, dataset) or '—'}; settings {source}"
@@ -89,7 +95,8 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
                       epochs_run=statistics.mean(r["epochs_run"] for r in runs),
                       test_per_split=[round(100 * r["test"], 2) for r in runs],
                       val_per_split=[round(100 * r["val"], 2) for r in runs])
-        case = f"node {dataset} {model}"
+        if case in ctx.checkpoints.resumed:                     # {split: commit} finished by an earlier process
+            params["resumed_splits"] = ctx.checkpoints.resumed[case]
         records.append(Record(SUITE, case, "geomlearn", "test accuracy", mean, "%", std=std, n=splits, params=params,
                               note=note))
         records.append(Record(SUITE, case, "geomlearn", "epoch time",

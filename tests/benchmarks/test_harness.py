@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.checkpoints import Checkpoints
 from benchmarks.measure import peak_memory_mib, time_call
 from benchmarks.registry import SUITES, Context, Record, register
 from benchmarks.report import markdown_table, write_results
@@ -77,3 +78,41 @@ def test_only_matches_any_of_its_alternatives():
     assert ctx.wanted("node Cora Diag-NSD") and ctx.wanted("node Texas MLP")
     assert not ctx.wanted("node Cora MLP") and not ctx.wanted("node Texas Diag-NSD")
     assert Context(quick=True, device=torch.device("cpu")).wanted("anything")
+
+
+def _never() -> dict:
+    raise AssertionError("a stored unit was run again")
+
+
+def test_checkpoints_keep_finished_units_for_a_resumed_run(tmp_path):
+    first = Checkpoints(tmp_path)
+    assert first.run("case A", "split 0", {"lr": 0.1}, lambda: {"test": 0.5}) == {"test": 0.5}
+    again = Checkpoints(tmp_path, resume=True)
+    assert again.run("case A", "split 0", {"lr": 0.1}, _never) == {"test": 0.5}
+    assert again.run("case A", "split 1", {"lr": 0.1}, lambda: {"test": 0.7}) == {"test": 0.7}
+    assert list(again.resumed) == ["case A"] and list(again.resumed["case A"]) == ["split 0"]
+    assert sorted(p.name for p in (tmp_path / "case_A").iterdir()) == ["split_0.json", "split_1.json"]
+    with pytest.raises(ValueError, match=r"--resume: .*split_0.json was run with settings \{'lr': 0.1\}, this run "
+                                         r"asks for \{'lr': 0.2\}"):
+        Checkpoints(tmp_path, resume=True).run("case A", "split 0", {"lr": 0.2}, _never)
+    assert json.loads((tmp_path / "case_A" / "split_0.json").read_text())["result"] == {"test": 0.5}
+
+
+def test_checkpoints_without_resume_start_a_case_afresh(tmp_path):
+    Checkpoints(tmp_path).run("case", "split 1", {}, lambda: {"test": 0.1})
+    fresh = Checkpoints(tmp_path)
+    assert fresh.run("case", "split 0", {}, lambda: {"test": 0.2}) == {"test": 0.2}
+    assert [p.name for p in (tmp_path / "case").iterdir()] == ["split_0.json"]    # no unit of the earlier run left
+    assert Checkpoints(tmp_path, resume=True).run("case", "split 0", {}, _never) == {"test": 0.2}
+    fresh.clear()
+    assert not tmp_path.exists()
+
+
+def test_checkpoints_without_a_folder_keep_nothing():
+    calls = []
+    keeper = Checkpoints()
+    for _ in range(2):
+        keeper.run("case", "split 0", {}, lambda: calls.append(1) or {"test": 1.0})
+    assert len(calls) == 2 and keeper.resumed == {}
+    with pytest.raises(ValueError, match="resume: needs a folder to read the finished units from, got folder=None"):
+        Checkpoints(resume=True)

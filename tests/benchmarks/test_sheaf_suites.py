@@ -1,6 +1,7 @@
 """Two-epoch smoke runs of the ``sheaf`` suite on the real Texas data, the ``recsys`` suite on MovieLens,
 and the helpers they rely on: the scalar-COO peer is the same model, the ranking metrics are right."""
 
+import json
 import math
 import random
 from dataclasses import replace
@@ -10,6 +11,7 @@ import torch
 from torch_geometric.utils import coalesce, to_undirected
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.checkpoints import Checkpoints
 from benchmarks.registry import SUITES, Context
 from benchmarks.sheaf.recommendation import (RecsysSettings, hold_out, interaction_matrix, ranking_metrics,
                                              train_recommender)
@@ -36,6 +38,28 @@ def test_every_texas_case_runs_two_epochs():
     assert notes["MLP (raw)"].startswith("paper 80.81 ± 4.75") and notes["Identity-sheaf"].startswith("paper —")
     best = next(r for r in records if r.case == "best NSD Texas")
     assert best.value == max(r.value for r in scores if r.params["model"] in ("Diag-NSD", "O(d)-NSD", "Gen-NSD"))
+
+
+def test_an_interrupted_case_resumes_from_its_finished_splits(tmp_path):
+    needs_data("heterophilous/texas.npz")
+    case = "node Texas Conn-NSD"
+
+    def run(resume: bool):
+        ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only=case, repeats=2,
+                      checkpoints=Checkpoints(tmp_path, resume=resume))
+        return next(r for r in SUITES["sheaf"].run(ctx) if r.metric == "test accuracy"), ctx
+    fresh, _ = run(resume=False)
+    stored = tmp_path / "node_Texas_Conn-NSD" / "split_0.json"
+    unit = json.loads(stored.read_text())
+    assert unit["result"]["test"] == pytest.approx(fresh.params["test_per_split"][0] / 100, abs=1e-4)
+    unit["result"]["test"] = 0.125                            # a figure only the stored split can give
+    stored.write_text(json.dumps(unit))
+    (tmp_path / "node_Texas_Conn-NSD" / "split_1.json").unlink()        # the run was killed during split 1
+    resumed, ctx = run(resume=True)
+    assert resumed.params["test_per_split"] == [12.5, fresh.params["test_per_split"][1]]
+    assert list(resumed.params["resumed_splits"]) == ["split 0"]
+    ctx.checkpoints.clear()
+    assert not tmp_path.exists()
 
 
 @pytest.mark.parametrize("model", ["GCN", "Diag-NSD", "Conn-NSD"])

@@ -1,0 +1,88 @@
+"""Finished pieces of a long case (one data split, one seed) kept on disk, so that an interrupted run resumes.
+
+A case such as ten splits of O(d)-NSD on Squirrel runs for hours; every split is written to
+``<folder>/<case>/<unit>.json`` the moment it finishes, with the settings it ran with, the time and the git
+commit of the code. ``python -m benchmarks ... --resume`` then reads the finished units instead of running them
+again, and the command line removes the folder once the suite's results are written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable, Optional
+
+
+def _commit() -> Optional[str]:
+    """The short git commit of the working tree these benchmarks run from (``+`` when it has changes), or None."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+" if dirty else "")
+
+
+def _file_name(text: str) -> str:
+    """``text`` with every run of characters other than letters, digits, ``.``, ``-`` and ``_`` as one ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+class Checkpoints:
+    """Results of finished units by case, under ``folder`` (None: nothing kept, every unit runs).
+
+    Args:
+        folder: where the units are written; None keeps nothing.
+        resume: read the units an earlier run of the same case finished (with the same ``settings``) instead of
+            running them. Without it, a case's earlier units are deleted when the case starts, so that a later
+            ``resume`` never mixes two runs.
+    """
+
+    def __init__(self, folder: Optional[Path] = None, resume: bool = False):
+        if resume and folder is None:
+            raise ValueError("resume: needs a folder to read the finished units from, got folder=None")
+        self.folder, self.resume = folder, resume
+        self._started: set[str] = set()
+        self.resumed: dict[str, dict[str, Optional[str]]] = {}   # case -> {unit: commit} read from disk
+
+    def run(self, case: str, unit: str, settings: dict, compute: Callable[[], dict]) -> dict:
+        """``compute()``'s result for ``unit`` of ``case``, or the stored one when resuming.
+
+        ``settings`` (JSON values) identify the run: a stored unit with other settings raises ValueError rather
+        than being reused or overwritten. The result must be a dict of JSON values.
+        """
+        if self.folder is None:
+            return compute()
+        folder = self.folder / _file_name(case)
+        if case not in self._started:
+            self._started.add(case)
+            if not self.resume and folder.exists():
+                shutil.rmtree(folder)
+        path = folder / f"{_file_name(unit)}.json"
+        if self.resume and path.exists():
+            stored = json.loads(path.read_text())
+            if stored["settings"] != settings:
+                raise ValueError(f"--resume: {path} was run with settings {stored['settings']}, this run asks for "
+                                 f"{settings}; delete the file or run without --resume")
+            self.resumed.setdefault(case, {})[unit] = stored["commit"]
+            return stored["result"]
+        result = compute()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(dict(case=case, unit=unit, settings=settings, finished=stamp,
+                                           commit=_commit(), result=result), indent=1))
+        partial.replace(path)                      # a unit's file is whole or absent, even if the run is killed
+        return result
+
+    def clear(self) -> None:
+        """Delete the folder: the suite's results are written and nothing is left to resume."""
+        if self.folder is not None and self.folder.exists():
+            shutil.rmtree(self.folder)
