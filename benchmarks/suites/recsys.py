@@ -1,10 +1,10 @@
 """``recsys``: Sheaf4Rec against LightGCN on MovieLens 100K's five folds, same protocol and settings.
 
 Case ``recsys ML-100K <Model>``: mean ± std over the folds u1..u5 (``--repeats`` for fewer; fold u1 and 2
-epochs with ``--quick``) of F1@10, NDCG@10 and Recall@20 at the epoch each fold's validation hold-out chose
-(:mod:`benchmarks.sheaf.recommendation`), with that epoch and the training time per epoch. The
-paper publishes relative gains only (+5.1 % F1 on ML-100K over its best baseline): the target is
-SheafRecommender above LightGCN on NDCG@10.
+epochs with ``--quick``; each fold kept as it finishes, for ``--resume``) of F1@10, NDCG@10 and Recall@20 at the
+epoch each fold's validation hold-out chose (:mod:`benchmarks.sheaf.recommendation`), with that epoch and the
+training time per epoch. The paper publishes relative gains only (+5.1 % F1 on ML-100K over its best baseline):
+the target is SheafRecommender above LightGCN on NDCG@10.
 """
 
 from __future__ import annotations
@@ -33,11 +33,15 @@ def run(ctx: Context) -> list[Record]:
     settings = RecsysSettings()
     folds = 1 if ctx.quick else min(ctx.repeats or 5, 5)
     means = {}
+    epochs = 2 if ctx.quick else settings.epochs
     for model in tqdm(cases, desc="recsys", disable=not ctx.progress):
-        runs = [train_recommender(model, data, fold, settings, epochs=2 if ctx.quick else None)
+        case = f"recsys ML-100K {model}"
+        runs = [ctx.checkpoints.run(case, f"fold u{fold + 1}", dict(asdict(settings), epochs=epochs),
+                                    lambda: train_recommender(model, data, fold, settings, epochs=epochs))
                 for fold in tqdm(range(folds), desc=model, leave=False, disable=not ctx.progress)]
         params = dict(model=model, folds=folds, **asdict(settings))
-        case = f"recsys ML-100K {model}"
+        if case in ctx.checkpoints.resumed:                     # {fold: commit} finished by an earlier process
+            params["resumed_folds"] = ctx.checkpoints.resumed[case]
         for metric in METRICS:
             values = [100 * r[metric] for r in runs]
             std = statistics.stdev(values) if len(values) > 1 else 0.0

@@ -5,12 +5,12 @@ Cases (``--only`` matches their names):
 * ``node <Data set> <Model>``: the ten Geom-GCN splits (``--repeats`` for fewer; 1 split, unless ``--repeats`` says
   more, and 2 epochs with ``--quick``; each split kept as it finishes, for ``--resume``), mean ± population std of
   the test accuracy at the best validation epoch (each split's test and validation accuracy in the record's params,
-  and the splits an earlier, interrupted process finished in ``resumed_splits``), beside the paper's figure; models Diag-NSD, O(d)-NSD,
-  Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings where its repository
-  has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere. Every model reads
-  NSD's row-normalised features; ``GCN (raw)`` and ``MLP (raw)`` are the baselines on the features as stored,
-  which is what the baseline figures the paper quotes were measured on for some data sets. A ``best NSD``
-  record per data set holds the best of the three learned variants against the issue's target.
+  and the splits an earlier, interrupted process finished in ``resumed_splits``), beside the paper's figure;
+  models Diag-NSD, O(d)-NSD, Gen-NSD, Conn-NSD, the identity sheaf, GCN and MLP, with NSD's published settings
+  where its repository has them (Texas, Wisconsin, Cornell, Chameleon, Squirrel) and recorded choices elsewhere.
+  Every model reads NSD's row-normalised features; ``GCN (raw)`` and ``MLP (raw)`` are the baselines on the
+  features as stored, which is what the baseline figures the paper quotes were measured on for some data sets. A
+  ``best NSD`` record per data set holds the best of the three learned variants against the issue's target.
 * ``speed Squirrel O(d)-NSD``: one training epoch (forward, backward, Adam) of O(d)-NSD with the published
   Squirrel settings, geomlearn's block formulation against the reference implementation's scalar-COO
   formulation of the same model with the same weights (:mod:`benchmarks.sheaf.scalar_coo`), in one

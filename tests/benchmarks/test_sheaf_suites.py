@@ -153,14 +153,21 @@ def test_train_recommender_names_a_bad_epoch_count(epochs):
         train_recommender("LightGCN", None, 0, RecsysSettings(), epochs=epochs)
 
 
-def test_recsys_runs_two_epochs_on_movielens():
+def test_recsys_runs_two_epochs_on_movielens_and_resumes_from_its_folds(tmp_path):
     needs_data("movielens/ml-100k/u1.base")
-    records = SUITES["recsys"].run(Context(quick=True, device=torch.device("cpu"), progress=False))
+
+    def run(resume: bool) -> list:
+        return SUITES["recsys"].run(Context(quick=True, device=torch.device("cpu"), progress=False,
+                                            checkpoints=Checkpoints(tmp_path, resume=resume)))
+    records = run(resume=False)
     values = {(r.impl, r.metric): r.value for r in records}
     for model in ("LightGCN", "SheafRecommender"):
         for metric in ("F1@10", "NDCG@10", "Recall@20"):
             assert 0.0 < values[(model, metric)] < 100.0
         assert values[(model, "chosen epoch")] in (1, 2)
+    resumed = run(resume=True)                                       # every fold read back, none trained again
+    assert {(r.impl, r.metric): r.value for r in resumed} == values
+    assert all(list(r.params["resumed_folds"]) == ["fold u1"] for r in resumed)
 
 
 def test_sweep_draws_are_reproducible_and_in_range():
