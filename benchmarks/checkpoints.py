@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -64,6 +65,9 @@ class Checkpoints:
         if case not in self._started:
             self._started.add(case)
             if not self.resume and folder.exists():
+                earlier = len(list(folder.glob("*.json")))
+                print(f"{case}: starting afresh, deleting {earlier} finished unit(s) of an earlier run in {folder} "
+                      "(--resume would have reused them)", file=sys.stderr)
                 shutil.rmtree(folder)
         path = folder / f"{_file_name(unit)}.json"
         if self.resume and path.exists():

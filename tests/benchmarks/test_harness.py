@@ -98,10 +98,11 @@ def test_checkpoints_keep_finished_units_for_a_resumed_run(tmp_path):
     assert json.loads((tmp_path / "case_A" / "split_0.json").read_text())["result"] == {"test": 0.5}
 
 
-def test_checkpoints_without_resume_start_a_case_afresh(tmp_path):
+def test_checkpoints_without_resume_start_a_case_afresh(tmp_path, capsys):
     Checkpoints(tmp_path).run("case", "split 1", {}, lambda: {"test": 0.1})
     fresh = Checkpoints(tmp_path)
     assert fresh.run("case", "split 0", {}, lambda: {"test": 0.2}) == {"test": 0.2}
+    assert "case: starting afresh, deleting 1 finished unit(s) of an earlier run" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "case").iterdir()] == ["split_0.json"]    # no unit of the earlier run left
     assert Checkpoints(tmp_path, resume=True).run("case", "split 0", {}, _never) == {"test": 0.2}
     fresh.clear()
