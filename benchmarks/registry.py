@@ -45,6 +45,13 @@ class Context:
         """Whether ``case`` contains ``only``, or one of its ``|``-separated alternatives."""
         return any(part.strip() in case for part in self.only.split("|"))
 
+    def repeat_count(self, protocol: int, unit: str) -> int:
+        """How many ``unit`` (seeds, splits, folds) a case runs: ``repeats`` if given, else 1 for a quick run, else
+        the ``protocol``'s number. Asking for more than the protocol has is an error, not a silent cut."""
+        if self.repeats is not None and self.repeats > protocol:
+            raise ValueError(f"--repeats: expected at most {protocol} (the protocol's {unit}), got {self.repeats}")
+        return self.repeats or (1 if self.quick else protocol)
+
 
 @dataclass
 class Suite:

@@ -1,9 +1,9 @@
 """``recsys``: Sheaf4Rec against LightGCN on MovieLens 100K's five folds, same protocol and settings.
 
-Case ``recsys ML-100K <Model>``: mean ± std over the folds u1..u5 (``--repeats`` for fewer; fold u1 and 2
-epochs with ``--quick``; each fold kept as it finishes, for ``--resume``) of F1@10, NDCG@10 and Recall@20 at the
-epoch each fold's validation hold-out chose (:mod:`benchmarks.sheaf.recommendation`), with that epoch and the
-training time per epoch. The paper publishes relative gains only (+5.1 % F1 on ML-100K over its best baseline):
+Case ``recsys ML-100K <Model>``: mean ± std over the folds u1..u5 (``--repeats`` for fewer; fold u1, unless
+``--repeats`` says more, and 2 epochs with ``--quick``; each fold kept as it finishes, for ``--resume``) of F1@10,
+NDCG@10 and Recall@20 at the epoch each fold's validation hold-out chose (:mod:`benchmarks.sheaf.recommendation`),
+with that epoch and the training time per epoch. The paper publishes relative gains only (+5.1 % F1 on ML-100K over its best baseline):
 the target is SheafRecommender above LightGCN on NDCG@10.
 """
 
@@ -31,7 +31,7 @@ def run(ctx: Context) -> list[Record]:
         return records
     data = movielens_100k()
     settings = RecsysSettings()
-    folds = 1 if ctx.quick else min(ctx.repeats or 5, 5)
+    folds = ctx.repeat_count(5, "MovieLens folds")
     means = {}
     epochs = 2 if ctx.quick else settings.epochs
     for model in tqdm(cases, desc="recsys", disable=not ctx.progress):

@@ -74,7 +74,7 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
             loaded = {dataset: load(dataset)}
         data = loaded[dataset]
         settings = settings_for(model, dataset)
-        splits = min(ctx.repeats or (1 if ctx.quick else 10), 10)
+        splits = ctx.repeat_count(10, "Geom-GCN splits")
         run_settings = quick(settings) if ctx.quick else settings
         case = f"node {dataset} {model}"
 

@@ -33,6 +33,19 @@ def test_peak_memory_sees_a_temporary_that_fits_in_freed_heap():
     assert 6 < peak < 64
 
 
+@pytest.mark.parametrize("quick, repeats, expected", [(False, None, 10), (True, None, 1), (True, 3, 3),
+                                                        (False, 4, 4), (False, 10, 10)])
+def test_repeat_count_follows_repeats_then_quick_then_the_protocol(quick, repeats, expected):
+    ctx = Context(quick=quick, device=torch.device("cpu"), repeats=repeats)
+    assert ctx.repeat_count(10, "splits") == expected
+
+
+def test_repeat_count_refuses_more_than_the_protocol_has():
+    ctx = Context(quick=False, device=torch.device("cpu"), repeats=6)
+    with pytest.raises(ValueError, match=r"--repeats: expected at most 5 \(the protocol's folds\), got 6"):
+        ctx.repeat_count(5, "folds")
+
+
 def test_markdown_table_pivots_metrics_and_keeps_notes():
     records = [
         Record("s", "case A", "ours", "time", 2.0, "ms", std=0.1, n=5),
