@@ -30,3 +30,8 @@ class BestEpoch:
             return False
         self.stale += 1
         return self.patience is not None and self.stale >= self.patience
+
+    def progress(self) -> dict:
+        """What a progress bar shows: the kept epoch and how many evaluations in a row brought nothing better."""
+        patience = "" if self.patience is None else f"/{self.patience}"
+        return {"best epoch": self.result.get("epoch"), "stale": f"{self.stale}{patience}"}

@@ -18,6 +18,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from geomlearn.datasets import heterophilous, planetoid
 from geomlearn.sheaf import (BundleNSD, ConnectionNSD, DiagNSD, FixedSheafDiffusion, GeneralNSD, IdentitySheafDiffusion,
@@ -145,11 +146,12 @@ def _optimizer(model: torch.nn.Module, s: SheafSettings) -> torch.optim.Optimize
 
 
 def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int = 0,
-                epochs: Optional[int] = None, sheaf: Optional[SheafLaplacian] = None) -> dict:
+                epochs: Optional[int] = None, sheaf: Optional[SheafLaplacian] = None, progress: bool = False) -> dict:
     """Seed, build the model and train it on split ``split``; returns the test accuracy at the best validation
     epoch (``"test"``, with ``"val"`` and ``"epoch"``), the timing and the trained ``"model"``. The initial weights
     depend on ``seed`` only, not on what ran before in the process. ``sheaf``: a fixed-sheaf model's Laplacian
-    already computed for this graph and these features (one connection sheaf serves every split)."""
+    already computed for this graph and these features (one connection sheaf serves every split). ``progress``:
+    a bar over the epochs on stderr."""
     torch.manual_seed(seed)
     train, val, test = (data.train_mask[:, split], data.val_mask[:, split], data.test_mask[:, split])
     y = data.y.reshape(-1)
@@ -166,7 +168,9 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
     best = BestEpoch(s.patience)
     total = s.epochs if epochs is None else epochs
     start = time.perf_counter()
-    for epoch in range(total):
+    epochs_bar = tqdm(range(total), desc=f"{model_name} split {split}", unit="epoch", leave=False,
+                      disable=not progress)
+    for epoch in epochs_bar:
         model.train()
         optimizer.zero_grad()
         F.cross_entropy(model(x, index)[train], y[train]).backward()
@@ -177,9 +181,11 @@ def train_split(model_name: str, data, split: int, s: SheafSettings, seed: int =
         val_loss = float(F.cross_entropy(logits[val], y[val]))
         predicted = logits.argmax(1)
         val_acc = float((predicted[val] == y[val]).float().mean())
-        if best.update(val_acc if s.stop == "acc" else -val_loss,
-                       lambda: {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()),
-                                "epoch": epoch}):
+        stop = best.update(val_acc if s.stop == "acc" else -val_loss,
+                           lambda: {"val": val_acc, "test": float((predicted[test] == y[test]).float().mean()),
+                                    "epoch": epoch})
+        epochs_bar.set_postfix(val=f"{val_acc:.3f}", **best.progress(), refresh=False)
+        if stop:
             break
     return {**best.result, "epochs_run": epoch + 1, "seconds_per_epoch": (time.perf_counter() - start) / (epoch + 1),
             "model": model}

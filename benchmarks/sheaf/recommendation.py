@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 from torch_geometric.utils import to_undirected
+from tqdm.auto import tqdm
 
 from geomlearn.argument_checks import check_int
 from geomlearn.gnn import LightGCN
@@ -121,10 +122,11 @@ def _scores(model: LightGCN, index: SparseIndex, num_users: int) -> Tensor:
 
 
 def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int = 0,
-                      epochs: Optional[int] = None) -> dict:
+                      epochs: Optional[int] = None, progress: bool = False) -> dict:
     """Train on fold ``fold``'s base ratings less the validation hold-out; returns the test metrics of the epoch
     with the best validation NDCG@10 (ranked every ``s.eval_every`` epochs and after the last), that epoch
-    (``"epoch"``), its validation NDCG@10 and the training time per epoch (evaluation excluded)."""
+    (``"epoch"``), its validation NDCG@10 and the training time per epoch (evaluation excluded). ``progress``: a
+    bar over the epochs on stderr."""
     total = s.epochs if epochs is None else epochs
     check_int("epochs", total)
     torch.manual_seed(seed)
@@ -141,7 +143,9 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
     groups = [{"params": others}] + ([{"params": learner, "lr": s.learner_lr or s.lr}] if learner else [])
     optimizer = torch.optim.Adam(groups, lr=s.lr)
     best, training = BestEpoch(s.patience), 0.0
-    for epoch in range(1, total + 1):
+    epochs_bar = tqdm(range(1, total + 1), desc=f"{name} fold u{fold + 1}", unit="epoch", leave=False,
+                      disable=not progress)
+    for epoch in epochs_bar:
         start = time.perf_counter()
         for batch in torch.randperm(pairs.shape[1], generator=generator).split(s.batch_size):
             user_ids, positives = pairs[0, batch], pairs[1, batch]
@@ -159,7 +163,9 @@ def train_recommender(name: str, data, fold: int, s: RecsysSettings, seed: int =
             continue
         scores = _scores(model, index, users)
         score = ranking_metrics(scores, fit, validation)["NDCG@10"]
-        if best.update(score, lambda: {**ranking_metrics(scores, excluded, test), "epoch": epoch,
-                                       "validation NDCG@10": score}):
+        stop = best.update(score, lambda: {**ranking_metrics(scores, excluded, test), "epoch": epoch,
+                                           "validation NDCG@10": score})
+        epochs_bar.set_postfix({"val NDCG@10": f"{score:.3f}", **best.progress()}, refresh=False)
+        if stop:
             break
     return {**best.result, "seconds_per_epoch": training / epoch}

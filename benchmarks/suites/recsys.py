@@ -37,7 +37,8 @@ def run(ctx: Context) -> list[Record]:
     for model in tqdm(cases, desc="recsys", disable=not ctx.progress):
         case = f"recsys ML-100K {model}"
         runs = [ctx.checkpoints.run(case, f"fold u{fold + 1}", dict(asdict(settings), epochs=epochs),
-                                    lambda: train_recommender(model, data, fold, settings, epochs=epochs))
+                                    lambda: train_recommender(model, data, fold, settings, epochs=epochs,
+                                                              progress=ctx.progress))
                 for fold in tqdm(range(folds), desc=model, leave=False, disable=not ctx.progress)]
         params = dict(model=model, folds=folds, **asdict(settings))
         if case in ctx.checkpoints.resumed:                     # {fold: commit} finished by an earlier process

@@ -80,7 +80,7 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
 
         def one_split(split: int) -> dict:
             sheaf = shared_sheaf.get((dataset, settings.d)) if model == "Conn-NSD" else None
-            result = train_split(model, data, split, run_settings, sheaf=sheaf)
+            result = train_split(model, data, split, run_settings, sheaf=sheaf, progress=ctx.progress)
             trained = result.pop("model")
             if model == "Conn-NSD":                                     # one connection sheaf per graph
                 shared_sheaf[(dataset, settings.d)] = trained.sheaf

@@ -33,3 +33,12 @@ def test_tuples_break_ties_and_no_patience_never_stops():
 def test_bad_patience_is_named(patience):
     with pytest.raises(ValueError, match="patience"):
         BestEpoch(patience)
+
+
+def test_progress_shows_the_kept_epoch_and_the_stale_count():
+    best = BestEpoch(patience=3)
+    assert best.progress() == {"best epoch": None, "stale": "0/3"}
+    for epoch, score in enumerate([0.2, 0.6, 0.5, 0.4]):
+        best.update(score, lambda e=epoch: {"epoch": e})
+    assert best.progress() == {"best epoch": 1, "stale": "2/3"}
+    assert BestEpoch().progress() == {"best epoch": None, "stale": "0"}

@@ -77,6 +77,15 @@ def test_a_split_trains_the_same_whatever_ran_before_it(model):
             train_split("GCN", data, 1, settings, sheaf=first["model"].sheaf)
 
 
+def test_a_split_shows_its_epochs_on_stderr_when_asked(capsys):
+    needs_data("heterophilous/texas.npz")
+    data, settings = load("Texas"), replace(settings_for("Diag-NSD", "Texas"), epochs=3, patience=3)
+    train_split("Diag-NSD", data, 0, settings)
+    assert capsys.readouterr().err == ""
+    train_split("Diag-NSD", data, 0, settings, progress=True)
+    assert "Diag-NSD split 0" in capsys.readouterr().err
+
+
 def test_only_the_raw_baselines_read_the_features_as_stored():
     needs_data("heterophilous/texas.npz")
     data = load("Texas")
