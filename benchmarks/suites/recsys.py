@@ -29,9 +29,9 @@ def run(ctx: Context) -> list[Record]:
     cases = [m for m in RECOMMENDERS if ctx.wanted(f"recsys ML-100K {m}")]
     if not cases:
         return records
+    folds = ctx.repeat_count(5, "MovieLens folds")
     data = movielens_100k()
     settings = RecsysSettings()
-    folds = ctx.repeat_count(5, "MovieLens folds")
     means = {}
     epochs = 2 if ctx.quick else settings.epochs
     for model in tqdm(cases, desc="recsys", disable=not ctx.progress):
