@@ -3,7 +3,9 @@
 A case such as ten splits of O(d)-NSD on Squirrel runs for hours; every split is written to
 ``<folder>/<case>/<unit>.json`` the moment it finishes, with the settings it ran with, the time and the git
 commit of the code. ``python -m benchmarks ... --resume`` then reads the finished units instead of running them
-again, and the command line removes the folder once the suite's results are written.
+again, and the command line removes the folder once the suite's results are written. Under ``results/`` git
+tracks the unit files (``.gitignore``), so a run that outlasts one machine is committed as it goes and resumes on
+another from a clone.
 """
 
 from __future__ import annotations
