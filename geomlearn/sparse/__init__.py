@@ -11,6 +11,7 @@
 ``block_spmm``          ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
 ``coupling_spmm``       ``out_i = sum_{j -> i}`` a per-edge sparse coupling of ``x_j``, edge features and
                         channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
+``householder_product`` per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
 ``segment_matmul``      grouped matmul of row segments by per-segment weights
 ``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
 ``reverse_edges``       each edge's reverse in a symmetric graph, by sorting
@@ -27,6 +28,7 @@ oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by dev
 from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
+from .householder_product import householder_product
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
@@ -46,6 +48,7 @@ __all__ = [
     "block_spmm",
     "coupling_spmm",
     "gather_sum",
+    "householder_product",
     "pair_neighbors",
     "reverse_edge_values",
     "reverse_edges",

@@ -61,6 +61,15 @@ def block_spmm(index: SparseIndex, blocks: Tensor, x: Tensor) -> Tensor:
     return x.new_zeros(index.num_dst, *x.shape[1:]).index_add(0, index.dst.long(), messages)
 
 
+def householder_product(params: Tensor, d: int) -> Tensor:
+    """LAPACK's product of the reflectors ``e_i + sum_{r > i} p_ri e_r`` (``torch.linalg.householder_product``)."""
+    rows, cols = torch.tril_indices(d, d, offset=-1, device=params.device)
+    reflectors = torch.eye(d, dtype=params.dtype, device=params.device).repeat(params.shape[0], 1, 1)
+    reflectors[:, rows, cols] = params
+    taus = 2 / reflectors.square().sum(dim=1)[:, : d - 1]
+    return torch.linalg.householder_product(reflectors, taus)
+
+
 def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
     """``out_r = x_r @ weight[g(r)]`` where ``g(r)`` is the segment of row ``r``."""
     group = torch.repeat_interleave(torch.arange(weight.shape[0], device=x.device), ptr.diff().long())

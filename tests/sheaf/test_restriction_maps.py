@@ -43,15 +43,3 @@ def test_bad_input():
         num_map_parameters("cayley", 0)
     with pytest.raises(ValueError, match=r"params: householder maps of stalk dimension 3 need \[E, 3\] parameters"):
         restriction_maps(torch.randn(2, 4), "householder", 3)
-
-
-@pytest.mark.parametrize("d", [2, 3, 5])
-def test_householder_maps_equal_lapack_householder_product(d):
-    params = torch.randn(30, d * (d - 1) // 2, dtype=torch.float64)
-    rows, cols = torch.tril_indices(d, d, offset=-1)
-    reflectors = torch.zeros(30, d, d, dtype=torch.float64)
-    reflectors[:, rows, cols] = params
-    reflectors = reflectors + torch.eye(d, dtype=torch.float64)
-    tau = 2.0 / reflectors[:, :, : d - 1].square().sum(dim=1)
-    torch.testing.assert_close(restriction_maps(params, "householder", d),
-                               torch.linalg.householder_product(reflectors, tau))

@@ -1,10 +1,11 @@
 """Fast CPU kernels, compiled by numba on first use (and cached on disk).
 
-Every kernel walks a compressed layout (``ptr``, ``idx``, ``eid``, see
+Every graph kernel walks a compressed layout (``ptr``, ``idx``, ``eid``, see
 :class:`geomlearn.sparse.index.CompressedIndex`) one output row per iteration of a parallel loop. A row
 is written by exactly one thread, in edge order, so the results are deterministic and no atomics are
 needed; per-edge outputs are written at the edge's original position ``eid[k]``. The same kernel
-serves a forward pass on the CSR and the matching backward pass on the CSC.
+serves a forward pass on the CSR and the matching backward pass on the CSC. The per-edge block kernels
+(``householder_product``) take one edge per iteration and keep its ``d x d`` block in registers.
 
 Shapes: ``R`` rows of the layout, ``E`` edges, features ``[N, H, C]`` (``H`` heads of ``C`` channels),
 sheaf features ``[N, d, C]`` with blocks ``[E, d, d]``.
@@ -23,6 +24,7 @@ _JIT = dict(parallel=True, nogil=True, cache=True)
 # NaN / inf semantics; the order is fixed at compile time, so results stay deterministic.
 _JIT_DOT = dict(_JIT, fastmath={"reassoc", "contract"})
 _CHUNK = 16  # rows per scheduling chunk: small enough to balance power-law degree distributions
+_EDGE_CHUNK = 256  # edges per iteration of the per-edge block kernels, which share scratch space
 
 
 @njit(**_JIT)
@@ -202,6 +204,93 @@ def _coupling_edge_features(src, dst, table, values, x, w, z, out):  # pragma: n
                 acc += x[j, u, a] * w[e, k, u] * z[i, u, o]
             out[e, table[1, t]] += values[t] * acc
 
+@njit(nogil=True, inline="always")
+def _reflector(p, e, i, v):  # pragma: no cover - compiled
+    """``v = e_i + sum_{r > i} p[e, r (r - 1) / 2 + i] e_r`` (row-major lower triangle); returns ``2 / |v|^2``."""
+    norm = 1.0
+    for r in range(v.shape[0]):
+        v[r] = 0.0
+    v[i] = 1.0
+    for r in range(i + 1, v.shape[0]):
+        v[r] = p[e, r * (r - 1) // 2 + i]
+        norm += v[r] * v[r]
+    return 2.0 / norm
+
+
+@njit(nogil=True, inline="always")
+def _householder_one(p, e, v, q):  # pragma: no cover - compiled
+    d = q.shape[0]
+    q[:] = 0.0
+    for a in range(d):
+        q[a, a] = 1.0
+    for i in range(d - 1):                           # Q <- Q H_i = Q - tau (Q v) v^T
+        tau = _reflector(p, e, i, v)
+        for a in range(d):
+            qv = 0.0
+            for b in range(i, d):
+                qv += q[a, b] * v[b]
+            qv *= tau
+            for b in range(i, d):
+                q[a, b] -= qv * v[b]
+
+
+@njit(**_JIT)
+def _householder_product(p, out):  # pragma: no cover - compiled
+    edges, d = out.shape[0], out.shape[1]
+    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
+        v = np.empty(d, dtype=out.dtype)             # scratch per chunk of edges, not per edge
+        q = np.empty((d, d), dtype=out.dtype)
+        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
+            _householder_one(p, e, v, q)
+            out[e] = q
+
+
+@njit(nogil=True, inline="always")
+def _householder_one_backward(p, e, v, qv, gv, q, g, grad_p):  # pragma: no cover - compiled
+    d = q.shape[0]
+    for i in range(d - 2, -1, -1):
+        tau = _reflector(p, e, i, v)
+        for a in range(d):
+            s = 0.0
+            for b in range(i, d):
+                s += q[a, b] * v[b]
+            s *= tau
+            for b in range(i, d):
+                q[a, b] -= s * v[b]
+        for a in range(d):
+            s, t = 0.0, 0.0
+            for b in range(i, d):
+                s += q[a, b] * v[b]
+                t += g[a, b] * v[b]
+            qv[a], gv[a] = s, t
+        vav = 0.0
+        for a in range(d):
+            vav += qv[a] * gv[a]
+        for r in range(i + 1, d):                    # dL/dv_r = -tau (A v + A^T v)_r + tau^2 (v^T A v) v_r
+            av = 0.0
+            for a in range(d):
+                av += q[a, r] * gv[a] + g[a, r] * qv[a]
+            grad_p[e, r * (r - 1) // 2 + i] = -tau * av + tau * tau * vav * v[r]
+        for a in range(d):                           # dL/dQ_i = dL/dQ_{i+1} H_i
+            for b in range(i, d):
+                g[a, b] -= tau * gv[a] * v[b]
+
+
+@njit(**_JIT)
+def _householder_product_backward(p, q_out, grad, grad_p):  # pragma: no cover - compiled
+    edges, d = q_out.shape[0], q_out.shape[1]
+    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
+        v = np.empty(d, dtype=q_out.dtype)           # scratch per chunk of edges, not per edge
+        qv = np.empty(d, dtype=q_out.dtype)
+        gv = np.empty(d, dtype=q_out.dtype)
+        q = np.empty((d, d), dtype=q_out.dtype)
+        g = np.empty((d, d), dtype=q_out.dtype)
+        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
+            q[:] = q_out[e]                          # Q_{i+1}, walked back: Q_i = Q_{i+1} H_i
+            g[:] = grad[e]                           # dL/dQ_{i+1}
+            _householder_one_backward(p, e, v, qv, gv, q, g, grad_p)
+
+
 _DTYPES = (torch.float32, torch.float64, torch.int32, torch.int64)
 
 
@@ -344,4 +433,21 @@ def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: T
         else:
             _coupling_edge_features(_np(src), _np(dst), _np(table), _np(values), _np(x), _np(w), _np(z),
                                     out.numpy())
+    return out
+
+
+def householder_product(params: Tensor, d: int) -> Tensor:
+    """``[E, d, d]``: per edge the product ``H_0 ... H_{d-2}`` of the reflections whose vectors hold
+    ``params [E, d (d - 1) / 2]`` below a unit diagonal (see :func:`geomlearn.sparse.householder_product`)."""
+    out = torch.empty(params.shape[0], d, d, dtype=params.dtype)
+    with _Parallel():
+        _householder_product(_np(params), out.numpy())
+    return out
+
+
+def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) -> Tensor:
+    """``dL/dparams [E, d (d - 1) / 2]`` from the forward's ``product [E, d, d]`` and ``grad = dL/dproduct``."""
+    out = torch.zeros_like(params)
+    with _Parallel():
+        _householder_product_backward(_np(params), _np(product), _np(grad), out.numpy())
     return out

@@ -292,6 +292,56 @@ def _coupling_edges_kernel(src, dst, table, values, x, y, w, z, out, T, C, N_IN,
         tl.store(out + e * SIZE + s, result, mask=s < SIZE)
 
 
+@triton.jit
+def _reflector(p, e, emask, r, K, I: tl.constexpr, D: tl.constexpr, ACC: tl.constexpr):
+    # v [BLOCK_E, BLOCK_D] = e_I + sum_{r > I} p[e, r (r - 1) / 2 + I] e_r, and tau = 2 / |v|^2 per edge
+    below = (r > I) & (r < D)
+    v = tl.load(p + e[:, None] * K + (r * (r - 1) // 2 + I)[None, :], mask=emask[:, None] & below[None, :],
+                other=0.0).to(ACC)
+    v += (r == I).to(ACC)[None, :]
+    return v, 2.0 / tl.sum(v * v, axis=1)
+
+
+@triton.jit
+def _householder_product_kernel(p, out, E, K, D: tl.constexpr, ACC: tl.constexpr, BLOCK_E: tl.constexpr,
+                                BLOCK_D: tl.constexpr):
+    # One program: BLOCK_E edges, each with its d x d product in registers ([BLOCK_E, BLOCK_D, BLOCK_D]).
+    e = tl.program_id(0).to(tl.int64) * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    r = tl.arange(0, BLOCK_D)
+    q = tl.zeros([BLOCK_E, BLOCK_D, BLOCK_D], dtype=ACC) + (r[:, None] == r[None, :]).to(ACC)[None, :, :]
+    for i in tl.static_range(D - 1):                                # Q <- Q - tau (Q v) v^T
+        v, tau = _reflector(p, e, emask, r, K, i, D, ACC)
+        qv = tl.sum(q * v[:, None, :], axis=2) * tau[:, None]
+        q -= qv[:, :, None] * v[:, None, :]
+    inside = emask[:, None, None] & (r < D)[None, :, None] & (r < D)[None, None, :]
+    tl.store(out + e[:, None, None] * D * D + r[None, :, None] * D + r[None, None, :], q, mask=inside)
+
+
+@triton.jit
+def _householder_product_backward_kernel(p, product, grad, grad_p, E, K, D: tl.constexpr, ACC: tl.constexpr,
+                                         BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+    e = tl.program_id(0).to(tl.int64) * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    r = tl.arange(0, BLOCK_D)
+    inside = emask[:, None, None] & (r < D)[None, :, None] & (r < D)[None, None, :]
+    offsets = e[:, None, None] * D * D + r[None, :, None] * D + r[None, None, :]
+    q = tl.load(product + offsets, mask=inside, other=0.0).to(ACC)           # Q_{i+1}, walked back
+    g = tl.load(grad + offsets, mask=inside, other=0.0).to(ACC)              # dL/dQ_{i+1}
+    for step in tl.static_range(D - 1):
+        i: tl.constexpr = D - 2 - step
+        v, tau = _reflector(p, e, emask, r, K, i, D, ACC)
+        q -= (tl.sum(q * v[:, None, :], axis=2) * tau[:, None])[:, :, None] * v[:, None, :]   # Q_i = Q_{i+1} H_i
+        qv = tl.sum(q * v[:, None, :], axis=2)
+        gv = tl.sum(g * v[:, None, :], axis=2)
+        av = tl.sum(q * gv[:, :, None], axis=1) + tl.sum(g * qv[:, :, None], axis=1)   # (A + A^T) v, A = Q_i^T G
+        vav = tl.sum(qv * gv, axis=1)
+        dv = -tau[:, None] * av + (tau * tau * vav)[:, None] * v
+        below = (r > i) & (r < D)
+        tl.store(grad_p + e[:, None] * K + (r * (r - 1) // 2 + i)[None, :], dv, mask=emask[:, None] & below[None, :])
+        g -= (tau[:, None] * gv)[:, :, None] * v[:, None, :]                 # dL/dQ_i = dL/dQ_{i+1} H_i
+
+
 _MODES = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 
 
@@ -442,4 +492,29 @@ def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: T
                                      values.shape[0], chans, x.shape[2], y.shape[-1] if wrt_w else 1,
                                      w.shape[1] if not wrt_w else 1, z.shape[2], size, WRT_W=wrt_w,
                                      ACC=_acc_dtype(x.dtype), BLOCK_C=block_c, BLOCK_T=32, BLOCK_S=block_s)
+    return out
+
+
+_HOUSEHOLDER_EDGES = 64  # edges per program: 64 d x d blocks in registers
+
+
+def householder_product(params: Tensor, d: int) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.householder_product`."""
+    edges = params.shape[0]
+    out = torch.empty(edges, d, d, dtype=params.dtype, device=params.device)
+    if edges:
+        _householder_product_kernel[(triton.cdiv(edges, _HOUSEHOLDER_EDGES),)](
+            params.contiguous(), out, edges, params.shape[1], D=d, ACC=_acc_dtype(params.dtype),
+            BLOCK_E=_HOUSEHOLDER_EDGES, BLOCK_D=triton.next_power_of_2(d))
+    return out
+
+
+def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.householder_product_backward`."""
+    edges, d = product.shape[0], product.shape[1]
+    out = torch.zeros_like(params)
+    if edges and d > 1:
+        _householder_product_backward_kernel[(triton.cdiv(edges, _HOUSEHOLDER_EDGES),)](
+            params.contiguous(), product.contiguous(), grad.contiguous(), out, edges, params.shape[1], D=d,
+            ACC=_acc_dtype(params.dtype), BLOCK_E=_HOUSEHOLDER_EDGES, BLOCK_D=triton.next_power_of_2(d))
     return out
