@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from geomlearn.sheaf import BundleNSD
-from geomlearn.sparse import SparseIndex, reverse_edges
+from geomlearn.sparse import SparseIndex, reference, reverse_edges
 
 
 class ScalarCOOLaplacian:
@@ -53,7 +53,7 @@ class ScalarCOOBundleNSD(BundleNSD):
         concat = torch.cat([flat[src], flat[dst]], dim=1)                               # [E, 2 D C]
         weight = torch.cat([learner.own.weight, learner.other.weight], dim=1)
         params = concat @ weight.T
-        maps = _householder(torch.tanh(params[:, :-1]), d)
+        maps = reference.householder_product(torch.tanh(params[:, :-1]), d)   # LAPACK, per matrix
         gate = torch.sigmoid(params[:, -1])
         rev = reverse_edges(index)
         edge_weight = gate * gate[rev]
@@ -73,15 +73,6 @@ class ScalarCOOBundleNSD(BundleNSD):
             cols += [src * dim + d, torch.arange(n) * dim + d]
             values += [-low[dst] * low[src], count * low.square()]
         return ScalarCOOLaplacian(torch.cat(rows), torch.cat(cols), torch.cat(values), n, dim)
-
-
-def _householder(params: Tensor, d: int) -> Tensor:
-    rows, cols = torch.tril_indices(d, d, offset=-1)
-    reflectors = params.new_zeros(params.shape[0], d, d)
-    reflectors[:, rows, cols] = params
-    reflectors = reflectors + torch.eye(d, dtype=params.dtype)
-    tau = 2.0 / reflectors[:, :, : d - 1].square().sum(dim=1)
-    return torch.linalg.householder_product(reflectors, tau)
 
 
 def laplacian_nonzeros(index: SparseIndex, d: int, fixed: int) -> int:

@@ -10,10 +10,13 @@ Peers (each where it is installed):
 * ``DGL`` — ``dgl.ops.u_mul_e_sum`` and friends, when dgl imports;
 * for ``block_spmm``: the scalar-COO formulation of the same sheaf operator (an ``[E d^2, C]`` gather,
   then a scatter-add, as Neural Sheaf Diffusion's reference code applies its Laplacian).
+* for ``householder_product`` (O(d) restriction maps from reflector entries): LAPACK's per-matrix
+  ``torch.linalg.householder_product``, which Neural Sheaf Diffusion's reference code calls.
 
-Every case is timed forward and forward+backward (gradients for ``x``, and for the blocks in
-``block_spmm``); the effective bandwidth counts the minimum traffic of the product (one read of a
-source row per edge, one write per output row, the index and the weights).
+Every case is timed forward and forward+backward (gradients for ``x``, for the blocks in ``block_spmm``, for
+the reflector entries in ``householder_product``); the effective bandwidth counts the minimum traffic of the
+product (one read of a source row per edge, one write per output row, the index and the weights; one read of the
+entries and one write of the blocks per edge).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from geomlearn.datasets import power_law_graph
-from geomlearn.sparse import SparseIndex, block_spmm, spmm
+from geomlearn.sparse import SparseIndex, block_spmm, householder_product, reference, spmm
 
 from ..measure import available_memory_bytes, copy_bandwidth_gbs, peak_memory_mib, time_call
 from ..registry import Context, Record, register
@@ -131,6 +134,8 @@ def _case_name(op: str, num_edges: int, f: int, reduce: str, backward: bool) -> 
     mode = "fwd+bwd" if backward else "fwd"
     if op == "spmm":
         return f"spmm {reduce} E={num_edges:.0e} F={f} {mode}"
+    if op == "householder_product":
+        return f"householder_product d={f} E={num_edges:.0e} {mode}"
     return f"block_spmm d=3 C={f} E={num_edges:.0e} {mode}"
 
 
@@ -139,7 +144,25 @@ def _cases(ctx: Context):
     features = [64] if ctx.quick else [16, 64, 256]
     grid = [("spmm", e, f, r, b) for e in edges for f in features for r in ("sum", "mean", "max") for b in (False, True)]
     grid += [("block_spmm", e, 32, "sum", b) for e in edges for b in (False, True)]
+    # NSD's stalk dimensions; 396,706 edges: Squirrel's, where O(d)-NSD forms 5 layers of maps per epoch
+    maps = [100_000] if ctx.quick else [396_706, 2_000_000]
+    grid += [("householder_product", e, d, "", b) for e in maps for d in (3, 4) for b in (False, True)]
     return [case for case in grid if ctx.wanted(_case_name(*case))]
+
+
+def _householder_case(num_edges: int, d: int, backward: bool, device: torch.device) -> list[Record]:
+    """The fused kernel against LAPACK's per-matrix product on ``[E, d (d - 1) / 2]`` random entries."""
+    case = _case_name("householder_product", num_edges, d, "", backward)
+    params = dict(op="householder_product", E=num_edges, d=d, mode="fwd+bwd" if backward else "fwd")
+    k = d * (d - 1) // 2
+    generator = torch.Generator().manual_seed(0)
+    entries = torch.randn(num_edges, k, generator=generator).to(device).requires_grad_(backward)
+    bytes_moved = num_edges * (k + d * d) * 4 * (3 if backward else 1)   # backward: entries, blocks, grads in; grads out
+    records = _measure(case, "geomlearn", lambda p: householder_product(p, d), (entries,), backward, bytes_moved,
+                       device, params)
+    records += _measure(case, "torch.linalg.householder_product", lambda p: reference.householder_product(p, d),
+                        (entries,), backward, bytes_moved, device, params)
+    return records
 
 
 def plot(records: list[Record], out) -> None:
@@ -176,7 +199,43 @@ def plot(records: list[Record], out) -> None:
     plt.close(fig)
 
 
-@register(SUITE, "sparse ops vs torch.sparse, PyG, torch_scatter, DGL; block_spmm vs scalar COO", plot=plot)
+def _graph_case(op: str, index: SparseIndex, f: int, reduce: str, backward: bool, device) -> list[Record]:
+    """``spmm`` against every peer, or ``block_spmm`` (d = 3) against the scalar-COO formulation."""
+    num_edges, n = index.num_edges, index.num_dst
+    generator = torch.Generator().manual_seed(0)
+    mode = "fwd+bwd" if backward else "fwd"
+    params = dict(op=op, E=num_edges, N=n, F=f, reduce=reduce, mode=mode)
+    case = _case_name(op, num_edges, f, reduce, backward)
+    records = []
+    if op == "spmm":
+        x = torch.randn(n, f, generator=generator).to(device).requires_grad_(backward)
+        weight = torch.rand(num_edges, generator=generator).to(device)
+        bytes_moved = (num_edges * (f * 4 + 4 + 4 + 4) + n * f * 4) * (2 if backward else 1)
+        intermediate = num_edges * f * 4 * (3 if backward else 2)
+        for impl, fn in _peers_for_spmm(index, weight, reduce).items():
+            if impl not in ("geomlearn", "torch.sparse CSR") and _too_big(intermediate, device):
+                records.append(_skipped(case, impl, params, f"its [E, F] messages need {intermediate / 2**30:.1f} GiB"))
+                continue
+            records += _measure(case, impl, fn, (x,), backward, bytes_moved, device, params)
+        return records
+    d = 3
+    blocks = torch.randn(num_edges, d, d, generator=generator).to(device).requires_grad_(backward)
+    x = torch.randn(n, d, f, generator=generator).to(device).requires_grad_(backward)
+    bytes_moved = (num_edges * (d * f * 4 + d * d * 4 + 8) + n * d * f * 4) * (2 if backward else 1)
+    scalar_coo = _scalar_coo_block_operator(index, d)
+    records += _measure(case, "geomlearn", lambda b, v: block_spmm(index, b, v), (blocks, x), backward,
+                        bytes_moved, device, params)
+    intermediate = num_edges * d * d * f * 4 * 3
+    if _too_big(intermediate, device):
+        records.append(_skipped(case, "scalar COO", params,
+                                f"its [E d^2, C] intermediate needs {intermediate / 2**30:.1f} GiB"))
+    else:
+        records += _measure(case, "scalar COO", scalar_coo, (blocks, x), backward, bytes_moved, device, params)
+    return records
+
+
+@register(SUITE, "sparse ops vs torch.sparse, PyG, torch_scatter, DGL; block_spmm vs scalar COO; householder_product "
+                 "vs LAPACK", plot=plot)
 def run(ctx: Context) -> list[Record]:
     device = ctx.device
     bandwidth = copy_bandwidth_gbs(device)
@@ -185,39 +244,15 @@ def run(ctx: Context) -> list[Record]:
     records: list[Record] = []
     index = None
     for op, num_edges, f, reduce, backward in tqdm(_cases(ctx), desc="kernels", disable=not ctx.progress):
-        if index is None or index.num_edges != num_edges:  # cases come grouped by size: one graph at a time
-            data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
-            index = SparseIndex.from_data(data).to(device)
-            index.csr(), index.csc()  # built once per graph, outside the measurements
-        n = index.num_dst
-        generator = torch.Generator().manual_seed(0)
-        mode = "fwd+bwd" if backward else "fwd"
-        params = dict(op=op, E=num_edges, N=n, F=f, reduce=reduce, mode=mode)
         case = _case_name(op, num_edges, f, reduce, backward)
-        if op == "spmm":
-            x = torch.randn(n, f, generator=generator).to(device).requires_grad_(backward)
-            weight = torch.rand(num_edges, generator=generator).to(device)
-            bytes_moved = (num_edges * (f * 4 + 4 + 4 + 4) + n * f * 4) * (2 if backward else 1)
-            intermediate = num_edges * f * 4 * (3 if backward else 2)
-            for impl, fn in _peers_for_spmm(index, weight, reduce).items():
-                if impl not in ("geomlearn", "torch.sparse CSR") and _too_big(intermediate, device):
-                    records.append(_skipped(case, impl, params, f"its [E, F] messages need {intermediate / 2**30:.1f} GiB"))
-                    continue
-                records += _measure(case, impl, fn, (x,), backward, bytes_moved, device, params)
+        if op == "householder_product":
+            records += _householder_case(num_edges, f, backward, device)
         else:
-            d = 3
-            blocks = torch.randn(num_edges, d, d, generator=generator).to(device).requires_grad_(backward)
-            x = torch.randn(n, d, f, generator=generator).to(device).requires_grad_(backward)
-            bytes_moved = (num_edges * (d * f * 4 + d * d * 4 + 8) + n * d * f * 4) * (2 if backward else 1)
-            scalar_coo = _scalar_coo_block_operator(index, d)
-            records += _measure(case, "geomlearn", lambda b, v: block_spmm(index, b, v), (blocks, x), backward,
-                                bytes_moved, device, params)
-            intermediate = num_edges * d * d * f * 4 * 3
-            if _too_big(intermediate, device):
-                records.append(_skipped(case, "scalar COO", params,
-                                        f"its [E d^2, C] intermediate needs {intermediate / 2**30:.1f} GiB"))
-            else:
-                records += _measure(case, "scalar COO", scalar_coo, (blocks, x), backward, bytes_moved, device, params)
+            if index is None or index.num_edges != num_edges:  # cases come grouped by size: one graph at a time
+                data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
+                index = SparseIndex.from_data(data).to(device)
+                index.csr(), index.csc()  # built once per graph, outside the measurements
+            records += _graph_case(op, index, f, reduce, backward, device)
         records += _speedups(records, case)
         records += [Record(SUITE, case, r.impl, "of copy bandwidth", 100 * r.value / bandwidth, "%", params=r.params)
                     for r in records if r.case == case and r.metric == "bandwidth" and r.value is not None]

@@ -86,6 +86,17 @@ def test_kernels_suite_measures_geomlearn_against_its_peer_in_one_run():
     assert "Copy bandwidth" in ctx.summary
 
 
+def test_kernels_suite_times_householder_product_against_lapack():
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="householder_product d=3")
+    records = SUITES["kernels"].run(ctx)
+    assert {r.case for r in records} == {"householder_product d=3 E=1e+05 fwd", "householder_product d=3 E=1e+05 fwd+bwd"}
+    times = {(r.case, r.impl): r.value for r in records if r.metric == "time"}
+    assert {impl for _, impl in times} == {"geomlearn", "torch.linalg.householder_product"}
+    for r in records:
+        if r.metric == "speedup of geomlearn":
+            assert r.value == pytest.approx(times[(r.case, r.impl)] / times[(r.case, "geomlearn")])
+
+
 def test_only_matches_any_of_its_alternatives():
     ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="node Cora Diag|node Texas MLP")
     assert ctx.wanted("node Cora Diag-NSD") and ctx.wanted("node Texas MLP")
