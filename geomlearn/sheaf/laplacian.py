@@ -37,7 +37,8 @@ import torch
 from torch import Tensor
 
 from ..linalg import InverseSquareRoot, symmetric_matrix_function
-from ..sparse import SparseIndex, block_spmm, gather_sum, reverse_edge_values, segment_reduce, spmm
+from ..sparse import (SparseIndex, block_spmm, gather_sum, reverse_block_product, reverse_edge_values, segment_reduce,
+                      spmm)
 
 
 class SheafLaplacian(NamedTuple):
@@ -147,7 +148,9 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
 
     ``maps[e]`` is :math:`F_{u \trianglelefteq \{u, v\}}` for the edge ``e = (u -> v)``: ``[E, d, d]``, or
     ``[E, d]`` for diagonal maps. The reverse edge is found by sorting
-    (:func:`~geomlearn.sparse.reverse_edges`). Normalised blocks are
+    (:func:`~geomlearn.sparse.reverse_edges`), and each ``d x d`` block :math:`-F_{v \trianglelefteq e}^\top
+    F_{u \trianglelefteq e}`, with the degree scales when the degrees are diagonal, is formed in one fused pass
+    over the edges (:func:`~geomlearn.sparse.reverse_block_product`). Normalised blocks are
     :math:`(D_v + \epsilon I)^{-1/2} L_{vu} (D_u + \epsilon I)^{-1/2}`, the eigenvalues of
     :math:`D_v + \epsilon I` floored at :math:`\epsilon`. Differentiable in ``maps``.
 
@@ -165,26 +168,26 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
     _check_maps(index, maps, orthogonal)
     if not eps > 0:
         raise ValueError(f"eps: expected a shift > 0 of the degree blocks, got {eps!r}")
-    reverse = reverse_edge_values(index, maps)               # F_{v<e} for each edge u -> v
     by_source = index.t()
     if maps.dim() == 2:                                      # diagonal maps: every block is diagonal
-        off = -reverse * maps
         diagonal = segment_reduce(maps.square(), by_source, "sum")
+    elif orthogonal:
+        diagonal = segment_reduce(maps.square().sum(dim=1), by_source, "sum")
     else:
-        off = -reverse.transpose(-1, -2) @ maps              # edge u -> v: L_vu = -F_{v<e}^T F_{u<e}
-        if orthogonal:
-            diagonal = segment_reduce(maps.square().sum(dim=1), by_source, "sum")
-        else:
-            d = maps.shape[1]
-            gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
-            diagonal = segment_reduce(gram, by_source, "sum").reshape(-1, d, d)
-    if not normalise:
-        return SheafLaplacian(index, diagonal, off)
-    if diagonal.dim() == 2:
+        d = maps.shape[1]
+        gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
+        diagonal = segment_reduce(gram, by_source, "sum").reshape(-1, d, d)
+    if diagonal.dim() == 2 and normalise:                    # diagonal degrees: scale rows and columns per edge
         scale = (diagonal + eps).clamp(min=eps).rsqrt()                              # [N, d]
         left, right = gather_sum(index, scale, None), gather_sum(index, None, scale)   # per edge, segment-sum backward
-        off = left * off * right if off.dim() == 2 else left.unsqueeze(-1) * off * right.unsqueeze(-2)
+        if maps.dim() == 2:
+            off = -left * reverse_edge_values(index, maps) * maps * right
+        else:                                                # edge u -> v: L_vu = -s_v F_{v<e}^T F_{u<e} s_u
+            off = reverse_block_product(index, maps, -left, right)
         return SheafLaplacian(index, scale.square() * diagonal, off)
+    off = -reverse_edge_values(index, maps) * maps if maps.dim() == 2 else -reverse_block_product(index, maps)
+    if not normalise:
+        return SheafLaplacian(index, diagonal, off)
     eye = torch.eye(diagonal.shape[-1], dtype=diagonal.dtype, device=diagonal.device)
     inv_sqrt = symmetric_matrix_function(diagonal + eps * eye, InverseSquareRoot(eps))[:, 0]
     off = gather_sum(index, inv_sqrt, None) @ off @ gather_sum(index, None, inv_sqrt)

@@ -1,22 +1,24 @@
 """The shared sparse backend: one index structure and a small set of sparse ops.
 
-======================  ==========================================================================
-``SparseIndex``         the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
-                        with cached CSR (by target) and CSC (by source) layouts
-``spmm``                ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
-``sddmm``               ``out_e = <a_i, b_j>`` per edge
-``gather_sum``          ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
-``segment_softmax``     softmax of edge scores over each target's incoming edges
-``segment_reduce``      per-edge values reduced into their targets
-``block_spmm``          ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
-``coupling_spmm``       ``out_i = sum_{j -> i}`` a per-edge sparse coupling of ``x_j``, edge features and
-                        channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
-``householder_product`` per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
-``segment_matmul``      grouped matmul of row segments by per-segment weights
-``segment_tree_reduce`` each target's values folded by a binary operator along a balanced tree
-``reverse_edges``       each edge's reverse in a symmetric graph, by sorting
-``pair_neighbors``      neighbours of node pairs and which are shared (common-neighbour row products)
-======================  ==========================================================================
+==========================  ==========================================================================
+``SparseIndex``             the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
+                            with cached CSR (by target) and CSC (by source) layouts
+``spmm``                    ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
+``sddmm``                   ``out_e = <a_i, b_j>`` per edge
+``gather_sum``              ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
+``segment_softmax``         softmax of edge scores over each target's incoming edges
+``segment_reduce``          per-edge values reduced into their targets
+``block_spmm``              ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
+``coupling_spmm``           ``out_i = sum_{j -> i}`` a per-edge sparse coupling of ``x_j``, edge features and
+                            channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
+``householder_product``     per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
+``reverse_block_product``   ``out_e = diag(l_e) B_{e'}^T B_e diag(r_e)`` with ``e'`` the reverse edge (sheaf
+                            Laplacian blocks)
+``segment_matmul``          grouped matmul of row segments by per-segment weights
+``segment_tree_reduce``     each target's values folded by a binary operator along a balanced tree
+``reverse_edges``           each edge's reverse in a symmetric graph, by sorting
+``pair_neighbors``          neighbours of node pairs and which are shared (common-neighbour row products)
+==========================  ==========================================================================
 
 Each numeric op is a ``torch.library`` custom op with autograd and a fake implementation (so
 ``torch.compile(fullgraph=True)`` traces models that use it); :mod:`.reference` holds the plain-torch
@@ -32,6 +34,7 @@ from .householder_product import householder_product
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
+from .reverse_block_product import reverse_block_product
 from .reverse_edges import reverse_edge_values, reverse_edges
 from .sddmm import sddmm
 from .segment_matmul import segment_matmul
@@ -50,6 +53,7 @@ __all__ = [
     "gather_sum",
     "householder_product",
     "pair_neighbors",
+    "reverse_block_product",
     "reverse_edge_values",
     "reverse_edges",
     "sddmm",

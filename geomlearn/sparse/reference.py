@@ -70,6 +70,15 @@ def householder_product(params: Tensor, d: int) -> Tensor:
     return torch.linalg.householder_product(reflectors, taus)
 
 
+def reverse_block_product(index: SparseIndex, blocks: Tensor, left: Optional[Tensor] = None,
+                          right: Optional[Tensor] = None) -> Tensor:
+    """``out_e = diag(left_e) blocks_{e'}^T blocks_e diag(right_e)``, ``e'`` the reverse of ``e``, found by search."""
+    src, dst = index.src.long(), index.dst.long()
+    reverse = ((src.unsqueeze(1) == dst.unsqueeze(0)) & (dst.unsqueeze(1) == src.unsqueeze(0))).long().argmax(dim=1)
+    out = blocks[reverse].transpose(1, 2) @ blocks
+    return out if left is None else left.unsqueeze(2) * out * right.unsqueeze(1)
+
+
 def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
     """``out_r = x_r @ weight[g(r)]`` where ``g(r)`` is the segment of row ``r``."""
     group = torch.repeat_interleave(torch.arange(weight.shape[0], device=x.device), ptr.diff().long())

@@ -291,6 +291,50 @@ def _householder_product_backward(p, q_out, grad, grad_p):  # pragma: no cover -
             _householder_one_backward(p, e, v, qv, gv, q, g, grad_p)
 
 
+@njit(**_JIT)
+def _reverse_block_product(rev, blocks, left, right, scaled, out):  # pragma: no cover - compiled
+    edges, d = blocks.shape[0], blocks.shape[1]
+    for e in prange(edges):
+        r, s = rev[e], e * scaled
+        for a in range(d):
+            for b in range(d):
+                acc = 0.0
+                for c in range(d):
+                    acc += blocks[r, c, a] * blocks[e, c, b]
+                out[e, a, b] = left[s, a] * acc * right[s, b]
+
+
+@njit(**_JIT)
+def _reverse_block_product_backward(rev, blocks, left, right, scaled, grad, grad_blocks, grad_left,
+                                    grad_right):  # pragma: no cover - compiled
+    edges, d = blocks.shape[0], blocks.shape[1]
+    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
+        h = np.empty((d, d), dtype=blocks.dtype)
+        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
+            r, s, sr = rev[e], e * scaled, rev[e] * scaled
+            for a in range(d):                       # H = L_e G_e S_e + (L_r G_r S_r)^T: both roles of B_e
+                for b in range(d):
+                    h[a, b] = left[s, a] * grad[e, a, b] * right[s, b] + left[sr, b] * grad[r, b, a] * right[sr, a]
+            for c in range(d):                       # dB_e = B_r H
+                for b in range(d):
+                    acc = 0.0
+                    for a in range(d):
+                        acc += blocks[r, c, a] * h[a, b]
+                    grad_blocks[e, c, b] = acc
+            if scaled:
+                for a in range(d):
+                    grad_left[e, a] = 0.0
+                for b in range(d):
+                    grad_right[e, b] = 0.0
+                for a in range(d):                   # P = B_r^T B_e, dl_a = sum_b P_ab r_b G_ab, dr_b = sum_a l_a P_ab G_ab
+                    for b in range(d):
+                        p = 0.0
+                        for c in range(d):
+                            p += blocks[r, c, a] * blocks[e, c, b]
+                        grad_left[e, a] += p * right[e, b] * grad[e, a, b]
+                        grad_right[e, b] += left[e, a] * p * grad[e, a, b]
+
+
 _DTYPES = (torch.float32, torch.float64, torch.int32, torch.int64)
 
 
@@ -451,3 +495,35 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
     with _Parallel():
         _householder_product_backward(_np(params), _np(product), _np(grad), out.numpy())
     return out
+
+
+def _scales(left: Tensor | None, right: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor, int]:
+    """The kernels read ``left[e * scaled, a]``: the scales with ``scaled = 1``, or one row of ones with
+    ``scaled = 0`` when there are none."""
+    if left is None:
+        ones = torch.ones(1, like.shape[1], dtype=like.dtype)
+        return ones, ones, 0
+    return left, right, 1
+
+
+def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
+    """``out[e] = diag(left[e]) blocks[rev[e]]^T blocks[e] diag(right[e])`` (no scales: both ``None``); ``[E, d, d]``."""
+    out = torch.empty_like(blocks)
+    left, right, scaled = _scales(left, right, blocks)
+    with _Parallel():
+        _reverse_block_product(_np(rev), _np(blocks), _np(left), _np(right), scaled, out.numpy())
+    return out
+
+
+def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None,
+                                   grad: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Gradients for ``blocks`` (each edge from its own and its reverse's output) and the scales (None without)."""
+    grad_blocks = torch.empty_like(blocks)
+    has_scales = left is not None
+    grad_left = torch.empty(blocks.shape[0] if has_scales else 1, blocks.shape[1], dtype=blocks.dtype)
+    grad_right = torch.empty_like(grad_left)
+    left, right, scaled = _scales(left, right, blocks)
+    with _Parallel():
+        _reverse_block_product_backward(_np(rev), _np(blocks), _np(left), _np(right), scaled, _np(grad),
+                                        grad_blocks.numpy(), grad_left.numpy(), grad_right.numpy())
+    return grad_blocks, (grad_left if has_scales else None), (grad_right if has_scales else None)

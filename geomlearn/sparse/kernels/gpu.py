@@ -342,6 +342,66 @@ def _householder_product_backward_kernel(p, product, grad, grad_p, E, K, D: tl.c
         g -= (tau[:, None] * gv)[:, :, None] * v[:, None, :]                 # dL/dQ_i = dL/dQ_{i+1} H_i
 
 
+@triton.jit
+def _edge_pairs(rev, E, D: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+    # This program's BLOCK_E edges e, their reverses r, the block coordinates k and the [BLOCK_E, BLOCK_D] row mask.
+    e = tl.program_id(0).to(tl.int64) * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    r = tl.load(rev + e, mask=emask, other=0).to(tl.int64)
+    k = tl.arange(0, BLOCK_D)
+    kmask = k < D
+    return e, r, k, kmask, emask[:, None] & kmask[None, :]
+
+
+@triton.jit
+def _reverse_block_product_kernel(rev, blocks, left, right, out, E, D: tl.constexpr, SCALED: tl.constexpr,
+                                  ACC: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+    # One program: BLOCK_E edges; P = B_r^T B_e accumulated over the rows c of both blocks.
+    e, r, k, kmask, rows = _edge_pairs(rev, E, D, BLOCK_E, BLOCK_D)
+    p = tl.zeros([BLOCK_E, BLOCK_D, BLOCK_D], dtype=ACC)
+    for c in tl.static_range(D):
+        own = tl.load(blocks + e[:, None] * D * D + c * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        other = tl.load(blocks + r[:, None] * D * D + c * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        p += other[:, :, None] * own[:, None, :]
+    if SCALED:
+        p *= tl.load(left + e[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)[:, :, None]
+        p *= tl.load(right + e[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)[:, None, :]
+    inside = rows[:, :, None] & kmask[None, None, :]
+    tl.store(out + e[:, None, None] * D * D + k[None, :, None] * D + k[None, None, :], p, mask=inside)
+
+
+@triton.jit
+def _reverse_block_product_backward_kernel(rev, blocks, left, right, grad, grad_blocks, grad_left, grad_right, E,
+                                           D: tl.constexpr, SCALED: tl.constexpr, ACC: tl.constexpr,
+                                           BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+    e, r, k, kmask, rows = _edge_pairs(rev, E, D, BLOCK_E, BLOCK_D)
+    inside = rows[:, :, None] & kmask[None, None, :]
+    ab = k[None, :, None] * D + k[None, None, :]
+    g_own = tl.load(grad + e[:, None, None] * D * D + ab, mask=inside, other=0.0).to(ACC)
+    # (G_r)^T: element [a, b] read at [b, a]
+    g_rev = tl.load(grad + r[:, None, None] * D * D + k[None, None, :] * D + k[None, :, None], mask=inside,
+                    other=0.0).to(ACC)
+    if SCALED:
+        l_own = tl.load(left + e[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        r_own = tl.load(right + e[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        l_rev = tl.load(left + r[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        r_rev = tl.load(right + r[:, None] * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        h = l_own[:, :, None] * g_own * r_own[:, None, :] + r_rev[:, :, None] * g_rev * l_rev[:, None, :]
+        p = tl.zeros([BLOCK_E, BLOCK_D, BLOCK_D], dtype=ACC)
+    else:
+        h = g_own + g_rev
+    for c in tl.static_range(D):                                     # dB_e[c, :] = B_r[c, :] H
+        other = tl.load(blocks + r[:, None] * D * D + c * D + k[None, :], mask=rows, other=0.0).to(ACC)
+        tl.store(grad_blocks + e[:, None] * D * D + c * D + k[None, :], tl.sum(other[:, :, None] * h, axis=1),
+                 mask=rows)
+        if SCALED:
+            own = tl.load(blocks + e[:, None] * D * D + c * D + k[None, :], mask=rows, other=0.0).to(ACC)
+            p += other[:, :, None] * own[:, None, :]
+    if SCALED:
+        tl.store(grad_left + e[:, None] * D + k[None, :], tl.sum(p * r_own[:, None, :] * g_own, axis=2), mask=rows)
+        tl.store(grad_right + e[:, None] * D + k[None, :], tl.sum(l_own[:, :, None] * p * g_own, axis=1), mask=rows)
+
+
 _MODES = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 
 
@@ -495,7 +555,7 @@ def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: T
     return out
 
 
-_HOUSEHOLDER_EDGES = 64  # edges per program: 64 d x d blocks in registers
+_EDGES_PER_PROGRAM = 64  # per-edge block kernels: 64 d x d blocks in registers
 
 
 def householder_product(params: Tensor, d: int) -> Tensor:
@@ -503,9 +563,9 @@ def householder_product(params: Tensor, d: int) -> Tensor:
     edges = params.shape[0]
     out = torch.empty(edges, d, d, dtype=params.dtype, device=params.device)
     if edges:
-        _householder_product_kernel[(triton.cdiv(edges, _HOUSEHOLDER_EDGES),)](
+        _householder_product_kernel[(triton.cdiv(edges, _EDGES_PER_PROGRAM),)](
             params.contiguous(), out, edges, params.shape[1], D=d, ACC=_acc_dtype(params.dtype),
-            BLOCK_E=_HOUSEHOLDER_EDGES, BLOCK_D=triton.next_power_of_2(d))
+            BLOCK_E=_EDGES_PER_PROGRAM, BLOCK_D=triton.next_power_of_2(d))
     return out
 
 
@@ -514,7 +574,35 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
     edges, d = product.shape[0], product.shape[1]
     out = torch.zeros_like(params)
     if edges and d > 1:
-        _householder_product_backward_kernel[(triton.cdiv(edges, _HOUSEHOLDER_EDGES),)](
+        _householder_product_backward_kernel[(triton.cdiv(edges, _EDGES_PER_PROGRAM),)](
             params.contiguous(), product.contiguous(), grad.contiguous(), out, edges, params.shape[1], D=d,
-            ACC=_acc_dtype(params.dtype), BLOCK_E=_HOUSEHOLDER_EDGES, BLOCK_D=triton.next_power_of_2(d))
+            ACC=_acc_dtype(params.dtype), BLOCK_E=_EDGES_PER_PROGRAM, BLOCK_D=triton.next_power_of_2(d))
     return out
+
+
+def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product`."""
+    edges, d = blocks.shape[0], blocks.shape[1]
+    out = torch.empty_like(blocks)
+    if edges:
+        scaled = left is not None
+        _reverse_block_product_kernel[(triton.cdiv(edges, _EDGES_PER_PROGRAM),)](
+            rev, blocks, left if scaled else blocks, right if scaled else blocks, out, edges, D=d, SCALED=scaled,
+            ACC=_acc_dtype(blocks.dtype), BLOCK_E=_EDGES_PER_PROGRAM, BLOCK_D=triton.next_power_of_2(d))
+    return out
+
+
+def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None,
+                                   grad: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product_backward`."""
+    edges, d = blocks.shape[0], blocks.shape[1]
+    scaled = left is not None
+    grad_blocks = torch.empty_like(blocks)
+    grad_left = torch.empty(edges, d, dtype=blocks.dtype, device=blocks.device) if scaled else None
+    grad_right = torch.empty_like(grad_left) if scaled else None
+    if edges:
+        _reverse_block_product_backward_kernel[(triton.cdiv(edges, _EDGES_PER_PROGRAM),)](
+            rev, blocks, left if scaled else blocks, right if scaled else blocks, grad, grad_blocks,
+            grad_left if scaled else grad_blocks, grad_right if scaled else grad_blocks, edges, D=d, SCALED=scaled,
+            ACC=_acc_dtype(blocks.dtype), BLOCK_E=_EDGES_PER_PROGRAM, BLOCK_D=triton.next_power_of_2(d))
+    return grad_blocks, grad_left, grad_right
