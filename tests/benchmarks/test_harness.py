@@ -1,4 +1,6 @@
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -95,6 +97,19 @@ def test_kernels_suite_times_householder_product_against_lapack():
     for r in records:
         if r.metric == "speedup of geomlearn":
             assert r.value == pytest.approx(times[(r.case, r.impl)] / times[(r.case, "geomlearn")])
+
+
+def test_git_tracks_the_finished_units_of_a_run_under_results_but_not_its_records():
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode == 0
+
+    assert not ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.json")
+    assert ignored("results/sheaf-squirrel-od/sheaf.json")
+    assert ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.partial")
 
 
 def test_only_matches_any_of_its_alternatives():
