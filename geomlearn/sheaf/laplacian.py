@@ -31,7 +31,7 @@ scalar SpMM would need is never built.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -142,6 +142,16 @@ def _check_maps(index: SparseIndex, maps: Tensor, orthogonal: bool) -> None:
         raise ValueError(f"orthogonal: applies to [E, d, d] maps, got maps of shape {list(maps.shape)}")
 
 
+def _off_diagonal(index: SparseIndex, maps: Tensor, left: Optional[Tensor] = None,
+                  right: Optional[Tensor] = None) -> Tensor:
+    """``L_vu = -diag(l_e) F_{v<e}^T F_{u<e} diag(r_e)`` for each edge ``e = (u -> v)`` (``[E, d, d]``, or ``[E, d]``
+    for diagonal maps); without scales, the block of the unnormalised Laplacian."""
+    if maps.dim() == 3:
+        return -reverse_block_product(index, maps) if left is None else reverse_block_product(index, maps, -left, right)
+    off = -reverse_edge_values(index, maps) * maps
+    return off if left is None else left * off * right
+
+
 def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, eps: float = 1e-6,
                     orthogonal: bool = False) -> SheafLaplacian:
     r"""The (normalised) sheaf Laplacian of the restriction maps ``maps``.
@@ -180,12 +190,8 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
     if diagonal.dim() == 2 and normalise:                    # diagonal degrees: scale rows and columns per edge
         scale = (diagonal + eps).clamp(min=eps).rsqrt()                              # [N, d]
         left, right = gather_sum(index, scale, None), gather_sum(index, None, scale)   # per edge, segment-sum backward
-        if maps.dim() == 2:
-            off = -left * reverse_edge_values(index, maps) * maps * right
-        else:                                                # edge u -> v: L_vu = -s_v F_{v<e}^T F_{u<e} s_u
-            off = reverse_block_product(index, maps, -left, right)
-        return SheafLaplacian(index, scale.square() * diagonal, off)
-    off = -reverse_edge_values(index, maps) * maps if maps.dim() == 2 else -reverse_block_product(index, maps)
+        return SheafLaplacian(index, scale.square() * diagonal, _off_diagonal(index, maps, left, right))
+    off = _off_diagonal(index, maps)
     if not normalise:
         return SheafLaplacian(index, diagonal, off)
     eye = torch.eye(diagonal.shape[-1], dtype=diagonal.dtype, device=diagonal.device)

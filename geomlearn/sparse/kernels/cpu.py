@@ -5,7 +5,8 @@ Every graph kernel walks a compressed layout (``ptr``, ``idx``, ``eid``, see
 is written by exactly one thread, in edge order, so the results are deterministic and no atomics are
 needed; per-edge outputs are written at the edge's original position ``eid[k]``. The same kernel
 serves a forward pass on the CSR and the matching backward pass on the CSC. The per-edge block kernels
-(``householder_product``) take one edge per iteration and keep its ``d x d`` block in registers.
+(``householder_product``, ``reverse_block_product``) take one edge per iteration and keep its ``d x d`` block in
+registers; the latter reads each edge's reverse instead of scattering into it, so it needs no atomics either.
 
 Shapes: ``R`` rows of the layout, ``E`` edges, features ``[N, H, C]`` (``H`` heads of ``C`` channels),
 sheaf features ``[N, d, C]`` with blocks ``[E, d, d]``.
@@ -203,6 +204,7 @@ def _coupling_edge_features(src, dst, table, values, x, w, z, out):  # pragma: n
             for u in range(chans):
                 acc += x[j, u, a] * w[e, k, u] * z[i, u, o]
             out[e, table[1, t]] += values[t] * acc
+
 
 @njit(nogil=True, inline="always")
 def _reflector(p, e, i, v):  # pragma: no cover - compiled
@@ -497,19 +499,10 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
     return out
 
 
-def _scales(left: Tensor | None, right: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor, int]:
-    """The kernels read ``left[e * scaled, a]``: the scales with ``scaled = 1``, or one row of ones with
-    ``scaled = 0`` when there are none."""
-    if left is None:
-        ones = torch.ones(1, like.shape[1], dtype=like.dtype)
-        return ones, ones, 0
-    return left, right, 1
-
-
 def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
     """``out[e] = diag(left[e]) blocks[rev[e]]^T blocks[e] diag(right[e])`` (no scales: both ``None``); ``[E, d, d]``."""
     out = torch.empty_like(blocks)
-    left, right, scaled = _scales(left, right, blocks)
+    (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
     with _Parallel():
         _reverse_block_product(_np(rev), _np(blocks), _np(left), _np(right), scaled, out.numpy())
     return out
@@ -522,7 +515,7 @@ def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | N
     has_scales = left is not None
     grad_left = torch.empty(blocks.shape[0] if has_scales else 1, blocks.shape[1], dtype=blocks.dtype)
     grad_right = torch.empty_like(grad_left)
-    left, right, scaled = _scales(left, right, blocks)
+    (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
     with _Parallel():
         _reverse_block_product_backward(_np(rev), _np(blocks), _np(left), _np(right), scaled, _np(grad),
                                         grad_blocks.numpy(), grad_left.numpy(), grad_right.numpy())
