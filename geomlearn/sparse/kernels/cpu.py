@@ -5,8 +5,9 @@ Every graph kernel walks a compressed layout (``ptr``, ``idx``, ``eid``, see
 is written by exactly one thread, in edge order, so the results are deterministic and no atomics are
 needed; per-edge outputs are written at the edge's original position ``eid[k]``. The same kernel
 serves a forward pass on the CSR and the matching backward pass on the CSC. The per-edge block kernels
-(``householder_product``, ``reverse_block_product``) take one edge per iteration and keep its ``d x d`` block in
-registers; the latter reads each edge's reverse instead of scattering into it, so it needs no atomics either.
+(``householder_product``, ``reverse_block_product``) are compiled once per block size
+(:mod:`.cpu_edge_blocks`); the latter reads each edge's reverse instead of scattering into it, so it needs no
+atomics either.
 
 Shapes: ``R`` rows of the layout, ``E`` edges, features ``[N, H, C]`` (``H`` heads of ``C`` channels),
 sheaf features ``[N, d, C]`` with blocks ``[E, d, d]``.
@@ -20,12 +21,13 @@ import torch
 from numba import njit, prange
 from torch import Tensor
 
+from .cpu_edge_blocks import edge_block_kernels
+
 _JIT = dict(parallel=True, nogil=True, cache=True)
 # Dot-product kernels may reassociate their sums (so the loop over channels vectorises) but keep IEEE
 # NaN / inf semantics; the order is fixed at compile time, so results stay deterministic.
 _JIT_DOT = dict(_JIT, fastmath={"reassoc", "contract"})
 _CHUNK = 16  # rows per scheduling chunk: small enough to balance power-law degree distributions
-_EDGE_CHUNK = 256  # edges per iteration of the per-edge block kernels, which share scratch space
 
 
 @njit(**_JIT)
@@ -206,137 +208,6 @@ def _coupling_edge_features(src, dst, table, values, x, w, z, out):  # pragma: n
             out[e, table[1, t]] += values[t] * acc
 
 
-@njit(nogil=True, inline="always")
-def _reflector(p, e, i, v):  # pragma: no cover - compiled
-    """``v = e_i + sum_{r > i} p[e, r (r - 1) / 2 + i] e_r`` (row-major lower triangle); returns ``2 / |v|^2``."""
-    norm = 1.0
-    for r in range(v.shape[0]):
-        v[r] = 0.0
-    v[i] = 1.0
-    for r in range(i + 1, v.shape[0]):
-        v[r] = p[e, r * (r - 1) // 2 + i]
-        norm += v[r] * v[r]
-    return 2.0 / norm
-
-
-@njit(nogil=True, inline="always")
-def _householder_one(p, e, v, q):  # pragma: no cover - compiled
-    d = q.shape[0]
-    q[:] = 0.0
-    for a in range(d):
-        q[a, a] = 1.0
-    for i in range(d - 1):                           # Q <- Q H_i = Q - tau (Q v) v^T
-        tau = _reflector(p, e, i, v)
-        for a in range(d):
-            qv = 0.0
-            for b in range(i, d):
-                qv += q[a, b] * v[b]
-            qv *= tau
-            for b in range(i, d):
-                q[a, b] -= qv * v[b]
-
-
-@njit(**_JIT)
-def _householder_product(p, out):  # pragma: no cover - compiled
-    edges, d = out.shape[0], out.shape[1]
-    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
-        v = np.empty(d, dtype=out.dtype)             # scratch per chunk of edges, not per edge
-        q = np.empty((d, d), dtype=out.dtype)
-        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
-            _householder_one(p, e, v, q)
-            out[e] = q
-
-
-@njit(nogil=True, inline="always")
-def _householder_one_backward(p, e, v, qv, gv, q, g, grad_p):  # pragma: no cover - compiled
-    d = q.shape[0]
-    for i in range(d - 2, -1, -1):
-        tau = _reflector(p, e, i, v)
-        for a in range(d):
-            s = 0.0
-            for b in range(i, d):
-                s += q[a, b] * v[b]
-            s *= tau
-            for b in range(i, d):
-                q[a, b] -= s * v[b]
-        for a in range(d):
-            s, t = 0.0, 0.0
-            for b in range(i, d):
-                s += q[a, b] * v[b]
-                t += g[a, b] * v[b]
-            qv[a], gv[a] = s, t
-        vav = 0.0
-        for a in range(d):
-            vav += qv[a] * gv[a]
-        for r in range(i + 1, d):                    # dL/dv_r = -tau (A v + A^T v)_r + tau^2 (v^T A v) v_r
-            av = 0.0
-            for a in range(d):
-                av += q[a, r] * gv[a] + g[a, r] * qv[a]
-            grad_p[e, r * (r - 1) // 2 + i] = -tau * av + tau * tau * vav * v[r]
-        for a in range(d):                           # dL/dQ_i = dL/dQ_{i+1} H_i
-            for b in range(i, d):
-                g[a, b] -= tau * gv[a] * v[b]
-
-
-@njit(**_JIT)
-def _householder_product_backward(p, q_out, grad, grad_p):  # pragma: no cover - compiled
-    edges, d = q_out.shape[0], q_out.shape[1]
-    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
-        v = np.empty(d, dtype=q_out.dtype)           # scratch per chunk of edges, not per edge
-        qv = np.empty(d, dtype=q_out.dtype)
-        gv = np.empty(d, dtype=q_out.dtype)
-        q = np.empty((d, d), dtype=q_out.dtype)
-        g = np.empty((d, d), dtype=q_out.dtype)
-        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
-            q[:] = q_out[e]                          # Q_{i+1}, walked back: Q_i = Q_{i+1} H_i
-            g[:] = grad[e]                           # dL/dQ_{i+1}
-            _householder_one_backward(p, e, v, qv, gv, q, g, grad_p)
-
-
-@njit(**_JIT)
-def _reverse_block_product(rev, blocks, left, right, scaled, out):  # pragma: no cover - compiled
-    edges, d = blocks.shape[0], blocks.shape[1]
-    for e in prange(edges):
-        r, s = rev[e], e * scaled
-        for a in range(d):
-            for b in range(d):
-                acc = 0.0
-                for c in range(d):
-                    acc += blocks[r, c, a] * blocks[e, c, b]
-                out[e, a, b] = left[s, a] * acc * right[s, b]
-
-
-@njit(**_JIT)
-def _reverse_block_product_backward(rev, blocks, left, right, scaled, grad, grad_blocks, grad_left,
-                                    grad_right):  # pragma: no cover - compiled
-    edges, d = blocks.shape[0], blocks.shape[1]
-    for chunk in prange((edges + _EDGE_CHUNK - 1) // _EDGE_CHUNK):
-        h = np.empty((d, d), dtype=blocks.dtype)
-        for e in range(chunk * _EDGE_CHUNK, min(edges, (chunk + 1) * _EDGE_CHUNK)):
-            r, s, sr = rev[e], e * scaled, rev[e] * scaled
-            for a in range(d):                       # H = L_e G_e S_e + (L_r G_r S_r)^T: both roles of B_e
-                for b in range(d):
-                    h[a, b] = left[s, a] * grad[e, a, b] * right[s, b] + left[sr, b] * grad[r, b, a] * right[sr, a]
-            for c in range(d):                       # dB_e = B_r H
-                for b in range(d):
-                    acc = 0.0
-                    for a in range(d):
-                        acc += blocks[r, c, a] * h[a, b]
-                    grad_blocks[e, c, b] = acc
-            if scaled:
-                for a in range(d):
-                    grad_left[e, a] = 0.0
-                for b in range(d):
-                    grad_right[e, b] = 0.0
-                for a in range(d):                   # P = B_r^T B_e, dl_a = sum_b P_ab r_b G_ab, dr_b = sum_a l_a P_ab G_ab
-                    for b in range(d):
-                        p = 0.0
-                        for c in range(d):
-                            p += blocks[r, c, a] * blocks[e, c, b]
-                        grad_left[e, a] += p * right[e, b] * grad[e, a, b]
-                        grad_right[e, b] += left[e, a] * p * grad[e, a, b]
-
-
 _DTYPES = (torch.float32, torch.float64, torch.int32, torch.int64)
 
 
@@ -487,7 +358,7 @@ def householder_product(params: Tensor, d: int) -> Tensor:
     ``params [E, d (d - 1) / 2]`` below a unit diagonal (see :func:`geomlearn.sparse.householder_product`)."""
     out = torch.empty(params.shape[0], d, d, dtype=params.dtype)
     with _Parallel():
-        _householder_product(_np(params), out.numpy())
+        edge_block_kernels(d).householder_product(_np(params), out.numpy())
     return out
 
 
@@ -495,16 +366,19 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
     """``dL/dparams [E, d (d - 1) / 2]`` from the forward's ``product [E, d, d]`` and ``grad = dL/dproduct``."""
     out = torch.zeros_like(params)
     with _Parallel():
-        _householder_product_backward(_np(params), _np(product), _np(grad), out.numpy())
+        edge_block_kernels(product.shape[1]).householder_product_backward(_np(params), _np(product), _np(grad),
+                                                                          out.numpy())
     return out
 
 
 def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
-    """``out[e] = diag(left[e]) blocks[rev[e]]^T blocks[e] diag(right[e])`` (no scales: both ``None``); ``[E, d, d]``."""
+    """``out[e] = diag(left[e]) blocks[rev[e]]^T blocks[e] diag(right[e])`` (no scales: both ``None``);
+    ``[E, d, d]``."""
     out = torch.empty_like(blocks)
     (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
     with _Parallel():
-        _reverse_block_product(_np(rev), _np(blocks), _np(left), _np(right), scaled, out.numpy())
+        edge_block_kernels(blocks.shape[1]).reverse_block_product(_np(rev), _np(blocks), _np(left), _np(right), scaled,
+                                                                  out.numpy())
     return out
 
 
@@ -517,6 +391,7 @@ def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | N
     grad_right = torch.empty_like(grad_left)
     (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
     with _Parallel():
-        _reverse_block_product_backward(_np(rev), _np(blocks), _np(left), _np(right), scaled, _np(grad),
-                                        grad_blocks.numpy(), grad_left.numpy(), grad_right.numpy())
+        edge_block_kernels(blocks.shape[1]).reverse_block_product_backward(
+            _np(rev), _np(blocks), _np(left), _np(right), scaled, _np(grad), grad_blocks.numpy(), grad_left.numpy(),
+            grad_right.numpy())
     return grad_blocks, (grad_left if has_scales else None), (grad_right if has_scales else None)
