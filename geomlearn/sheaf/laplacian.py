@@ -19,9 +19,9 @@ Three kinds of maps, three storage formats, one operator:
 
 * diagonal maps ``[E, d]``: every block is diagonal; :math:`L x` is a multi-head scalar SpMM (head = stalk
   coordinate) and the normalisation is elementwise;
-* maps with orthogonal columns ``[E, d, d]`` (``orthogonal=True``: orthogonal maps, also when scaled by edge
-  weights): :math:`F^\top F` and so :math:`D` are diagonal, the normalisation is
-  elementwise, the off-diagonal blocks are full and applied by ``block_spmm``;
+* orthogonal maps ``[E, d, d]`` (``orthogonal=True``), optionally scaled by edge weights :math:`w_e`:
+  :math:`F^\top F = w_e^2 I`, so :math:`D` is diagonal and comes from the weights alone, the normalisation
+  is elementwise, the off-diagonal blocks are full and applied by ``block_spmm``;
 * general maps ``[E, d, d]``: :math:`(D_v + \epsilon I)^{-1/2}` by ``eigh`` with a backward pass that is
   finite on repeated eigenvalues (:mod:`geomlearn.linalg`).
 
@@ -152,8 +152,17 @@ def _off_diagonal(index: SparseIndex, maps: Tensor, left: Optional[Tensor] = Non
     return off if left is None else left * off * right
 
 
+def _check_edge_weights(index: SparseIndex, maps: Tensor, edge_weights: Tensor) -> None:
+    if not isinstance(edge_weights, Tensor) or edge_weights.shape != (index.num_edges,):
+        shape = list(edge_weights.shape) if isinstance(edge_weights, Tensor) else type(edge_weights).__name__
+        raise ValueError(f"edge_weights: expected one weight per edge, [{index.num_edges}], got {shape}")
+    if edge_weights.dtype != maps.dtype or edge_weights.device != maps.device:
+        raise ValueError(f"edge_weights: expected {maps.dtype} on {maps.device} like maps, got "
+                         f"{edge_weights.dtype} on {edge_weights.device}")
+
+
 def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, eps: float = 1e-6,
-                    orthogonal: bool = False) -> SheafLaplacian:
+                    orthogonal: bool = False, edge_weights: Optional[Tensor] = None) -> SheafLaplacian:
     r"""The (normalised) sheaf Laplacian of the restriction maps ``maps``.
 
     ``maps[e]`` is :math:`F_{u \trianglelefteq \{u, v\}}` for the edge ``e = (u -> v)``: ``[E, d, d]``, or
@@ -169,20 +178,33 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
         maps: the restriction maps, one per directed edge.
         normalise: return :math:`\Delta` instead of :math:`L`.
         eps: the shift :math:`\epsilon > 0` of the degree blocks (1.0: NSD's augmented normalisation).
-        orthogonal: promise that every map has orthogonal columns (:math:`F^\top F` diagonal), e.g.
-            orthogonal maps times edge weights; the degrees are then diagonal and no ``eigh`` is needed.
+        orthogonal: promise that every map is orthogonal (:math:`F^\top F = I`, e.g. Householder, Cayley or
+            Procrustes maps): the degrees are then :math:`D_v = \sum_{e \ni v} w_e^2\, I`, read from the weights
+            without touching the maps, and no ``eigh`` is needed.
+        edge_weights: ``[E]`` weights :math:`w_e`: the sheaf whose map on edge ``e`` is :math:`w_e F_e`
+            (O(d)-NSD's learned edge weights; symmetric in NSD, any here). With orthogonal maps the weights
+            enter only the degrees and the block scales, never an ``[E, d, d]`` pass of their own.
 
     Raises:
-        ValueError: ``maps`` of the wrong shape or dtype, ``eps <= 0``, or a graph that is not symmetric.
+        ValueError: ``maps`` or ``edge_weights`` of the wrong shape or dtype, ``eps <= 0``, or a graph that is not
+            symmetric.
     """
     _check_maps(index, maps, orthogonal)
     if not eps > 0:
         raise ValueError(f"eps: expected a shift > 0 of the degree blocks, got {eps!r}")
+    pair_weights = None                                      # w_e w_e' of the two maps an off-diagonal block joins
+    if edge_weights is not None:
+        _check_edge_weights(index, maps, edge_weights)
+        if orthogonal:
+            pair_weights = edge_weights * reverse_edge_values(index, edge_weights)
+        else:
+            maps = edge_weights.view(-1, *(1,) * (maps.dim() - 1)) * maps
     by_source = index.t()
     if maps.dim() == 2:                                      # diagonal maps: every block is diagonal
         diagonal = segment_reduce(maps.square(), by_source, "sum")
-    elif orthogonal:
-        diagonal = segment_reduce(maps.square().sum(dim=1), by_source, "sum")
+    elif orthogonal:                                         # F^T F = w^2 I
+        squares = maps.new_ones(index.num_edges, 1) if edge_weights is None else edge_weights.square().unsqueeze(1)
+        diagonal = segment_reduce(squares, by_source, "sum").expand(-1, maps.shape[1])
     else:
         d = maps.shape[1]
         gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
@@ -190,8 +212,12 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
     if diagonal.dim() == 2 and normalise:                    # diagonal degrees: scale rows and columns per edge
         scale = (diagonal + eps).clamp(min=eps).rsqrt()                              # [N, d]
         left, right = gather_sum(index, scale, None), gather_sum(index, None, scale)   # per edge, segment-sum backward
+        if pair_weights is not None:
+            left = pair_weights.unsqueeze(1) * left
         return SheafLaplacian(index, scale.square() * diagonal, _off_diagonal(index, maps, left, right))
     off = _off_diagonal(index, maps)
+    if pair_weights is not None:
+        off = pair_weights.view(-1, 1, 1) * off
     if not normalise:
         return SheafLaplacian(index, diagonal, off)
     eye = torch.eye(diagonal.shape[-1], dtype=diagonal.dtype, device=diagonal.device)

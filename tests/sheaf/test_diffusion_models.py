@@ -61,6 +61,17 @@ def test_learned_edge_weights_are_symmetric_and_scale_orthogonal_maps():
     assert bool(((weight2 > 0) & (weight2 < 1)).all())
 
 
+def test_learned_edge_weights_enter_the_laplacian_as_the_scaled_maps_would():
+    # The learner hands the weights to sheaf_laplacian beside the orthogonal maps; the Laplacian must be that of
+    # the scaled maps, here built through the general path (eigh of every degree block).
+    torch.manual_seed(4)
+    index = undirected()
+    learner = SheafLearner(4, 3, "householder", edge_weights=True).double()
+    x = torch.randn(9, 3, 4, dtype=torch.float64)
+    expected = sheaf_laplacian(index, learner.maps(x, index), eps=1.0)
+    torch.testing.assert_close(learner(x, index).dense(), expected.dense())
+
+
 def test_identity_sheaf_step_equals_dense_graph_diffusion():
     # Identity sheaf of dimension 1, no weights, no activation: X <- 2 X - ... with tanh(0) = 0 gives
     # X_{t+1} = X_t - Delta X_t = (I - Delta) X_t, Delta = I - D~^{-1/2} A D~^{-1/2} - (diagonal shift).

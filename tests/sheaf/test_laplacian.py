@@ -78,6 +78,11 @@ def test_bad_input():
         sheaf_laplacian(index, torch.ones(index.num_edges, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="orthogonal: applies to \\[E, d, d\\] maps"):
         sheaf_laplacian(index, torch.randn(index.num_edges, 2), orthogonal=True)
+    with pytest.raises(ValueError, match=r"edge_weights: expected one weight per edge, \[%d\], got \[3\]"
+                       % index.num_edges):
+        sheaf_laplacian(index, torch.randn(index.num_edges, 2), edge_weights=torch.ones(3))
+    with pytest.raises(ValueError, match="edge_weights: expected torch.float32 on cpu like maps, got torch.float64"):
+        sheaf_laplacian(index, torch.randn(index.num_edges, 2), edge_weights=torch.ones(index.num_edges).double())
     with pytest.raises(ValueError, match="eps: expected a shift > 0"):
         sheaf_laplacian(index, torch.randn(index.num_edges, 2), eps=0.0)
     with pytest.raises(ValueError, match=r"x: expected node features \[8, 2, C\], got \[8, 3, 1\]"):
@@ -120,17 +125,31 @@ def test_diagonal_maps_are_a_multi_head_scalar_laplacian(normalise):
     torch.testing.assert_close(laplacian(x), as_blocks(x))
 
 
-def test_orthogonal_maps_skip_the_eigendecomposition_with_the_same_result():
-    # Orthogonal maps scaled by symmetric edge weights (O(d)-NSD with edge weights): F^T F = w^2 I.
+@pytest.mark.parametrize("normalise", [False, True])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_orthogonal_maps_with_edge_weights_skip_the_eigendecomposition_with_the_same_result(normalise, symmetric):
+    # O(d)-NSD with edge weights: maps w_e Q_e, F^T F = w_e^2 I; the degrees come from the weights alone.
     index = undirected(seed=6)
     q, _ = torch.linalg.qr(torch.randn(index.num_edges, 3, 3, dtype=torch.float64))
     weight = torch.rand(index.num_edges, dtype=torch.float64)
-    weight = weight * weight[reverse_edges(index)]
-    maps = weight.view(-1, 1, 1) * q
-    fast = sheaf_laplacian(index, maps, eps=1.0, orthogonal=True)
+    if symmetric:
+        weight = weight * weight[reverse_edges(index)]
+    scaled = weight.view(-1, 1, 1) * q
+    fast = sheaf_laplacian(index, q, normalise=normalise, eps=1.0, orthogonal=True, edge_weights=weight)
     assert fast.diagonal.shape == (8, 3)
-    torch.testing.assert_close(fast.dense(), sheaf_laplacian(index, maps, eps=1.0).dense())
-    torch.testing.assert_close(fast.dense(), normalised_from_definition(index, maps, 1.0))
+    expected = normalised_from_definition(index, scaled, 1.0) if normalise else dense_from_definition(index, scaled)
+    torch.testing.assert_close(fast.dense(), expected)
+    torch.testing.assert_close(fast.dense(), sheaf_laplacian(index, scaled, normalise=normalise, eps=1.0).dense())
+
+
+@pytest.mark.parametrize("shape", [(3,), (3, 3)])
+def test_edge_weights_scale_diagonal_and_general_maps(shape):
+    index = undirected(seed=9)
+    maps = torch.randn(index.num_edges, *shape, dtype=torch.float64)
+    weight = torch.rand(index.num_edges, dtype=torch.float64)
+    scaled = weight.view(-1, *(1,) * len(shape)) * maps
+    torch.testing.assert_close(sheaf_laplacian(index, maps, eps=1.0, edge_weights=weight).dense(),
+                               sheaf_laplacian(index, scaled, eps=1.0).dense())
 
 
 def test_gradcheck_on_repeated_eigenvalues():
@@ -152,8 +171,8 @@ def test_gradcheck_diagonal_and_orthogonal_paths(shape):
     # unconstrained parameters through an orthogonal parametrisation.
     if orthogonal:
         def build(p, x):
-            return sheaf_laplacian(index, restriction_maps(p[:, :1], "cayley", 2) * p[:, 1:2, None],
-                                   eps=1.0, orthogonal=True)(x)
+            return sheaf_laplacian(index, restriction_maps(p[:, :1], "cayley", 2), eps=1.0, orthogonal=True,
+                                   edge_weights=p[:, 1])(x)
         params = torch.randn(index.num_edges, 2, dtype=torch.float64, requires_grad=True)
         assert torch.autograd.gradcheck(build, (params, x))
     else:
