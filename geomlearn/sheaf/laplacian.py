@@ -22,8 +22,10 @@ Three kinds of maps, three storage formats, one operator:
 * orthogonal maps ``[E, d, d]`` (``orthogonal=True``), optionally scaled by edge weights :math:`w_e`:
   :math:`F^\top F = w_e^2 I`, so :math:`D` is diagonal and comes from the weights alone, the normalisation
   is elementwise, the off-diagonal blocks are full and applied by ``block_spmm``;
-* general maps ``[E, d, d]``: :math:`(D_v + \epsilon I)^{-1/2}` by ``eigh`` with a backward pass that is
-  finite on repeated eigenvalues (:mod:`geomlearn.linalg`).
+* general maps ``[E, d, d]``: :math:`S_v = (D_v + \epsilon I)^{-1/2}` by ``eigh`` with a backward pass that is
+  finite on repeated eigenvalues (:mod:`geomlearn.linalg`), applied on the nodes:
+  :math:`\Delta x = S D S x + S \big(\sum_{u \to v} L_{vu} (S x)_u\big)`, so the edges carry the
+  unnormalised blocks and no per-edge ``d x d`` products are formed.
 
 No ``[nnz, C]`` intermediate is formed: the scalar COO matrix with :math:`2 E d^2 + N d` entries that a
 scalar SpMM would need is never built.
@@ -42,16 +44,20 @@ from ..sparse import (SparseIndex, block_spmm, gather_sum, reverse_block_product
 
 
 class SheafLaplacian(NamedTuple):
-    """``L x = diagonal x + sum_{u -> v} off_diagonal[e] x_u`` for node features ``x [N, d, C]``.
+    """``L x = diagonal x + S sum_{u -> v} off_diagonal[e] (S x)_u`` for node features ``x [N, d, C]``.
 
     ``diagonal`` holds :math:`L_{vv}` as ``[N, d, d]`` blocks, or ``[N, d]`` when they are diagonal;
     ``off_diagonal`` holds :math:`L_{vu}` for each edge ``u -> v`` as ``[E, d, d]`` blocks
-    (``block_spmm``), or ``[E, d]`` when they are diagonal (multi-head ``spmm``).
+    (``block_spmm``), or ``[E, d]`` when they are diagonal (multi-head ``spmm``). ``scale``, when given, is a
+    node-wise normalisation :math:`S = \operatorname{blockdiag}(S_v)` (``[N, d, d]``) applied to the
+    off-diagonal part on the nodes, before and after the edges: the operator's off-diagonal blocks are then
+    :math:`S_v L_{vu} S_u`, formed by no pass over the edges (``None``: :math:`S = I`).
     """
 
     index: SparseIndex
     diagonal: Tensor
     off_diagonal: Tensor
+    scale: Optional[Tensor] = None
 
     @property
     def stalk_dim(self) -> int:
@@ -64,17 +70,22 @@ class SheafLaplacian(NamedTuple):
         own = self.diagonal.unsqueeze(-1) * x if self.diagonal.dim() == 2 else torch.matmul(self.diagonal, x)
         if self.off_diagonal.dim() == 2:
             return own + spmm(self.index, x, self.off_diagonal)
-        return own + block_spmm(self.index, self.off_diagonal, x)
+        if self.scale is None:
+            return own + block_spmm(self.index, self.off_diagonal, x)
+        return own + torch.matmul(self.scale, block_spmm(self.index, self.off_diagonal, torch.matmul(self.scale, x)))
 
     def dense(self) -> Tensor:
         """The ``[N d, N d]`` matrix (for tests and small graphs); duplicate blocks add up."""
         n, d = self.diagonal.shape[0], self.stalk_dim
         diagonal = torch.diag_embed(self.diagonal) if self.diagonal.dim() == 2 else self.diagonal
         off = torch.diag_embed(self.off_diagonal) if self.off_diagonal.dim() == 2 else self.off_diagonal
+        dst, src = self.index.dst.long(), self.index.src.long()
+        if self.scale is not None:
+            off = self.scale[dst] @ off @ self.scale[src]
         nodes = torch.arange(n, device=diagonal.device)
         blocks = torch.zeros(n, n, d, d, dtype=diagonal.dtype, device=diagonal.device)
         blocks = blocks.index_put((nodes, nodes), diagonal)
-        blocks = blocks.index_put((self.index.dst.long(), self.index.src.long()), off, accumulate=True)
+        blocks = blocks.index_put((dst, src), off, accumulate=True)
         return blocks.permute(0, 2, 1, 3).reshape(n * d, n * d)
 
 
@@ -171,7 +182,8 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
     F_{u \trianglelefteq e}`, with the degree scales when the degrees are diagonal, is formed in one fused pass
     over the edges (:func:`~geomlearn.sparse.reverse_block_product`). Normalised blocks are
     :math:`(D_v + \epsilon I)^{-1/2} L_{vu} (D_u + \epsilon I)^{-1/2}`, the eigenvalues of
-    :math:`D_v + \epsilon I` floored at :math:`\epsilon`. Differentiable in ``maps``.
+    :math:`D_v + \epsilon I` floored at :math:`\epsilon`; for general maps the two factors stay on the nodes
+    (:attr:`SheafLaplacian.scale`). Differentiable in ``maps``.
 
     Args:
         index: a symmetric graph (every edge with its reverse).
@@ -222,5 +234,5 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
         return SheafLaplacian(index, diagonal, off)
     eye = torch.eye(diagonal.shape[-1], dtype=diagonal.dtype, device=diagonal.device)
     inv_sqrt = symmetric_matrix_function(diagonal + eps * eye, InverseSquareRoot(eps))[:, 0]
-    off = gather_sum(index, inv_sqrt, None) @ off @ gather_sum(index, None, inv_sqrt)
-    return SheafLaplacian(index, inv_sqrt @ diagonal @ inv_sqrt, off)
+    # S_v L_vu S_u applied on the nodes (S x before the edges, S after): no [E, d, d] gathers or products
+    return SheafLaplacian(index, inv_sqrt @ diagonal @ inv_sqrt, off, scale=inv_sqrt)
