@@ -39,8 +39,8 @@ import torch
 from torch import Tensor
 
 from ..linalg import InverseSquareRoot, symmetric_matrix_function
-from ..sparse import (SparseIndex, block_spmm, gather_sum, reverse_block_product, reverse_edge_values, segment_reduce,
-                      spmm)
+from ..sparse import (SparseIndex, block_gram, block_spmm, gather_sum, reverse_block_product, reverse_edge_values,
+                      segment_reduce, spmm)
 
 
 class SheafLaplacian(NamedTuple):
@@ -219,7 +219,7 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
         diagonal = segment_reduce(squares, by_source, "sum").expand(-1, maps.shape[1])
     else:
         d = maps.shape[1]
-        gram = (maps.transpose(-1, -2) @ maps).reshape(index.num_edges, d * d)
+        gram = block_gram(maps).reshape(index.num_edges, d * d)
         diagonal = segment_reduce(gram, by_source, "sum").reshape(-1, d, d)
     if diagonal.dim() == 2 and normalise:                    # diagonal degrees: scale rows and columns per edge
         scale = (diagonal + eps).clamp(min=eps).rsqrt()                              # [N, d]

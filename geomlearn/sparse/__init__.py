@@ -13,7 +13,7 @@
                             channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
 ``householder_product``     per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
 ``reverse_block_product``   ``out_e = diag(l_e) B_{e'}^T B_e diag(r_e)`` with ``e'`` the reverse edge (sheaf
-                            Laplacian blocks)
+                            Laplacian blocks); ``block_gram``: ``B_e^T B_e`` on the same kernels (degree blocks)
 ``segment_matmul``          grouped matmul of row segments by per-segment weights
 ``segment_tree_reduce``     each target's values folded by a binary operator along a balanced tree
 ``reverse_edges``           each edge's reverse in a symmetric graph, by sorting
@@ -34,7 +34,7 @@ from .householder_product import householder_product
 from .index import CompressedIndex, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
-from .reverse_block_product import reverse_block_product
+from .reverse_block_product import block_gram, reverse_block_product
 from .reverse_edges import reverse_edge_values, reverse_edges
 from .sddmm import sddmm
 from .segment_matmul import segment_matmul
@@ -48,6 +48,7 @@ __all__ = [
     "Couplings",
     "PairNeighbors",
     "SparseIndex",
+    "block_gram",
     "block_spmm",
     "coupling_spmm",
     "gather_sum",

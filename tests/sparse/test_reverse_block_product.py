@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch_geometric.utils import to_undirected
 
-from geomlearn.sparse import SparseIndex, reverse_block_product, reverse_edges
+from geomlearn.sparse import SparseIndex, block_gram, reverse_block_product, reverse_edges
 from geomlearn.sparse import reference as ref
 
 from .backends import BACKENDS, assert_gradients, running_on
@@ -93,3 +93,27 @@ def test_reverse_block_product_bad_input():
     one_way = SparseIndex(torch.tensor([[0, 1], [1, 2]]), num_nodes=3)
     with pytest.raises(ValueError, match="index: edge 0 -> 1 has no reverse 1 -> 0"):
         reverse_block_product(one_way, torch.randn(2, 2, 2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("d", [1, 3])
+def test_block_gram_equals_the_batched_product_and_its_gradients(d, backend):
+    g = torch.Generator().manual_seed(9)
+    blocks = torch.randn(50, d, d, dtype=torch.float64, generator=g, requires_grad=True)
+    weights = torch.randn(50, d, d, dtype=torch.float64, generator=g)
+    expected = blocks.transpose(1, 2) @ blocks
+    expected_grad, = torch.autograd.grad((expected * weights).sum(), blocks)
+    with running_on(backend) as device:
+        moved = blocks.detach().to(device).requires_grad_()
+        out = block_gram(moved)
+        grad, = torch.autograd.grad((out * weights.to(device)).sum(), moved)
+        assert_gradients(backend, device, block_gram, (moved[:6].detach().requires_grad_(),))
+    torch.testing.assert_close(out.detach().cpu(), expected.detach())
+    torch.testing.assert_close(grad.cpu(), expected_grad)
+
+
+def test_block_gram_bad_input():
+    with pytest.raises(ValueError, match=r"blocks: expected \[E, d, d\] square blocks, got \[4, 2, 3\]"):
+        block_gram(torch.randn(4, 2, 3))
+    with pytest.raises(TypeError, match="blocks: expected a floating-point tensor"):
+        block_gram(torch.ones(4, 2, 2, dtype=torch.long))
