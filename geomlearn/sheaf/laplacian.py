@@ -214,9 +214,10 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
     by_source = index.t()
     if maps.dim() == 2:                                      # diagonal maps: every block is diagonal
         diagonal = segment_reduce(maps.square(), by_source, "sum")
-    elif orthogonal:                                         # F^T F = w^2 I
-        squares = maps.new_ones(index.num_edges, 1) if edge_weights is None else edge_weights.square().unsqueeze(1)
-        diagonal = segment_reduce(squares, by_source, "sum").expand(-1, maps.shape[1])
+    elif orthogonal:                                         # F^T F = w^2 I: D_v = sum w_e^2 (the out-degree if w = 1)
+        degree = (index.out_degree().to(maps.dtype).unsqueeze(1) if edge_weights is None
+                  else segment_reduce(edge_weights.square().unsqueeze(1), by_source, "sum"))
+        diagonal = degree.expand(-1, maps.shape[1])
     else:
         d = maps.shape[1]
         gram = block_gram(maps).reshape(index.num_edges, d * d)
