@@ -44,7 +44,7 @@ from ..sparse import (SparseIndex, block_gram, block_spmm, gather_sum, reverse_b
 
 
 class SheafLaplacian(NamedTuple):
-    """``L x = diagonal x + S sum_{u -> v} off_diagonal[e] (S x)_u`` for node features ``x [N, d, C]``.
+    r"""``L x = diagonal x + S sum_{u -> v} off_diagonal[e] (S x)_u`` for node features ``x [N, d, C]``.
 
     ``diagonal`` holds :math:`L_{vv}` as ``[N, d, d]`` blocks, or ``[N, d]`` when they are diagonal;
     ``off_diagonal`` holds :math:`L_{vu}` for each edge ``u -> v`` as ``[E, d, d]`` blocks

@@ -32,7 +32,7 @@ def test_learner_equals_a_linear_map_of_the_concatenated_ends(kind):
     learner = SheafLearner(4, 3, kind).double()
     x = torch.randn(9, 3, 4, dtype=torch.float64)
     flat = x.reshape(9, -1)
-    weight = torch.cat([learner.own.weight, learner.other.weight], dim=1)
+    weight = torch.cat([learner.own.weight, learner.other.weight], dim=1).detach()
     concat = torch.cat([flat[index.src.long()], flat[index.dst.long()]], dim=1)
     expected = restriction_maps(torch.tanh(concat @ weight.T), kind, 3)
     torch.testing.assert_close(learner.maps(x, index), expected)
@@ -43,7 +43,7 @@ def test_learner_starts_as_one_linear_layer_on_the_concatenation():
     # as layers of their own would reach 1/sqrt(w), twice the variance.
     torch.manual_seed(3)
     learner = SheafLearner(32, 3, "general", in_stalk_dim=4)               # w = 128 inputs per end, k = 9
-    weight = torch.cat([learner.own.weight, learner.other.weight], dim=1)
+    weight = torch.cat([learner.own.weight, learner.other.weight], dim=1).detach()
     bound = 1 / (2 * 128) ** 0.5
     assert float(weight.abs().max()) <= bound
     torch.testing.assert_close(float(weight.var()), bound ** 2 / 3, rtol=0.1, atol=0.0)
