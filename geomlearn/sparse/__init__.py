@@ -31,7 +31,7 @@ from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
 from .householder_product import householder_product
-from .index import CompressedIndex, SparseIndex
+from .index import CompressedIndex, IndexModifiedError, SparseIndex
 from .kernels import use_backend
 from .pair_neighbors import PairNeighbors, pair_neighbors
 from .reverse_block_product import block_gram, reverse_block_product
@@ -46,6 +46,7 @@ from .spmm import spmm
 __all__ = [
     "CompressedIndex",
     "Couplings",
+    "IndexModifiedError",
     "PairNeighbors",
     "SparseIndex",
     "block_gram",

@@ -14,6 +14,7 @@ def check_index(index) -> SparseIndex:
             f"index: expected a geomlearn.sparse.SparseIndex (build one with SparseIndex(edge_index, num_nodes)), "
             f"got {type(index).__name__}"
         )
+    index.check_intact()
     return index
 
 

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ..argument_checks import is_int
 from ._checks import check_device, check_float, check_index, check_like, check_rows
-from .index import SparseIndex
+from .index import IndexModifiedError, Sealed, SparseIndex
 from .kernels import backend_for
 from .spmm import layouts
 
@@ -49,7 +49,9 @@ class Couplings:
         sizes: ``(n_in, n_edge, n_weight, n_out)``.
 
     The table is kept twice, sorted by ``o`` (the forward walk) and by ``a`` (the transposed walk), with
-    the start of each position's entries (``ptr``), so a kernel can take a block of outputs at a time.
+    the start of each position's entries (``ptr``), so a kernel can take a block of outputs at a time. Those
+    are the table's own copies, sealed like a :class:`~geomlearn.sparse.SparseIndex`: an in-place edit of one
+    of them makes the next :func:`coupling_spmm` raise :class:`~geomlearn.sparse.IndexModifiedError`.
     """
 
     def __init__(self, in_pos: Tensor, edge_pos: Tensor, weight_pos: Tensor, out_pos: Tensor, values: Tensor,
@@ -72,22 +74,51 @@ class Couplings:
         self.by_out, self.by_out_values, self.by_out_ptr = _sorted(table, values, row=3, size=sizes[3])
         # The transposed walk reads z at a position of the table and writes x: its roles of a and o swap.
         self.by_in, self.by_in_values, self.by_in_ptr = _sorted(table[[3, 1, 2, 0]], values, row=3, size=sizes[0])
+        self._seal()
+
+    def _seal(self) -> None:
+        self._sealed = Sealed("Couplings")
+        for name in _TABLES:
+            self._sealed.add(name, getattr(self, name))
+
+    def check_intact(self) -> None:
+        """Raise :class:`~geomlearn.sparse.IndexModifiedError` if a table was modified in place since it was built."""
+        self._sealed.check()
 
     def __len__(self) -> int:
         return self.by_out.shape[1]
 
     def to(self, device=None, dtype=None) -> "Couplings":
         """The table on ``device`` with values of ``dtype``."""
+        self.check_intact()
         moved = object.__new__(Couplings)
         moved.sizes = self.sizes
-        for name, tensor in vars(self).items():
-            if isinstance(tensor, Tensor):
-                setattr(moved, name, tensor.to(device=device, dtype=dtype if tensor.is_floating_point() else None))
+        for name in _TABLES:
+            tensor = getattr(self, name)
+            setattr(moved, name, tensor.to(device=device, dtype=dtype if tensor.is_floating_point() else None,
+                                           copy=True))
+        moved._seal()
         return moved
 
     def __repr__(self) -> str:
         n_in, n_edge, n_weight, n_out = self.sizes
         return f"Couplings({len(self)} entries, n_in={n_in}, n_edge={n_edge}, n_weight={n_weight}, n_out={n_out})"
+
+
+_TABLES = ("by_out", "by_out_values", "by_out_ptr", "by_in", "by_in_values", "by_in_ptr")
+
+
+def _check_table(table: Tensor, ptr: Tensor, sizes: tuple[int, int, int, int]) -> None:
+    """Every position of ``table [4, T]`` (columns ``a, b, k, o``) lies below its size and ``ptr`` brackets the
+    table: checked inside the op, so it holds in compiled graphs too (``O(T)``, a few hundred entries)."""
+    count = table.shape[1]
+    if count and (bool((table < 0).any()) or
+                  bool((table.amax(dim=1) >= torch.tensor(sizes, device=table.device)).any())):
+        raise IndexModifiedError(f"couplings: a table position lies outside the sizes {list(sizes)}; the table "
+                                 f"was modified after it was built")
+    if int(ptr[0]) != 0 or int(ptr[-1]) != count or bool((ptr[1:] < ptr[:-1]).any()):
+        raise IndexModifiedError("couplings: the table's row starts are not non-decreasing from 0 to its length; "
+                                 "the table was modified after it was built")
 
 
 def _sorted(table: Tensor, values: Tensor, row: int, size: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -105,6 +136,9 @@ def coupling_derivative_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, 
                            sizes: list[int]) -> Tensor:
     """:math:`\\partial F / \\partial` ``ARGUMENTS[wrt]`` (that argument is not read and may be None)."""
     kernels = backend_for(by_out_values.device)
+    n_in, n_edge, n_weight, n_out = sizes
+    _check_table(by_out, by_out_ptr, (n_in, n_edge, n_weight, n_out))
+    _check_table(by_in, by_in_ptr, (n_out, n_edge, n_weight, n_in))
     if wrt == 3:
         return kernels.coupling_gather(ptr, idx, eid, by_out, by_out_values, by_out_ptr, x, y, w, sizes[3])
     if wrt == 0:
@@ -167,6 +201,7 @@ def coupling_spmm(index: SparseIndex, couplings: Couplings, x: Tensor, y: Tensor
     check_index(index)
     if not isinstance(couplings, Couplings):
         raise TypeError(f"couplings: expected a geomlearn.sparse.Couplings, got {type(couplings).__name__}")
+    couplings.check_intact()
     n_in, n_edge, n_weight, n_out = couplings.sizes
     for name, value in (("x", x), ("y", y), ("w", w)):
         check_float(name, value)

@@ -6,7 +6,15 @@ column ``edge_index[:, e] = (j, i)`` (row 0 the source, row 1 the target) and th
 The ops in :mod:`geomlearn.sparse` compute ``out = A x`` and its relatives; per-edge tensors
 (weights, scores, blocks) are always given and returned in the *original* edge order.
 
-The index is validated once, at construction. Two compressed layouts are built lazily and cached:
+The index is validated once, at construction, and owns what it validated: it keeps a private copy of
+``edge_index`` (so the caller's tensor may be edited freely afterwards), and every tensor it holds or caches
+is sealed with its version counter. An in-place edit of one of them (``index.edge_index[0, 0] = 7``,
+``index.csr().idx.zero_()``) is caught at the next access with :class:`IndexModifiedError`, before any kernel
+reads it: a ``SparseIndex`` is immutable; build a new one from an edited ``edge_index``. (Writes that bypass
+torch's version counter, through ``.data``, ``.numpy()`` or a ``DLPack`` export, cannot be seen; the CPU
+kernels still check every index they dereference, so such a write gives an error, never a wild read.)
+
+Two compressed layouts are built lazily and cached:
 
 * CSR, edges grouped by target: ``ptr[i]:ptr[i+1]`` are the positions of the edges into ``i``, ``idx``
   holds their sources and ``eid`` their original edge numbers. The forward kernels walk it, one
@@ -26,6 +34,42 @@ from torch import Tensor
 from ..argument_checks import is_int
 
 _INT32_MAX = torch.iinfo(torch.int32).max
+_INT64_MAX = torch.iinfo(torch.int64).max
+
+
+class IndexModifiedError(RuntimeError):
+    """A tensor that a :class:`SparseIndex` (or a :class:`~geomlearn.sparse.Couplings` table) validated and
+    sealed was modified in place afterwards, or a layout handed to a kernel points outside its range."""
+
+
+class Sealed:
+    """Tensors an object validated, each with the version counter it had then.
+
+    :meth:`check` raises :class:`IndexModifiedError` if any of them was modified in place since (every
+    in-place torch op bumps a tensor's version). Under ``torch.compile`` the check is skipped while tracing
+    (a compiled graph cannot branch on a version counter); the kernels' own range checks still hold there.
+    """
+
+    def __init__(self, owner: str):
+        self.owner = owner
+        self._tensors: list[tuple[str, Tensor, int]] = []
+
+    def add(self, name: str, *tensors: Tensor) -> None:
+        if torch.compiler.is_compiling():    # a layout built inside a compiled region is not sealed
+            return
+        for tensor in tensors:
+            self._tensors.append((name, tensor, tensor._version))
+
+    def check(self) -> None:
+        if torch.compiler.is_compiling():
+            return
+        for name, tensor, version in self._tensors:
+            if tensor._version != version:
+                raise IndexModifiedError(
+                    f"{self.owner}: its {name} tensor was modified in place after it was validated (version "
+                    f"{version}, now {tensor._version}); a {self.owner} is immutable: build a new one from the "
+                    f"edited tensors"
+                )
 
 
 class CompressedIndex(NamedTuple):
@@ -111,30 +155,39 @@ class SparseIndex:
                     )
         self._init_checked(edge_index, num_src, num_dst)
 
-    def _init_checked(self, edge_index: Tensor, num_src: int, num_dst: int) -> None:
+    def _init_checked(self, edge_index: Tensor, num_src: int, num_dst: int, owned: bool = False) -> None:
+        """Keep ``edge_index`` (a private copy unless ``owned``: built by this package, referenced nowhere else)."""
         fits = max(edge_index.shape[1], num_src, num_dst) < _INT32_MAX
         self.index_dtype = torch.int32 if fits else torch.int64
-        self.edge_index = edge_index.to(self.index_dtype).contiguous()
+        self._edge_index = edge_index.to(self.index_dtype, copy=not owned).contiguous()
         self.num_src = num_src
         self.num_dst = num_dst
+        self._sealed = Sealed("SparseIndex")
+        self._sealed.add("edge_index", self._edge_index)
         self._csr: CompressedIndex | None = None
         self._csc: CompressedIndex | None = None
         self._self_loops: tuple[SparseIndex, Tensor, Tensor] | None = None
         self._edge_keys: tuple[Tensor, Tensor] | None = None
-        self._reverse: Tensor | None = None          # set by sparse.reverse_edges
+        self._reverse: Tensor | None = None          # set by sparse.reverse_edges through cache_reverse()
         self._transpose: SparseIndex | None = None   # set by t()
 
     @classmethod
     def _trusted(cls, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
-        """An index from an ``edge_index`` this module built itself from a validated one (no checks)."""
+        """An index from an ``edge_index`` this package built itself from validated data and hands over (no
+        checks, no copy: the caller keeps no reference to it)."""
         out = cls.__new__(cls)
-        out._init_checked(edge_index, num_src, num_dst)
+        out._init_checked(edge_index, num_src, num_dst, owned=True)
         return out
+
+    def check_intact(self) -> None:
+        """Raise :class:`IndexModifiedError` if a tensor of this index was modified in place since it was
+        validated (every accessor and every sparse op calls this first)."""
+        self._sealed.check()
 
     # ------------------------------------------------------------------ sizes
     @property
     def num_edges(self) -> int:
-        return self.edge_index.shape[1]
+        return self._edge_index.shape[1]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -143,7 +196,14 @@ class SparseIndex:
 
     @property
     def device(self) -> torch.device:
-        return self.edge_index.device
+        return self._edge_index.device
+
+    @property
+    def edge_index(self) -> Tensor:
+        """The validated ``[2, E]`` edges (the index's own copy, in ``index_dtype``). Read it, do not edit it:
+        an in-place edit makes every later use of the index raise :class:`IndexModifiedError`."""
+        self.check_intact()
+        return self._edge_index
 
     @property
     def src(self) -> Tensor:
@@ -169,18 +229,22 @@ class SparseIndex:
         boundaries = torch.arange(num_rows + 1, device=rows.device, dtype=rows.dtype)
         ptr = torch.searchsorted(rows[order], boundaries)
         dtype = self.index_dtype
-        return CompressedIndex(ptr.to(dtype), cols[order].to(dtype).contiguous(), order.to(dtype))
+        layout = CompressedIndex(ptr.to(dtype), cols[order].to(dtype).contiguous(), order.to(dtype))
+        self._sealed.add("compressed layout", *layout)
+        return layout
 
     def csr(self) -> CompressedIndex:
         """Edges grouped by target (rows of ``A``): ``ptr [num_dst + 1]``, sources ``idx [E]``, edge ids ``eid [E]``."""
+        self.check_intact()
         if self._csr is None:
-            self._csr = self._compress(self.dst, self.src, self.num_dst)
+            self._csr = self._compress(self._edge_index[1], self._edge_index[0], self.num_dst)
         return self._csr
 
     def csc(self) -> CompressedIndex:
         """Edges grouped by source (rows of ``A^T``): ``ptr [num_src + 1]``, targets ``idx [E]``, edge ids ``eid [E]``."""
+        self.check_intact()
         if self._csc is None:
-            self._csc = self._compress(self.src, self.dst, self.num_src)
+            self._csc = self._compress(self._edge_index[0], self._edge_index[1], self.num_src)
         return self._csc
 
     def in_degree(self) -> Tensor:
@@ -195,20 +259,51 @@ class SparseIndex:
 
     def sorted_edge_keys(self) -> "tuple[Tensor, Tensor]":
         """``(keys, order)``: the keys ``dst * num_src + src`` of all edges in ascending order (int64) and the
-        edge ids in that order; computed once and cached. Equal neighbouring keys are duplicate edges."""
+        edge ids in that order; computed once and cached. Equal neighbouring keys are duplicate edges.
+
+        Raises:
+            ValueError: ``num_src * num_dst`` exceeds ``2**63``, so the keys would overflow int64.
+        """
+        self.check_intact()
         if self._edge_keys is None:
-            keys = self.dst.long() * self.num_src + self.src.long()
+            if self.num_src * self.num_dst > _INT64_MAX + 1:
+                raise ValueError(
+                    f"index: edge keys dst * num_src + src need num_src * num_dst <= 2**63, got num_src="
+                    f"{self.num_src}, num_dst={self.num_dst}; renumber the nodes to a smaller range first"
+                )
+            keys = self._edge_index[1].long() * self.num_src + self._edge_index[0].long()
             order = torch.argsort(keys)
             self._edge_keys = (keys[order], order)
+            self._sealed.add("sorted edge keys", *self._edge_keys)
         return self._edge_keys
 
     def find_edges(self, src: Tensor, dst: Tensor) -> "tuple[Tensor, Tensor]":
         """For each query pair ``src[q] -> dst[q]``: the id of such an edge (one of them when duplicated) and
         whether one exists, by binary search in :meth:`sorted_edge_keys`, ``O(Q log E)``.
 
+        Args:
+            src: integer source ids ``[Q]`` in ``0..num_src - 1``.
+            dst: integer target ids ``[Q]`` in ``0..num_dst - 1``.
+
         Returns:
             ``(edge [Q], found [Q])``; ``edge`` is meaningless where ``found`` is false.
+
+        Raises:
+            TypeError, ValueError: ``src`` / ``dst`` are not integer tensors of one shape ``[Q]`` on the index's
+                device, or hold an id outside the node range.
         """
+        for name, ids, size in (("src", src, self.num_src), ("dst", dst, self.num_dst)):
+            if not isinstance(ids, Tensor) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+                raise TypeError(f"{name}: expected an integer tensor [Q] of node ids, got "
+                                f"{ids.dtype if isinstance(ids, Tensor) else type(ids).__name__}")
+            if ids.dim() != 1 or ids.shape != src.shape:
+                raise ValueError(f"{name}: expected shape [Q] (one id per query, like src {list(src.shape)}), got "
+                                 f"{list(ids.shape)}")
+            if ids.device != self.device:
+                raise ValueError(f"{name}: expected a tensor on the index's device {self.device}, got {ids.device}")
+            if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= size):
+                raise ValueError(f"{name}: expected node ids in 0..{size - 1}, got values in "
+                                 f"{int(ids.min())}..{int(ids.max())}")
         keys, order = self.sorted_edge_keys()
         query = dst.long() * self.num_src + src.long()
         if keys.numel() == 0:
@@ -236,42 +331,54 @@ class SparseIndex:
                 f"with_self_loops: self loops need a square graph, got num_src={self.num_src}, "
                 f"num_dst={self.num_dst}"
             )
+        self.check_intact()
         if self._self_loops is None:
-            kept = self.src != self.dst
+            kept = self._edge_index[0] != self._edge_index[1]
             loops = torch.arange(self.num_dst, device=self.device, dtype=self.index_dtype)
-            edge_index = torch.cat([self.edge_index[:, kept], torch.stack([loops, loops])], dim=1)
+            edge_index = torch.cat([self._edge_index[:, kept], torch.stack([loops, loops])], dim=1)
             order = torch.argsort(edge_index[1], stable=True)
             looped = SparseIndex._trusted(edge_index[:, order], self.num_dst, self.num_dst)
             identity = torch.arange(looped.num_edges, device=self.device)
-            looped._self_loops = (looped, torch.ones(looped.num_edges, dtype=torch.bool, device=self.device), identity)
+            all_kept = torch.ones(looped.num_edges, dtype=torch.bool, device=self.device)
+            looped._self_loops = (looped, all_kept, identity)
+            looped._sealed.add("self-loop permutation", all_kept, identity)
             self._self_loops = (looped, kept, order)
+            self._sealed.add("self-loop permutation", kept, order)
         return self._self_loops
+
+    def cache_reverse(self, reverse: Tensor) -> None:
+        """Keep ``reverse [E]`` (each edge's reverse, from :func:`geomlearn.sparse.reverse_edges`, which checked
+        it) with the index, sealed like its layouts."""
+        self._reverse = reverse
+        self._sealed.add("reverse edges", reverse)
 
     def t(self) -> "SparseIndex":
         """The reversed graph (edges ``i -> j``), i.e. the pattern of ``A^T``; shares the layouts cached so far.
         Computed once and cached (``index.t().t() is index``), so layouts it builds later are kept too."""
+        self.check_intact()
         if self._transpose is None:
-            out = SparseIndex.__new__(SparseIndex)
-            out.index_dtype = self.index_dtype
-            out.edge_index = self.edge_index.flip(0)
-            out.num_src, out.num_dst = self.num_dst, self.num_src
+            out = SparseIndex._trusted(self._edge_index.flip(0), self.num_dst, self.num_src)
             out._csr, out._csc = self._csc, self._csr
-            out._self_loops = out._edge_keys = None
-            out._reverse = self._reverse              # the reverse of e's transpose is rev[e]'s transpose
+            for layout in (out._csr, out._csc):
+                if layout is not None:
+                    out._sealed.add("compressed layout", *layout)
+            if self._reverse is not None:             # the reverse of e's transpose is rev[e]'s transpose
+                out.cache_reverse(self._reverse)
             out._transpose, self._transpose = self, out
         return self._transpose
 
     def to(self, device: torch.device | str) -> "SparseIndex":
         """A copy on ``device`` (the cached layouts move with it)."""
-        out = SparseIndex.__new__(SparseIndex)
-        out.index_dtype = self.index_dtype
-        out.edge_index = self.edge_index.to(device)
-        out.num_src, out.num_dst = self.num_src, self.num_dst
-        out._csr = None if self._csr is None else CompressedIndex(*(t.to(device) for t in self._csr))
-        out._csc = None if self._csc is None else CompressedIndex(*(t.to(device) for t in self._csc))
-        out._self_loops = out._edge_keys = None
-        out._reverse = None if self._reverse is None else self._reverse.to(device)
-        out._transpose = None
+        self.check_intact()
+        out = SparseIndex._trusted(self._edge_index.to(device, copy=True), self.num_src, self.num_dst)
+        for name in ("_csr", "_csc"):
+            layout = getattr(self, name)
+            if layout is not None:
+                moved = CompressedIndex(*(t.to(device, copy=True) for t in layout))
+                out._sealed.add("compressed layout", *moved)
+                setattr(out, name, moved)
+        if self._reverse is not None:
+            out.cache_reverse(self._reverse.to(device, copy=True))
         return out
 
     # ------------------------------------------------------------- constructors

@@ -21,6 +21,7 @@ def reverse_edges(index: SparseIndex) -> Tensor:
         ValueError: an edge has no reverse, or an edge is duplicated (naming the first such edge).
     """
     check_index(index)
+    index.check_intact()
     if index._reverse is not None:
         return index._reverse
     if index.num_src != index.num_dst:
@@ -37,7 +38,7 @@ def reverse_edges(index: SparseIndex) -> Tensor:
         e = int((~found).nonzero()[0])
         raise ValueError(f"index: edge {int(src[e])} -> {int(dst[e])} has no reverse {int(dst[e])} -> {int(src[e])}; "
                          f"make the graph undirected first (torch_geometric.utils.to_undirected)")
-    index._reverse = reverse
+    index.cache_reverse(reverse)
     return reverse
 
 

@@ -9,9 +9,23 @@ from ._checks import check_float
 from .kernels import backend_for
 
 
+def check_boundaries(ptr: Tensor, rows: int) -> None:
+    """``ptr`` runs from 0 to ``rows``, non-decreasing. The ops check it on their real inputs, so the check holds
+    in a compiled graph too (which cannot branch on a tensor's values while tracing)."""
+    if int(ptr[0]) != 0 or int(ptr[-1]) != rows:
+        raise ValueError(f"ptr: expected boundaries from 0 to {rows} (the rows of x), got {int(ptr[0])} to "
+                         f"{int(ptr[-1])}")
+    drops = (ptr[1:] < ptr[:-1]).nonzero()
+    if drops.numel():
+        g = int(drops[0])
+        raise ValueError(f"ptr: expected non-decreasing boundaries, got ptr[{g}] = {int(ptr[g])} > "
+                         f"ptr[{g + 1}] = {int(ptr[g + 1])}")
+
+
 @torch.library.custom_op("geomlearn::segment_matmul", mutates_args=())
 def segment_matmul_op(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
     """``out[ptr[g]:ptr[g+1]] = x[ptr[g]:ptr[g+1]] @ weight[g]``."""
+    check_boundaries(ptr, x.shape[0])
     return backend_for(x.device).segment_matmul(x, ptr, weight)
 
 
@@ -23,6 +37,7 @@ def _(x, ptr, weight):
 @torch.library.custom_op("geomlearn::segment_matmul_weight_grad", mutates_args=())
 def segment_matmul_weight_grad_op(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
     """``out[g] = x[ptr[g]:ptr[g+1]]^T @ grad[ptr[g]:ptr[g+1]]``, ``[G, K, M]``."""
+    check_boundaries(ptr, x.shape[0])
     return backend_for(x.device).segment_matmul_weight_grad(x, ptr, grad)
 
 
@@ -73,13 +88,6 @@ def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
         raise ValueError(
             f"ptr: expected {weight.shape[0] + 1} boundaries (one more than the {weight.shape[0]} weight matrices), "
             f"got {ptr.shape[0]}"
-        )
-    # The boundaries' values are checked eagerly; a compiled graph cannot branch on them.
-    if not torch.compiler.is_compiling() and (
-        int(ptr[0]) != 0 or int(ptr[-1]) != x.shape[0] or bool((ptr[1:] < ptr[:-1]).any())
-    ):
-        raise ValueError(
-            f"ptr: expected non-decreasing boundaries from 0 to {x.shape[0]} (the rows of x), got {ptr.tolist()}"
         )
     for name, value in (("ptr", ptr), ("weight", weight)):
         if value.device != x.device:

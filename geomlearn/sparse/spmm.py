@@ -69,6 +69,41 @@ def _(arg, idx, eid, grad, x, weight, need_x, need_w):
     return torch.empty_like(x), x.new_empty((eid.shape[0], x.shape[1]))
 
 
+def _winners_setup_context(ctx, inputs, output):
+    arg, idx, eid, grad, x, weight, need_x, need_w = inputs
+    ctx.need_x, ctx.need_w = need_x, need_w
+    ctx.save_for_backward(arg, idx, eid, grad, x, weight)
+
+
+def _winners_backward(ctx, grad_grad_x, grad_grad_w):
+    # The scatter is bilinear: grad_x[j] += g_i w_e and grad_w[e] += g_i . x_j over each winner (i, j, e).
+    # Its adjoint for g gathers the upstream gradients at the winners; those for x and w are the same
+    # scatter with the upstream gradient in the place of the other factor (a max's double backward).
+    arg, idx, eid, grad, x, weight = ctx.saved_tensors
+    need_x, need_w = ctx.need_x, ctx.need_w and weight is not None
+    grad_grad = grad_x = grad_w = None
+    if ctx.needs_input_grad[3]:
+        won = arg >= 0
+        position = arg.clamp(min=0).long()
+        j, e = idx.long()[position], eid.long()[position]
+        head = torch.arange(x.shape[1], device=x.device).view(1, -1, 1)
+        chan = torch.arange(x.shape[2], device=x.device).view(1, 1, -1)
+        grad_grad = torch.zeros_like(grad)
+        if need_x:
+            grad_grad = grad_grad + grad_grad_x[j, head, chan] * (1.0 if weight is None else weight[e, head])
+        if need_w:
+            grad_grad = grad_grad + grad_grad_w[e, head] * x[j, head, chan]
+        grad_grad = torch.where(won, grad_grad, 0.0)
+    if ctx.needs_input_grad[4] and need_w:
+        grad_x = scatter_winners_op(arg, idx, eid, grad, x, grad_grad_w, True, False)[0]
+    if ctx.needs_input_grad[5] and need_x:
+        grad_w = scatter_winners_op(arg, idx, eid, grad, grad_grad_x, weight, False, True)[1]
+    return None, None, None, grad_grad, grad_x, grad_w, None, None
+
+
+scatter_winners_op.register_autograd(_winners_backward, setup_context=_winners_setup_context)
+
+
 def layouts(index: SparseIndex, need_transpose: bool):
     """The CSR and, when a backward pass will walk the transposed graph, the CSC. Otherwise the CSR
     stands in for it, so inference never pays for sorting by source; only a backward pass that was not

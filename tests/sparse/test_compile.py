@@ -1,5 +1,6 @@
 """``torch.compile(fullgraph=True)`` traces models built on the sparse ops, forward and backward."""
 
+import pytest
 import torch
 
 from geomlearn.sparse import block_spmm, gather_sum, sddmm, segment_matmul, segment_reduce, segment_softmax, spmm
@@ -67,3 +68,24 @@ def test_compile_traces_coupling_spmm():
     expected = torch.autograd.grad(ref.coupling_spmm(index, table, x, y, w).square().sum(), (x, y, w))
     for got, want in zip(grads, expected):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_code_rejects_what_eager_code_rejects_and_names_the_argument():
+    x, weight = torch.randn(5, 3), torch.randn(2, 3, 4)
+    compiled = torch.compile(segment_matmul, fullgraph=True)
+    good = torch.tensor([0, 2, 5])
+    torch.testing.assert_close(compiled(x, good, weight), ref.segment_matmul(x, good, weight))
+    # The boundaries' values: checked inside the op, on its real inputs, so the compiled graph raises the same error.
+    for ptr, message in (([0, 4, 3], r"ptr: expected boundaries from 0 to 5 \(the rows of x\), got 0 to 3"),
+                         ([0, 6, 5], r"ptr: expected non-decreasing boundaries, got ptr\[1\] = 6 > ptr\[2\] = 5")):
+        with pytest.raises(ValueError, match=message):
+            segment_matmul(x, torch.tensor(ptr), weight)
+        with pytest.raises(ValueError, match=message):
+            compiled(x, torch.tensor(ptr), weight)
+    # A shape error is found while tracing: torch.compile raises it as is; with fullgraph=True dynamo wraps every
+    # exception of the traced code in its Unsupported, whose message quotes ours.
+    index = random_graph(4, 4, 6, seed=2)
+    with pytest.raises(ValueError, match=r"x: expected 4 rows \(one per source node\), got shape \[5, 3\]"):
+        torch.compile(lambda a: spmm(index, a))(x)
+    with pytest.raises(torch._dynamo.exc.Unsupported, match=r"x: expected 4 rows \(one per source node\)"):
+        torch.compile(lambda a: spmm(index, a), fullgraph=True)(x)

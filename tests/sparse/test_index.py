@@ -1,3 +1,5 @@
+import re
+
 import networkx as nx
 import pytest
 import scipy.sparse as sp
@@ -129,3 +131,156 @@ def test_from_dgl_when_available():
 def test_bad_input_is_rejected_with_a_named_argument(edge_index, num_nodes, error, message):
     with pytest.raises(error, match=message):
         SparseIndex(edge_index, num_nodes=num_nodes)
+
+
+def test_the_index_keeps_its_own_copy_of_the_edges():
+    edges = torch.tensor([[0, 1, 2], [1, 2, 0]], dtype=torch.int32)
+    index = SparseIndex(edges, num_nodes=3)
+    edges[0, 0] = 2                          # the caller's tensor, edited after construction
+    assert index.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]
+    assert index.edge_index.data_ptr() != edges.data_ptr()
+
+
+@pytest.mark.parametrize("edit", [
+    "edge_index", "src", "csr", "csc", "edge_keys", "self_loops", "reverse", "transpose_layout", "moved"])
+def test_an_in_place_edit_of_an_index_tensor_is_refused_at_the_next_use(edit):
+    from geomlearn.sparse import IndexModifiedError, reverse_edges, spmm
+
+    index = SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+    x = torch.randn(3, 4)
+    before = spmm(index, x)
+    target = {
+        "edge_index": lambda: index.edge_index,
+        "src": lambda: index.src,
+        "csr": lambda: index.csr().idx,
+        "csc": lambda: index.csc().ptr,
+        "edge_keys": lambda: index.sorted_edge_keys()[0],
+        "self_loops": lambda: index.with_self_loops()[2],
+        "reverse": lambda: reverse_edges(index),
+        "transpose_layout": lambda: index.t().csr().eid,
+        "moved": lambda: index.to("cpu").csr().idx,
+    }[edit]()
+    owner = {"moved": index.to("cpu"), "transpose_layout": index.t()}.get(edit, index)
+    if edit == "moved":                     # a moved index owns copies: it checks its own
+        target = owner.csr().idx
+    target.add_(0)                          # any in-place op bumps the version, even one that changes nothing
+    with pytest.raises(IndexModifiedError, match=r"SparseIndex: its .* tensor was modified in place"):
+        spmm(owner, x)
+    with pytest.raises(IndexModifiedError):
+        owner.edge_index
+    assert torch.equal(spmm(SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3), x), before)
+
+
+def test_writes_behind_the_version_counter_give_an_error_not_a_wild_read():
+    from tests.isolated import outcomes
+
+    results = outcomes("""
+        import torch
+        from geomlearn.sparse import SparseIndex, spmm, sddmm, segment_softmax, gather_sum, block_spmm, \\
+            reverse_block_product, coupling_spmm
+        from tests.sparse.test_coupling_spmm import random_couplings, random_inputs
+
+        def fresh():
+            return SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]], dtype=torch.int32), num_nodes=3)
+
+        x = torch.randn(3, 4)
+
+        def issue_example():              # the caller's own int32 tensor, edited after construction
+            ei = torch.tensor([[0, 1], [1, 0]], dtype=torch.int32)
+            i = SparseIndex(ei, 2)
+            ei[0, 0] = 10**8
+            y = torch.tensor([[1.0], [2.0]])
+            return spmm(i, y).tolist()
+
+        def edge_index_data(op):
+            i = fresh()
+            i.edge_index.data[0, 0] = 10**8          # .data bypasses the version counter
+            return op(i)
+
+        def layout_numpy(part, position, value, op, grad=False):
+            i = fresh()
+            i.csr(), i.csc()
+            getattr(i.csr(), part).numpy()[position] = value
+            return op(i)
+
+        def reverse_data():
+            i = fresh()
+            from geomlearn.sparse import reverse_edges
+            reverse_edges(i).data[0] = 10**6
+            return reverse_block_product(i, torch.randn(4, 2, 2)).shape[0]
+
+        def couplings_edit(kind):
+            c = random_couplings()
+            i = SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+            a, b, w = random_inputs(i)
+            if kind == "version":
+                c.by_out[0, 0] = 10**6
+            else:
+                c.by_out.data[3, 0] = 10**6
+            return coupling_spmm(i, c, a, b, w).shape[0]
+
+        def coupling_backward_src():
+            c = random_couplings()
+            i = fresh()
+            a, b, w = (t.requires_grad_() for t in random_inputs(i))
+            i.csr(), i.csc()
+            out = coupling_spmm(i, c, a, b, w)
+            i.edge_index.data[0, 1] = 10**8
+            out.sum().backward()
+            return 0
+
+        outcome("issue example", issue_example)
+        outcome("spmm sum after .data", lambda: edge_index_data(lambda i: spmm(i, x).shape[0]))
+        outcome("spmm max after .data", lambda: edge_index_data(lambda i: spmm(i, x, reduce="max").shape[0]))
+        outcome("gather_sum after .data", lambda: edge_index_data(lambda i: gather_sum(i, None, x).shape[0]))
+        outcome("csr idx", lambda: layout_numpy("idx", 0, 10**8, lambda i: spmm(i, x).shape[0]))
+        outcome("csr idx negative", lambda: layout_numpy("idx", 1, -5, lambda i: sddmm(i, x, x).shape[0]))
+        outcome("csr eid", lambda: layout_numpy("eid", 0, 10**8, lambda i: segment_softmax(torch.randn(4), i).shape[0]))
+        outcome("csr ptr", lambda: layout_numpy("ptr", 1, 10**6, lambda i: block_spmm(
+            i, torch.randn(4, 2, 2), torch.randn(3, 2, 5)).shape[0]))
+        outcome("csr eid weighted", lambda: layout_numpy("eid", 2, 10**8, lambda i: spmm(i, x, torch.rand(4)).shape[0]))
+        outcome("reverse", reverse_data)
+        outcome("couplings version", lambda: couplings_edit("version"))
+        outcome("couplings data", lambda: couplings_edit("data"))
+        outcome("coupling backward", coupling_backward_src)
+    """)
+    assert results["issue example"] == ("ok", [[2.0], [1.0]])       # the graph validated, not the edited one
+    expected = {"spmm sum after .data": "spmm: .* idx \\(entries outside 0..2\\)",
+                "spmm max after .data": "spmm: .* idx \\(entries outside 0..2\\)",
+                "csr idx": "spmm: .* idx \\(entries outside 0..2\\)",
+                "csr idx negative": "sddmm: .* idx \\(entries outside 0..2\\)",
+                "csr eid": "segment_softmax: .* eid \\(entries outside 0..3\\)",
+                "csr ptr": "block_spmm: .* ptr \\(row bounds outside 0..4 or falling\\)",
+                "csr eid weighted": "spmm: .* eid \\(entries outside 0..3\\)",
+                "reverse": "reverse_block_product: .* rev \\(entries outside 0..3\\)",
+                "coupling backward": "coupling_spmm backward: .* src \\(entries outside 0..2\\)"}
+    for case, pattern in expected.items():
+        kind, message = results[case]
+        assert kind == "IndexModifiedError" and re.search(pattern + ".*nothing was read", message), (case, message)
+    assert results["gather_sum after .data"][0] == "IndexError"        # torch's own bounds-checked gather
+    assert results["couplings version"][0] == "IndexModifiedError"
+    assert "Couplings: its by_out tensor was modified" in results["couplings version"][1]
+    kind, message = results["couplings data"]
+    assert kind == "IndexModifiedError" and "a table position lies outside the sizes" in message
+
+
+def test_find_edges_checks_its_queries():
+    index = SparseIndex(torch.tensor([[0, 2], [1, 0]]), num_nodes=(3, 2))
+    with pytest.raises(ValueError, match=r"src: expected node ids in 0..2, got values in 0..3"):
+        index.find_edges(torch.tensor([0, 3]), torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match=r"dst: expected node ids in 0..1, got values in -1..1"):
+        index.find_edges(torch.tensor([0, 1]), torch.tensor([1, -1]))
+    with pytest.raises(TypeError, match="dst: expected an integer tensor"):
+        index.find_edges(torch.tensor([0]), torch.tensor([1.0]))
+    with pytest.raises(ValueError, match=r"dst: expected shape \[Q\] .* got \[2\]"):
+        index.find_edges(torch.tensor([0]), torch.tensor([1, 0]))
+
+
+def test_edge_keys_are_exact_up_to_their_range_and_refused_past_it():
+    n = 3_000_000_000                        # n * n < 2**63: keys fit, and the old int32 product would not
+    index = SparseIndex(torch.tensor([[n - 1, 5, n - 2], [n - 2, n - 1, 0]]), num_nodes=n)
+    edge, found = index.find_edges(torch.tensor([n - 1, n - 2, 5, 5]), torch.tensor([n - 2, n - 1, n - 1, n - 2]))
+    assert found.tolist() == [True, False, True, False] and edge[0] == 0 and edge[2] == 1
+    huge = SparseIndex(torch.tensor([[0, 1], [1, 0]]), num_nodes=2**32)
+    with pytest.raises(ValueError, match=r"index: edge keys .* need num_src \* num_dst <= 2\*\*63"):
+        huge.find_edges(torch.tensor([0]), torch.tensor([1]))

@@ -37,8 +37,10 @@ def test_segment_matmul_bad_input():
         segment_matmul(x, torch.tensor([0, 2, 5]), torch.randn(2, 4, 4))
     with pytest.raises(ValueError, match="ptr: expected 3 boundaries .* got 2"):
         segment_matmul(x, torch.tensor([0, 5]), weight)
-    with pytest.raises(ValueError, match=r"ptr: expected non-decreasing boundaries from 0 to 5 .* got \[0, 4, 3\]"):
+    with pytest.raises(ValueError, match=r"ptr: expected boundaries from 0 to 5 \(the rows of x\), got 0 to 3"):
         segment_matmul(x, torch.tensor([0, 4, 3]), weight)
+    with pytest.raises(ValueError, match=r"ptr: expected non-decreasing boundaries, got ptr\[1\] = 4 > ptr\[2\] = 3"):
+        segment_matmul(x, torch.tensor([0, 4, 3, 5]), torch.randn(3, 3, 4))
     with pytest.raises(TypeError, match="ptr: expected a 1-D integer tensor"):
         segment_matmul(x, torch.tensor([0.0, 2.0, 5.0]), weight)
     with pytest.raises(ValueError, match=r"x: expected shape \[R, K\]"):

@@ -59,3 +59,15 @@ def test_segment_reduce_bad_input():
         segment_reduce(torch.randn(2), index, "median")
     with pytest.raises(TypeError, match="values: expected a floating-point tensor"):
         segment_reduce(torch.ones(2, dtype=torch.int64), index)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_segment_reduce_propagates_nan_as_torch(reduce, backend):
+    index = GRAPHS["duplicates"]
+    values = torch.randn(index.num_edges, 3, dtype=torch.float64)
+    values[1, 0] = values[4, 2] = float("nan")       # the middle of node 1's edges, the last of node 2's
+    with running_on(backend) as device:
+        out = segment_reduce(values.to(device), index.to(device), reduce).cpu()
+    torch.testing.assert_close(out, ref.segment_reduce(values, index, reduce), equal_nan=True)
+    assert int(out.isnan().sum()) == 2

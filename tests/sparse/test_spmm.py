@@ -129,3 +129,30 @@ def test_spmm_bad_input():
         spmm(index, torch.randn(3, 1, 4), torch.ones(2, 1, 1))
     with pytest.raises(TypeError, match="CPU kernels support float32 and float64, got torch.float16"):
         spmm(index, x.half())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_a_nan_propagates_through_max_and_min_wherever_it_sits_in_a_row(reduce, backend):
+    # Node 0 receives from 1, 2, 3 (in that edge order); a NaN on the first, a middle or the last edge, as torch.amax.
+    index = SparseIndex(torch.tensor([[1, 2, 3, 0], [0, 0, 0, 1]]), num_nodes=4)
+    for nan_row in (1, 2, 3):
+        x = torch.tensor([[5.0, 1.0], [2.0, -1.0], [3.0, 0.0], [-4.0, 2.0]])
+        x[nan_row, 0] = float("nan")
+        peak = x[1:].amax(0) if reduce == "max" else x[1:].amin(0)
+        expected = torch.stack([peak, x[0], torch.zeros(2), torch.zeros(2)])       # nodes 2 and 3 receive nothing
+        with running_on(backend) as device:
+            out = spmm(index.to(device), x.to(device), reduce=reduce).cpu()
+        torch.testing.assert_close(out, expected, equal_nan=True)
+        torch.testing.assert_close(out, ref.spmm(index, x, None, reduce), equal_nan=True)
+        assert out[0, 0].isnan() and not out[0, 1].isnan()
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_max_and_min_are_twice_differentiable(reduce):
+    index = random_graph(7, 5, 20, seed=6)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(7, 2, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    weight = torch.rand(20, 2, dtype=torch.float64, generator=g, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda a, w: spmm(index, a, w, reduce), (x, weight))
+    assert torch.autograd.gradgradcheck(lambda a: spmm(index, a, None, reduce), (x,))

@@ -50,12 +50,12 @@ def _gather_reduce_kernel(ptr, idx, eid, x, w, out, arg, HC, C, W_ON: tl.constex
             v = v * tl.load(w + e * heads + head, mask=fmask, other=0.0).to(ACC)
         if MODE <= 1:
             acc += v
-        elif MODE == 2:
-            take = (v > acc) | (best < 0)
+        elif MODE == 2:   # a NaN wins and keeps its place (the first NaN), as in torch.amax
+            take = (v > acc) | (best < 0) | ((v != v) & (acc == acc))
             acc = tl.where(take, v, acc)
             best = tl.where(take, k, best)
         else:
-            take = (v < acc) | (best < 0)
+            take = (v < acc) | (best < 0) | ((v != v) & (acc == acc))
             acc = tl.where(take, v, acc)
             best = tl.where(take, k, best)
     if MODE == 1:
