@@ -46,7 +46,10 @@ class CGTensorProduct(TensorProduct):
         for p in self.paths:
             copies = p.shape[0] * p.shape[1] if mode == "uvw" else p.shape[1]
             summed[p.i_out] = summed.get(p.i_out, 0) + copies
-        self.path_coefficients = [math.sqrt(self.irreps_out[p.i_out].ir.dim / summed[p.i_out]) for p in self.paths]
+        # An output reached only through zero-multiplicity irreps sums no copies: its coefficient stays undivided
+        # (its paths are empty), as in e3nn.
+        self.path_coefficients = [math.sqrt(self.irreps_out[p.i_out].ir.dim / (summed[p.i_out] or 1))
+                                  for p in self.paths]
         for n, p in enumerate(self.paths):
             l1, l2, l3 = self.irreps_in1[p.i_in1].ir.l, self.irreps_in2[p.i_in2].ir.l, self.irreps_out[p.i_out].ir.l
             self.register_buffer(f"_w3j_{n}", wigner_3j(l1, l2, l3, dtype=torch.float64), persistent=False)
@@ -108,8 +111,8 @@ class CGTensorProduct(TensorProduct):
         for n, (path, w) in enumerate(zip(self.paths, self.split_weights(weight))):
             (m1, ir1), (m2, ir2), (m3, ir3) = (self.irreps_in1[path.i_in1], self.irreps_in2[path.i_in2],
                                                self.irreps_out[path.i_out])
-            a = x1[:, self._offsets[0][path.i_in1]].reshape(-1, m1, ir1.dim)
-            b = x2[:, self._offsets[1][path.i_in2]].reshape(-1, m2, ir2.dim)
+            a = x1[:, self._offsets[0][path.i_in1]].reshape(x1.shape[0], m1, ir1.dim)
+            b = x2[:, self._offsets[1][path.i_in2]].reshape(x2.shape[0], m2, ir2.dim)
             pair = torch.einsum("zvj,ijk->zvik", b, self._coupling(n, x1))           # [Z, m2, d1, d3]
             pair = torch.einsum("zui,zvik->zuvk", a, pair)                            # [Z, m1, m2, d3]
             equation = "zuvw,zuvk->zwk" if self.mode == "uvw" else "zuv,zuvk->zuk"
@@ -131,9 +134,9 @@ def _contract(x1: Tensor, x2: Tensor, coupling: Tensor) -> Tensor:
     d1, d2, d3 = coupling.shape
     smallest = min(d1 * d2, d2 * d3, d1 * d3)
     if smallest == d1 * d2:
-        return (x1.unsqueeze(2) * x2.unsqueeze(1)).reshape(-1, d1 * d2) @ coupling.reshape(d1 * d2, d3)
+        return (x1.unsqueeze(2) * x2.unsqueeze(1)).reshape(x1.shape[0], d1 * d2) @ coupling.reshape(d1 * d2, d3)
     if smallest == d2 * d3:
-        partial = (x1 @ coupling.reshape(d1, d2 * d3)).view(-1, d2, d3)
+        partial = (x1 @ coupling.reshape(d1, d2 * d3)).view(x1.shape[0], d2, d3)
         return torch.bmm(x2.unsqueeze(1), partial).squeeze(1)
-    partial = (x2 @ coupling.transpose(0, 1).reshape(d2, d1 * d3)).view(-1, d1, d3)
+    partial = (x2 @ coupling.transpose(0, 1).reshape(d2, d1 * d3)).view(x2.shape[0], d1, d3)
     return torch.bmm(x1.unsqueeze(1), partial).squeeze(1)

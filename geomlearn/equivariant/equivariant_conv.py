@@ -43,7 +43,8 @@ PRODUCTS = ("cg", "gaunt", "grid", "so2")
 class RadialBasis(torch.nn.Module):
     r""":math:`e_n(d) = \sqrt{2 / c}\, \sin(n \pi d / c) / d \cdot u(d / c)`, ``n = 1..num_basis``, with the
     polynomial envelope :math:`u(t) = 1 - 10 t^3 + 15 t^4 - 6 t^5` (zero with two derivatives at the cutoff),
-    ``[E] -> [E, num_basis]``."""
+    ``[E] -> [E, num_basis]``. At :math:`d = 0` (a self loop, coincident atoms) it takes its limit
+    :math:`\sqrt{2 / c}\, n \pi / c`, with derivative 0: :math:`\sin(k d) / d = k \operatorname{sinc}(k d / \pi)`."""
 
     def __init__(self, num_basis: int, cutoff: float):
         super().__init__()
@@ -56,7 +57,7 @@ class RadialBasis(torch.nn.Module):
     def forward(self, distance: Tensor) -> Tensor:
         t = (distance / self.cutoff).clamp(max=1.0)
         envelope = 1 - 10 * t ** 3 + 15 * t ** 4 - 6 * t ** 5
-        waves = torch.sin(distance.unsqueeze(-1) * self.frequencies) / distance.unsqueeze(-1)
+        waves = self.frequencies * torch.sinc(distance.unsqueeze(-1) * (self.frequencies / math.pi))
         return math.sqrt(2 / self.cutoff) * waves * envelope.unsqueeze(-1)
 
 

@@ -92,6 +92,13 @@ class SO2Convolution(torch.nn.Module):
         if not isinstance(weight, Tensor) or weight.shape != (edges, self.weight_numel):
             raise ValueError(f"weight: expected [{edges}, {self.weight_numel}], got "
                              f"{list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
+        directed = torch.isfinite(vectors).all(dim=1) & (vectors.norm(dim=1) > 0)
+        if not bool(directed.all()):
+            e = int((~directed).nonzero()[0])
+            raise ValueError(f"vectors: edge {e} is {vectors[e].tolist()}; the SO(2) convolution turns each edge onto "
+                             f"the polar axis and needs a finite non-zero vector (a self loop or coincident atoms "
+                             f"have none): remove such edges (torch_geometric.utils.remove_self_loops), or use the "
+                             f"'cg' product, whose harmonics are defined at zero length")
         rotated = EdgeRotation(self.irreps_in, vectors).to_edge(to_channel_major(x, self.irreps_in))     # [E, C, n]
         w = weight.view(edges, self.num_orders, self.channels).index_select(1, self._columns).transpose(1, 2)
         inputs = torch.gather(rotated, 2, self._in_pos.expand(edges, self.channels, -1))    # [E, C, entries]

@@ -90,8 +90,9 @@ def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize
     Args:
         l: a degree or a list of degrees (e.g. ``range(L + 1)`` for all up to ``L``).
         vectors: ``[..., 3]`` Cartesian vectors.
-        normalize: evaluate at :math:`r / |r|` (a zero vector gives zeros for :math:`l > 0`); otherwise the
-            harmonics are the homogeneous polynomials, :math:`|r|^l` times their values at the direction.
+        normalize: evaluate at :math:`r / |r|` (a zero vector gives zeros for :math:`l > 0`, as e3nn, with a zero
+            gradient); otherwise the harmonics are the homogeneous polynomials, :math:`|r|^l` times their values at
+            the direction.
         normalization: ``"component"``, ``"norm"`` or ``"integral"``.
 
     Raises:
@@ -105,10 +106,15 @@ def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize
         shape = list(vectors.shape) if isinstance(vectors, Tensor) else type(vectors).__name__
         raise ValueError(f"vectors: expected floating-point [..., 3], got {shape}")
     if normalize:
-        vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(vectors.dtype).tiny)
+        # r / |r|, and exactly 0 (value and gradient) for the zero vector: the inner where keeps its division
+        # finite, the outer one passes no gradient through it
+        length = vectors.norm(dim=-1, keepdim=True)
+        nonzero = length > 0
+        vectors = torch.where(nonzero, vectors / torch.where(nonzero, length, 1.0), 0.0)
     x, y, z = vectors.unbind(-1)
     big_x, big_y, big_z = z, x, y                        # e3nn's axes: y polar, azimuth in the (z, x) plane
-    squared = torch.ones_like(big_z) if normalize else big_x * big_x + big_y * big_y + big_z * big_z
+    # |r|^2 of what is evaluated: 1 on the sphere and 0 at the zero vector, where every degree l > 0 vanishes
+    squared = big_x * big_x + big_y * big_y + big_z * big_z
     lmax = max(degrees)
     # Re / Im of (X + iY)^m: the azimuthal factors times sin^m(theta) |r|^m.
     cosines, sines = [torch.ones_like(big_x)], [torch.zeros_like(big_x)]

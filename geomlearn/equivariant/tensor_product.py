@@ -122,9 +122,10 @@ class TensorProduct(torch.nn.Module):
         check_features(x2, self.irreps_in2, "x2")
         batch = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
         weight = self._weight(weight, batch)
-        x1, x2 = x1.expand(*batch, -1).reshape(-1, x1.shape[-1]), x2.expand(*batch, -1).reshape(-1, x2.shape[-1])
+        rows = batch.numel()                         # not -1: a dimension may be 0 (irreps of multiplicity 0)
+        x1, x2 = x1.expand(*batch, -1).reshape(rows, x1.shape[-1]), x2.expand(*batch, -1).reshape(rows, x2.shape[-1])
         if not self.shared_weights:
-            weight = weight.expand(*batch, -1).reshape(-1, self.weight_numel)
+            weight = weight.expand(*batch, -1).reshape(rows, self.weight_numel)
         return self.product(x1, x2, weight).reshape(*batch, self.irreps_out.dim)
 
     def product(self, x1: Tensor, x2: Tensor, weight: Tensor) -> Tensor:

@@ -33,6 +33,8 @@ scalar SpMM would need is never built.
 
 from __future__ import annotations
 
+import math
+
 from typing import NamedTuple, Optional
 
 import torch
@@ -198,12 +200,12 @@ def sheaf_laplacian(index: SparseIndex, maps: Tensor, normalise: bool = True, ep
             enter only the degrees and the block scales, never an ``[E, d, d]`` pass of their own.
 
     Raises:
-        ValueError: ``maps`` or ``edge_weights`` of the wrong shape or dtype, ``eps <= 0``, or a graph that is not
-            symmetric.
+        ValueError: ``maps`` or ``edge_weights`` of the wrong shape or dtype, ``eps`` not a finite number > 0, or a
+            graph that is not symmetric.
     """
     _check_maps(index, maps, orthogonal)
-    if not eps > 0:
-        raise ValueError(f"eps: expected a shift > 0 of the degree blocks, got {eps!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
+        raise ValueError(f"eps: expected a finite shift > 0 of the degree blocks, got {eps!r}")
     pair_weights = None                                      # w_e w_e' of the two maps an off-diagonal block joins
     if edge_weights is not None:
         _check_edge_weights(index, maps, edge_weights)

@@ -3,9 +3,11 @@ and what was received."""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from .index import SparseIndex
+from .kernels import backend_name
 
 
 def check_index(index) -> SparseIndex:
@@ -18,11 +20,19 @@ def check_index(index) -> SparseIndex:
     return index
 
 
+_CPU_DTYPES = (torch.float32, torch.float64)
+
+
 def check_float(name: str, value, *, min_dim: int = 1) -> Tensor:
+    """A floating-point tensor of at least ``min_dim`` dimensions, in a dtype its backend computes in: the CPU
+    kernels take float32 and float64 (the Triton kernels also 16-bit floats, accumulating in float32)."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
     if not value.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got dtype {value.dtype}")
+    if value.dtype not in _CPU_DTYPES and value.device.type == "cpu" and backend_name(value.device) == "cpu":
+        raise TypeError(f"{name}: expected float32 or float64 on the CPU (its kernels compute in these), got "
+                        f"{value.dtype}; convert with .float(), or run on a GPU for 16-bit floats")
     if value.dim() < min_dim:
         raise ValueError(f"{name}: expected at least {min_dim} dimension(s), got shape {list(value.shape)}")
     return value

@@ -23,12 +23,31 @@ def check_tensor(tensor, *, allow_sparse: bool = False) -> Tensor:
     if tensor.dim() < 2:
         raise ValueError(f"tensor: expected a tensor of order >= 2, got shape {list(tensor.shape)} (order "
                          f"{tensor.dim()})")
+    if tensor.is_sparse:
+        _check_coordinates(tensor)
     values = tensor.coalesce().values() if tensor.is_sparse else tensor
     if not torch.isfinite(values).all():
         bad = int((~torch.isfinite(values)).sum())
         raise ValueError(f"tensor: expected finite entries, got {bad} NaN / inf entries (mark missing entries with "
                          f"mask=... and any finite value instead)")
     return tensor
+
+
+def _check_coordinates(tensor: Tensor) -> None:
+    """Every stored coordinate of a sparse COO tensor lies inside its shape, checked before anything coalesces it:
+    torch builds such a tensor without checking by default, and coalescing would sum an entry past the end of a
+    mode into whichever valid entry its flattened position aliases."""
+    if tensor.dense_dim():
+        raise ValueError(f"tensor: expected a sparse COO tensor of scalar entries, got {tensor.dense_dim()} dense "
+                         f"dimension(s) per entry")
+    indices = tensor._indices()
+    if indices.shape[1] == 0:
+        return
+    low, high = indices.amin(dim=1).tolist(), indices.amax(dim=1).tolist()
+    for mode, size in enumerate(tensor.shape):
+        if low[mode] < 0 or high[mode] >= size:
+            raise ValueError(f"tensor: the sparse coordinates of mode {mode} must lie in 0..{size - 1}, got "
+                             f"{low[mode]}..{high[mode]}")
 
 
 def check_mask(mask: Optional[Tensor], tensor: Tensor) -> Optional[Tensor]:

@@ -26,6 +26,22 @@ def test_fully_connected_equals_e3nn(float64):
     torch.testing.assert_close(ours(x1, x2), theirs(x1, x2), atol=1e-13, rtol=0)
 
 
+@pytest.mark.parametrize("irreps", [("0x0e + 2x1o", "1x0e + 1x1o", "2x1o + 1x0e"), ("0x0e", "1x0e", "1x0e"),
+                                    ("2x1o", "1x1o", "0x0e + 1x0e"), ("2x1o", "0x1o", "0x0e")])
+@pytest.mark.parametrize("shared", [True, False])
+def test_irreps_of_multiplicity_zero_are_empty_as_in_e3nn(float64, irreps, shared):
+    ours, theirs = CGTensorProduct(*irreps, shared_weights=shared), \
+        o3.FullyConnectedTensorProduct(*irreps, shared_weights=shared)
+    assert ours.weight_numel == theirs.weight_numel
+    x1, x2 = torch.randn(5, ours.irreps_in1.dim), torch.randn(5, ours.irreps_in2.dim)
+    if shared:
+        theirs.weight.data.copy_(ours.weight.data)
+        torch.testing.assert_close(ours(x1, x2), theirs(x1, x2), atol=1e-13, rtol=0)
+    else:
+        weight = torch.randn(5, ours.weight_numel)
+        torch.testing.assert_close(ours(x1, x2, weight), theirs(x1, x2, weight), atol=1e-13, rtol=0)
+
+
 @pytest.mark.parametrize("shared", [True, False])
 def test_uvu_equals_e3nn_with_the_same_instructions(float64, shared):
     torch.manual_seed(1)

@@ -125,3 +125,48 @@ def test_couplings_table_equals_the_cg_product_per_edge():
         EquivariantConv("2x0e + 3x1o", "2x0e + 3x1o", lmax_sh=1, fused=True)
     with pytest.raises(ValueError, match="fused: the fused convolution needs product 'cg'"):
         EquivariantConv(SPHERE, SPHERE, lmax_sh=1, product="so2", fused=True)
+
+
+def test_radial_basis_and_harmonics_at_zero_length_are_their_limits_with_finite_gradients():
+    from geomlearn.equivariant.equivariant_conv import RadialBasis
+
+    basis = RadialBasis(6, 3.0).double()
+    distance = torch.tensor([0.0, 1e-9], dtype=torch.float64, requires_grad=True)
+    values = basis(distance)
+    limit = (2 / 3.0) ** 0.5 * torch.arange(1, 7, dtype=torch.float64) * torch.pi / 3.0      # sin(kd)/d -> k
+    torch.testing.assert_close(values[0], limit)
+    torch.testing.assert_close(values[1], limit)
+    (grad,) = torch.autograd.grad(values.sum(), distance)
+    assert torch.isfinite(grad).all() and grad[0] == 0
+
+
+@pytest.mark.parametrize("product", ["cg", "gaunt", "grid"])
+def test_a_self_loop_or_coincident_atoms_give_finite_outputs_and_forces(product):
+    torch.manual_seed(5)
+    pos, edge_index = molecule(8, seed=5)
+    pos = torch.cat([pos, pos[:1]])                                           # atom 8 sits on atom 0
+    loops = torch.tensor([[0, 8, 3], [8, 0, 3]])                              # coincident pair, and a self loop
+    edge_index = torch.cat([edge_index, loops], dim=1)
+    irreps_out = CHANNEL_WISE if product == "cg" else SPHERE
+    conv = EquivariantConv(SPHERE, irreps_out, lmax_sh=2, product=product, cutoff=3.0).double()
+    x = torch.randn(9, conv.irreps_in.dim, dtype=torch.float64)
+    positions = pos.clone().requires_grad_()
+    out = conv(x, positions, edge_index)
+    (forces,) = torch.autograd.grad(out.square().sum(), positions)
+    assert torch.isfinite(out).all() and torch.isfinite(forces).all()
+    # A zero-length edge adds the l = 0 part of the product with the degree-0 harmonic only: its message equals
+    # that of the same edge computed by hand from Y(0) = (1, 0, ...) and the radial limit.
+    without = conv(x, pos, edge_index[:, :-1])
+    vector = torch.zeros(1, 3, dtype=torch.float64)
+    weight = conv.radial(conv.basis(vector.norm(dim=1)))
+    message = conv.product(x[3:4], spherical_harmonics([0, 1, 2], vector), weight)
+    torch.testing.assert_close(out[3] - without[3], message[0] / conv.avg_num_neighbors ** 0.5)
+
+
+def test_the_so2_convolution_refuses_a_zero_length_edge_by_name():
+    pos, edge_index = molecule(6, seed=6)
+    conv = EquivariantConv(CHANNEL_WISE, CHANNEL_WISE, lmax_sh=2, product="so2", cutoff=3.0).double()
+    x = torch.randn(6, conv.irreps_in.dim, dtype=torch.float64)
+    looped = torch.cat([edge_index, torch.tensor([[2], [2]])], dim=1)
+    with pytest.raises(ValueError, match=rf"vectors: edge {edge_index.shape[1]} is \[0.0, 0.0, 0.0\]; the SO\(2\)"):
+        conv(x, pos, looped)

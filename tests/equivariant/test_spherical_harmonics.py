@@ -71,3 +71,17 @@ def test_bad_input():
         spherical_harmonics(1, torch.randn(3, 3), normalization="unit")
     with pytest.raises(ValueError, match=r"vectors: expected floating-point \[..., 3\], got \[3, 2\]"):
         spherical_harmonics(1, torch.randn(3, 2))
+
+
+@pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
+def test_the_zero_vector_gives_e3nns_values_and_a_zero_gradient(normalization):
+    zero = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    degrees = list(range(5))
+    ours = spherical_harmonics(degrees, zero, True, normalization)
+    torch.testing.assert_close(ours, o3.spherical_harmonics(degrees, zero, True, normalization=normalization))
+    assert ours[:, 1:].abs().max() == 0 and ours[0, 0] > 0          # only l = 0 survives, e.g. not -1.118 at l = 2
+    (grad,) = torch.autograd.grad(ours.sum(), zero)
+    assert torch.equal(grad, torch.zeros_like(grad))
+    # Next to the zero vector the harmonics are the direction's, whatever its length.
+    tiny = torch.tensor([[0.0, 1e-100, 0.0]], dtype=torch.float64)
+    torch.testing.assert_close(spherical_harmonics(degrees, tiny), spherical_harmonics(degrees, tiny * 1e100))

@@ -83,8 +83,9 @@ def test_bad_input():
         sheaf_laplacian(index, torch.randn(index.num_edges, 2), edge_weights=torch.ones(3))
     with pytest.raises(ValueError, match="edge_weights: expected torch.float32 on cpu like maps, got torch.float64"):
         sheaf_laplacian(index, torch.randn(index.num_edges, 2), edge_weights=torch.ones(index.num_edges).double())
-    with pytest.raises(ValueError, match="eps: expected a shift > 0"):
-        sheaf_laplacian(index, torch.randn(index.num_edges, 2), eps=0.0)
+    for eps in (0.0, float("inf"), float("nan"), True, torch.tensor(1.0)):
+        with pytest.raises(ValueError, match="eps: expected a finite shift > 0 of the degree blocks, got"):
+            sheaf_laplacian(index, torch.randn(index.num_edges, 2), eps=eps)
     with pytest.raises(ValueError, match=r"x: expected node features \[8, 2, C\], got \[8, 3, 1\]"):
         sheaf_laplacian(index, torch.randn(index.num_edges, 2))(torch.randn(8, 3, 1))
     one_way = SparseIndex(torch.tensor([[0, 1], [1, 2]]), num_nodes=3)

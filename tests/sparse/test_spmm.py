@@ -127,8 +127,9 @@ def test_spmm_bad_input():
         spmm(index, x, torch.ones(2, 2))
     with pytest.raises(ValueError, match=r"weight: expected shape \[E\] or \[E, H\]"):
         spmm(index, torch.randn(3, 1, 4), torch.ones(2, 1, 1))
-    with pytest.raises(TypeError, match="CPU kernels support float32 and float64, got torch.float16"):
-        spmm(index, x.half())
+    for half in (torch.float16, torch.bfloat16):
+        with pytest.raises(TypeError, match=rf"x: expected float32 or float64 on the CPU .* got {half}"):
+            spmm(index, x.to(half))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

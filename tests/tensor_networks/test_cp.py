@@ -142,3 +142,19 @@ def test_ridge_arguments_are_checked():
         cp(x, 2, l2_reg=(0.1, 0.1))
     with pytest.raises(ValueError, match="weighted_l2"):
         cp(x, 2, weighted_l2=True)
+
+
+@pytest.mark.parametrize("decomposition", ["cp", "tucker"])
+def test_sparse_coordinates_are_checked_before_anything_sums_duplicates(decomposition):
+    from geomlearn.tensor_networks import tucker
+
+    fit = {"cp": lambda t: cp(t, 2, n_iter_max=3), "tucker": lambda t: tucker(t, (2, 2, 2), n_iter_max=3)}[decomposition]
+    # (0, 5, 0) lies past mode 1's end (size 4); flattened, it would alias (1, 1, 0) and be summed into it.
+    indices = torch.tensor([[0, 1, 2, 0], [0, 1, 3, 5], [0, 0, 1, 0]])
+    values = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    bad = torch.sparse_coo_tensor(indices, values, (3, 4, 2))
+    with pytest.raises(ValueError, match=r"tensor: the sparse coordinates of mode 1 must lie in 0..3, got 0..5"):
+        fit(bad)
+    negative = torch.sparse_coo_tensor(torch.tensor([[0, -1], [0, 1], [0, 0]]), values[:2], (3, 4, 2))
+    with pytest.raises(ValueError, match=r"tensor: the sparse coordinates of mode 0 must lie in 0..2, got -1..0"):
+        fit(negative)
