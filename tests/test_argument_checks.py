@@ -39,3 +39,29 @@ def test_check_probability_returns_a_rate_in_the_half_open_interval(value):
 def test_check_probability_names_the_argument_the_interval_and_the_value(value):
     with pytest.raises(ValueError, match=rf"^dropout: expected a dropout probability in \[0, 1\), got {value!r}$"):
         check_probability("dropout", value)
+
+
+def test_check_real_accepts_finite_numbers_within_the_bound():
+    from geomlearn.argument_checks import check_real
+
+    assert check_real("eps", 0) == 0 and check_real("eps", 2.5, 0, strict=True) == 2.5
+    for value, minimum, strict in ((math.inf, None, False), (math.nan, None, False), (True, None, False),
+                                   ("1", None, False), (-1.0, 0, False), (0.0, 0, True)):
+        with pytest.raises(ValueError, match=r"^eps: expected a finite number"):
+            check_real("eps", value, minimum, strict=strict)
+
+
+def test_check_channels_and_width():
+    from geomlearn.argument_checks import check_channels, check_width
+
+    assert check_channels("in_channels", 4) == 4 and check_channels("in_channels", -1, lazy=True) == -1
+    assert check_channels("in_channels", (3, -1), lazy=True, pair=True) == (3, -1)
+    for value, options in ((0, {}), (-1, {}), (2.5, {}), (True, {}), ((3, 4), {}), ((3, 0), {"pair": True}),
+                           (-2, {"lazy": True})):
+        with pytest.raises(ValueError, match=r"^in_channels: expected an int >= 1"):
+            check_channels("in_channels", value, **options)
+    check_width("x", np.zeros((2, 4)), 4)
+    check_width("x", np.zeros((2, 5)), -1)
+    with pytest.raises(ValueError, match=r"^x: expected 4 features in the last dimension \(in_channels\), got "
+                                         r"shape \[2, 5\]$"):
+        check_width("x", np.zeros((2, 5)), 4)

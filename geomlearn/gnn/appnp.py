@@ -7,7 +7,7 @@ from typing import Optional
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..argument_checks import check_int
+from ..argument_checks import check_int, check_probability
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
@@ -40,7 +40,8 @@ class APPNP(MessagePassing):
                  normalize: bool = True):
         super().__init__(aggr="sum")
         check_int("K", K, 0)
-        if not 0.0 <= alpha <= 1.0:
+        check_probability("dropout", dropout)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize

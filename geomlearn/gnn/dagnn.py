@@ -7,8 +7,9 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch_geometric.nn import Linear
 
-from ..argument_checks import check_int
+from ..argument_checks import check_channels, check_int, check_probability, check_width
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
@@ -40,7 +41,7 @@ class DAGNNPropagation(MessagePassing):
     def __init__(self, channels: int, K: int, cached: bool = False):
         super().__init__(aggr="sum")
         check_int("K", K, 0)
-        self.channels, self.K, self.cached = channels, K, cached
+        self.channels, self.K, self.cached = check_channels("channels", channels), K, cached
         self.proj = torch.nn.Linear(channels, 1)
         self._norm = NormalisationCache(cached)
 
@@ -50,6 +51,7 @@ class DAGNNPropagation(MessagePassing):
 
     def forward(self, z: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, z, _, edge_weight = graph_and_features(z, edge_index, edge_weight)
+        check_width("z", z, self.channels, "channels")
         index, edge_weight = self._norm(index, edge_weight, dtype=z.dtype)
         hops = [z]
         for _ in range(self.K):
@@ -75,7 +77,7 @@ class DAGNN(torch.nn.Module):
     0.8, weight decay 5e-3 (PubMed).
 
     Args:
-        in_channels: input feature size.
+        in_channels: input feature size (-1: from the first input).
         hidden_channels: hidden size of the MLP.
         out_channels: number of classes.
         K: propagation steps.
@@ -90,8 +92,11 @@ class DAGNN(torch.nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, K: int, dropout: float = 0.5,
                  cached: bool = False):
         super().__init__()
-        self.dropout = dropout
-        self.lin1 = torch.nn.Linear(in_channels, hidden_channels)
+        check_channels("in_channels", in_channels, lazy=True)
+        check_channels("hidden_channels", hidden_channels)
+        check_channels("out_channels", out_channels)
+        self.dropout = check_probability("dropout", dropout)
+        self.lin1 = Linear(in_channels, hidden_channels)
         self.lin2 = torch.nn.Linear(hidden_channels, out_channels)
         self.prop = DAGNNPropagation(out_channels, K, cached=cached)
 
@@ -102,6 +107,7 @@ class DAGNN(torch.nn.Module):
 
     def mlp(self, x: Tensor) -> Tensor:
         """:math:`Z`, the transformation before any propagation."""
+        check_width("x", x, self.lin1.in_channels)
         x = F.dropout(x, self.dropout, self.training)
         x = F.relu(self.lin1(x))
         x = F.dropout(x, self.dropout, self.training)

@@ -7,7 +7,9 @@ from typing import Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch_geometric.nn import Linear
 
+from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, gather_sum, segment_reduce, segment_softmax
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
@@ -33,7 +35,8 @@ class GATConv(MessagePassing):
     :func:`~geomlearn.sparse.spmm`: the ``[E, H, C]`` message tensor torch_geometric builds is never formed.
 
     Args:
-        in_channels: input size, or ``(source size, target size)`` for separate source/target maps.
+        in_channels: input size, or ``(source size, target size)`` for separate source/target maps; -1 takes a
+            size from the first input (torch_geometric's lazy initialisation).
         out_channels: size per head.
         heads: number of heads :math:`H`.
         concat: concatenate the heads (``[N, H * C]``), else average them (``[N, C]``).
@@ -59,35 +62,41 @@ class GATConv(MessagePassing):
                  edge_dim: Optional[int] = None, fill_value: Union[float, str] = "mean", bias: bool = True,
                  residual: bool = False):
         super().__init__(aggr="sum")
-        if isinstance(fill_value, str) and fill_value != "mean":
-            raise ValueError(f"fill_value: expected 'mean' or a number, got {fill_value!r}")
+        check_channels("in_channels", in_channels, lazy=True, pair=True)
+        check_channels("out_channels", out_channels)
+        check_int("heads", heads)
+        check_probability("dropout", dropout)
+        check_real("negative_slope", negative_slope)
+        check_int("edge_dim", edge_dim, optional=True)
+        if fill_value != "mean":
+            check_real("fill_value", fill_value, what="'mean' or a finite number")
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
         self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
         width = heads * out_channels
         self.lin = self.lin_src = self.lin_dst = None
         if isinstance(in_channels, int):
-            self.lin = torch.nn.Linear(in_channels, width, bias=False)
+            self.lin = Linear(in_channels, width, bias=False, weight_initializer="glorot")
         else:
-            self.lin_src = torch.nn.Linear(in_channels[0], width, bias=False)
-            self.lin_dst = torch.nn.Linear(in_channels[1], width, bias=False)
+            self.lin_src = Linear(in_channels[0], width, bias=False, weight_initializer="glorot")
+            self.lin_dst = Linear(in_channels[1], width, bias=False, weight_initializer="glorot")
         self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
         if edge_dim is not None:
-            self.lin_edge = torch.nn.Linear(edge_dim, width, bias=False)
+            self.lin_edge = Linear(edge_dim, width, bias=False, weight_initializer="glorot")
             self.att_edge = torch.nn.Parameter(torch.empty(1, heads, out_channels))
         else:
             self.lin_edge = self.att_edge = None
         total = width if concat else out_channels
         in_dst = in_channels if isinstance(in_channels, int) else in_channels[1]
-        self.res = torch.nn.Linear(in_dst, total, bias=False) if residual else None
+        self.res = Linear(in_dst, total, bias=False, weight_initializer="glorot") if residual else None
         self.bias = torch.nn.Parameter(torch.empty(total)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for lin in (self.lin, self.lin_src, self.lin_dst, self.lin_edge, self.res):
             if lin is not None:
-                torch.nn.init.xavier_uniform_(lin.weight)
+                lin.reset_parameters()
         for att in (self.att_src, self.att_dst, self.att_edge):
             if att is not None:
                 torch.nn.init.xavier_uniform_(att)
@@ -97,6 +106,9 @@ class GATConv(MessagePassing):
     def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph, edge_attr: Optional[Tensor] = None,
                 return_attention_weights: bool = False):
         index, x_in_src, x_in_dst, _ = graph_and_features(x, edge_index)
+        check_width("x", x_in_src, (self.lin or self.lin_src).in_channels)
+        if x_in_dst is not x_in_src:
+            check_width("x_dst", x_in_dst, (self.lin or self.lin_dst).in_channels)
         heads, chans = self.heads, self.out_channels
         if self.lin is not None:
             x_src = self.lin(x_in_src).view(-1, heads, chans)
@@ -104,10 +116,14 @@ class GATConv(MessagePassing):
         else:
             x_src = self.lin_src(x_in_src).view(-1, heads, chans)
             x_dst = self.lin_dst(x_in_dst).view(-1, heads, chans)
-        if edge_attr is not None and self.lin_edge is None:
-            raise ValueError("edge_attr: this GATConv was built with edge_dim=None, so it takes no edge features")
-        if edge_attr is not None and edge_attr.shape[0] != index.num_edges:
-            raise ValueError(f"edge_attr: expected {index.num_edges} rows (one per edge), got {list(edge_attr.shape)}")
+        if edge_attr is not None:
+            if self.lin_edge is None:
+                raise ValueError("edge_attr: this GATConv was built with edge_dim=None, so it takes no edge features")
+            if edge_attr.dim() == 0 or edge_attr.shape[0] != index.num_edges:
+                raise ValueError(f"edge_attr: expected {index.num_edges} rows (one per edge), got "
+                                 f"{list(edge_attr.shape)}")
+            edge_attr = edge_attr.reshape(index.num_edges, -1)
+            check_width("edge_attr", edge_attr, self.edge_dim, "edge_dim")
         if self.add_self_loops:
             index, edge_attr = self._with_self_loops(index, edge_attr)
 

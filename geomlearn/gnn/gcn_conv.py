@@ -6,7 +6,9 @@ from typing import Optional
 
 import torch
 from torch import Tensor
+from torch_geometric.nn import Linear
 
+from ..argument_checks import check_channels, check_width
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
@@ -29,7 +31,8 @@ class GCNConv(MessagePassing):
     torch_geometric.
 
     Args:
-        in_channels: input feature size.
+        in_channels: input feature size, or -1 to take it from the first input (torch_geometric's lazy
+            initialisation).
         out_channels: output feature size.
         improved: self loops of weight 2 (:math:`\hat A = A + 2I`).
         cached: normalise once and reuse (transductive learning on one graph only).
@@ -52,28 +55,30 @@ class GCNConv(MessagePassing):
     def __init__(self, in_channels: int, out_channels: int, improved: bool = False, cached: bool = False,
                  add_self_loops: Optional[bool] = None, normalize: bool = True, bias: bool = True):
         super().__init__(aggr="sum")
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = check_channels("in_channels", in_channels, lazy=True)
+        self.out_channels = check_channels("out_channels", out_channels)
         self.improved, self.cached = improved, cached
         self.add_self_loops = normalize if add_self_loops is None else add_self_loops
         self.normalize = normalize
-        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.lin = Linear(in_channels, out_channels, bias=False, weight_initializer="glorot")
         self.bias = torch.nn.Parameter(torch.empty(out_channels)) if bias else None
         self._norm = NormalisationCache(cached)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        torch.nn.init.xavier_uniform_(self.lin.weight)
+        self.lin.reset_parameters()
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
         self._norm.clear()
 
     def forward(self, x: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
+        check_width("x", x, self.lin.in_channels)
         if self.normalize or self.add_self_loops:
             index, edge_weight = self._norm(index, edge_weight, add_self_loops=self.add_self_loops,
                                             fill=2.0 if self.improved else 1.0, normalize=self.normalize,
                                             dtype=x.dtype)
-        if self.out_channels <= self.in_channels:
+        if self.out_channels <= x.shape[-1]:
             out = self.propagate(index, self.lin(x), edge_weight)
         else:
             out = self.lin(self.propagate(index, x, edge_weight))

@@ -7,6 +7,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_real
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
@@ -34,6 +35,9 @@ class GINConv(MessagePassing):
 
     def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False):
         super().__init__(aggr="sum")
+        if not isinstance(nn, torch.nn.Module):
+            raise TypeError(f"nn: expected a torch.nn.Module mapping [N, in] to [N, out], got {type(nn).__name__}")
+        check_real("eps", eps)
         self.nn = nn
         self.initial_eps = eps
         if train_eps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_channels
 from ..sparse import SparseIndex, segment_tree_reduce
 
 
@@ -36,6 +37,8 @@ class LCMAggregation(torch.nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, project: bool = True):
         super().__init__()
+        check_channels("in_channels", in_channels)
+        check_channels("out_channels", out_channels)
         if in_channels != out_channels and not project:
             raise ValueError(f"project: in_channels ({in_channels}) != out_channels ({out_channels}) needs project=True")
         self.in_channels, self.out_channels = in_channels, out_channels

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, pair_neighbors, spmm
 
 
@@ -45,7 +46,11 @@ class NCNPredictor(torch.nn.Module):
 
     def __init__(self, channels: int, hidden: int, num_layers: int = 3, dropout: float = 0.0, beta: float = 1.0):
         super().__init__()
-        self.beta = beta
+        self.channels = check_channels("channels", channels)
+        check_channels("hidden", hidden)
+        check_int("num_layers", num_layers)
+        check_probability("dropout", dropout)
+        self.beta = check_real("beta", beta)
         self.cn_mlp = _mlp(channels, hidden, hidden, 2, dropout)
         self.ij_mlp = _mlp(channels, hidden, hidden, 2, dropout)
         self.out_mlp = _mlp(hidden, hidden, 1, num_layers, dropout)
@@ -66,6 +71,7 @@ class NCNPredictor(torch.nn.Module):
         return self.out_mlp(self.beta * self.cn_mlp(cn_sum) + pair_term).squeeze(-1)
 
     def forward(self, h: Tensor, index: SparseIndex, pairs: Tensor) -> Tensor:
+        check_width("h", h, self.channels, "channels")
         return self.score(h, pairs, self.common_neighbor_sum(h, index, pairs))
 
 
@@ -84,6 +90,7 @@ class NCNCPredictor(NCNPredictor):
     """
 
     def forward(self, h: Tensor, index: SparseIndex, pairs: Tensor) -> Tensor:
+        check_width("h", h, self.channels, "channels")
         num_nodes, num_pairs = index.num_dst, pairs.shape[1]
         from_first = pair_neighbors(index, pairs)
         from_second = pair_neighbors(index, pairs.flip(0))

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..argument_checks import check_int
+from ..argument_checks import check_channels, check_int, check_real, check_width
 from ..linalg import symmetric_matrix_function
 from .graph_input import Graph, graph_and_features
 
@@ -95,9 +95,9 @@ class PDFConv(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_basis: int = 8, basis: str = "gaussian",
                  epsilon: float = 1.0, learn_epsilon: bool = True):
         super().__init__()
-        if not epsilon > 0:
-            raise ValueError(f"epsilon: expected a number > 0, got {epsilon!r}")
-        self.in_channels, self.out_channels = in_channels, out_channels
+        check_real("epsilon", epsilon, 0, strict=True)
+        self.in_channels = check_channels("in_channels", in_channels)
+        self.out_channels = check_channels("out_channels", out_channels)
         self.basis = SpectralBasis(basis, num_basis)
         self.weight = torch.nn.Parameter(torch.empty(num_basis, in_channels, out_channels))
         self.bias = torch.nn.Parameter(torch.empty(out_channels))
@@ -134,6 +134,7 @@ class PDFConv(torch.nn.Module):
         return 0.5 * (matrix + matrix.transpose(-1, -2)), mask
 
     def forward(self, x: Tensor, edge_index: Graph, batch: Optional[Tensor] = None) -> Tensor:
+        check_width("x", x, self.in_channels)
         matrix, mask = self.graph_matrix(x, edge_index, batch)
         filters = matrix_functions(matrix, self.basis)                            # [B, K, n, n]
         dense_x, _ = to_dense_batch(x, batch)                                     # [B, n, C]

@@ -7,7 +7,10 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.nn.parameter import UninitializedParameter
+from torch_geometric.nn import Linear
 
+from ..argument_checks import check_channels, check_width
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
@@ -27,7 +30,8 @@ class SAGEConv(MessagePassing):
     :class:`~geomlearn.gnn.LCMAggregation`.
 
     Args:
-        in_channels: input size, or ``(source size, target size)`` for a bipartite graph.
+        in_channels: input size, or ``(source size, target size)`` for a bipartite graph; -1 takes a size from the
+            first input (torch_geometric's lazy initialisation).
         out_channels: output size.
         aggr: ``"mean"`` (default), ``"sum"``, ``"max"``, ``"min"`` or an aggregation module.
         normalize: L2-normalise the outputs.
@@ -45,12 +49,16 @@ class SAGEConv(MessagePassing):
                  aggr: Union[str, torch.nn.Module] = "mean", normalize: bool = False, root_weight: bool = True,
                  project: bool = False, bias: bool = True):
         super().__init__(aggr=aggr)
+        check_channels("in_channels", in_channels, lazy=True, pair=True)
         in_src, in_dst = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
-        self.in_channels, self.out_channels = in_channels, out_channels
+        if project and in_src == -1:
+            raise ValueError("in_channels: project=True maps the sources to their own size, which must be given; "
+                             "got -1")
+        self.in_channels, self.out_channels = in_channels, check_channels("out_channels", out_channels)
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
-        self.lin = torch.nn.Linear(in_src, in_src, bias=True) if project else None
-        self.lin_l = torch.nn.Linear(in_src, out_channels, bias=bias)
-        self.lin_r = torch.nn.Linear(in_dst, out_channels, bias=False) if root_weight else None
+        self.lin = Linear(in_src, in_src, bias=True) if project else None
+        self.lin_l = Linear(in_src, out_channels, bias=bias)
+        self.lin_r = Linear(in_dst, out_channels, bias=False) if root_weight else None
 
     def reset_parameters(self) -> None:
         for lin in (self.lin, self.lin_l, self.lin_r):
@@ -59,9 +67,13 @@ class SAGEConv(MessagePassing):
 
     def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
         index, x_src, x_dst, _ = graph_and_features(x, edge_index)
+        check_width("x", x_src, (self.lin or self.lin_l).in_channels)
+        if self.lin_r is not None:
+            check_width("x_dst" if x_dst is not x_src else "x", x_dst, self.lin_r.in_channels)
         if self.lin is not None:
             x_src = F.relu(self.lin(x_src))
-        if self.fused and self.aggr in ("sum", "mean") and self.out_channels < x_src.shape[-1]:
+        if self.fused and self.aggr in ("sum", "mean") and self.out_channels < x_src.shape[-1] and \
+                not isinstance(self.lin_l.weight, UninitializedParameter):
             # A linear reduction commutes with the linear map: propagate the narrower features.
             out = self.propagate(index, F.linear(x_src, self.lin_l.weight))
             out = out if self.lin_l.bias is None else out + self.lin_l.bias

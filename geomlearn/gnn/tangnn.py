@@ -6,8 +6,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch_geometric.nn import Linear
 
-from ..argument_checks import check_int, is_int
+from ..argument_checks import check_channels, check_int, check_probability, check_width, is_int
 from ..sparse import SparseIndex, sddmm, segment_softmax, spmm
 from .graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
@@ -64,7 +65,7 @@ class TANGNNConv(MessagePassing):
     edges' scores are one ``sddmm`` normalised by ``segment_softmax``.
 
     Args:
-        in_channels: input size.
+        in_channels: input size (-1: from the first input).
         out_channels: output size (divisible by ``heads``).
         top_m: attended vertices per vertex.
         heads: attention heads.
@@ -77,15 +78,20 @@ class TANGNNConv(MessagePassing):
 
     def __init__(self, in_channels: int, out_channels: int, top_m: int = 8, heads: int = 1, dropout: float = 0.0):
         super().__init__(aggr="mean")
+        check_channels("in_channels", in_channels, lazy=True)
+        check_channels("out_channels", out_channels)
+        check_int("top_m", top_m)
+        check_int("heads", heads)
+        check_probability("dropout", dropout)
         if out_channels % heads:
             raise ValueError(f"heads: out_channels ({out_channels}) must be divisible by heads, got heads={heads}")
         self.in_channels, self.out_channels, self.top_m, self.heads, self.dropout = (
             in_channels, out_channels, top_m, heads, dropout)
-        self.lin_root = torch.nn.Linear(in_channels, out_channels)
-        self.lin_neighbors = torch.nn.Linear(in_channels, out_channels, bias=False)
-        self.query = torch.nn.Linear(in_channels, out_channels, bias=False)
-        self.key = torch.nn.Linear(in_channels, out_channels, bias=False)
-        self.value = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.lin_root = Linear(in_channels, out_channels)
+        self.lin_neighbors = Linear(in_channels, out_channels, bias=False)
+        self.query = Linear(in_channels, out_channels, bias=False)
+        self.key = Linear(in_channels, out_channels, bias=False)
+        self.value = Linear(in_channels, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
         for lin in (self.lin_root, self.lin_neighbors, self.query, self.key, self.value):
@@ -93,6 +99,7 @@ class TANGNNConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Graph, return_attention: bool = False):
         index, x, _, _ = graph_and_features(x, edge_index)
+        check_width("x", x, self.lin_root.in_channels)
         heads, width = self.heads, self.out_channels // self.heads
         out = self.lin_root(x) + self.propagate(index, self.lin_neighbors(x))
         q, k, v = self.query(x), self.key(x), self.value(x)
@@ -121,8 +128,9 @@ class TANGNN(torch.nn.Module):
                  top_m: int = 8, heads: int = 1, dropout: float = 0.5):
         super().__init__()
         check_int("num_layers", num_layers)
+        check_channels("hidden_channels", hidden_channels)
         sizes = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
-        self.dropout = dropout
+        self.dropout = check_probability("dropout", dropout)
         self.layers = torch.nn.ModuleList(
             TANGNNConv(a, b, top_m=top_m, heads=heads if k < num_layers - 1 else 1, dropout=dropout)
             for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))

@@ -63,9 +63,16 @@ def assert_permutation_equivariant(layer: torch.nn.Module, x: torch.Tensor, edge
     torch.testing.assert_close(out_permuted, out[perm], atol=atol, rtol=1e-5)
 
 
-def assert_rejects_bad_graphs(layer: torch.nn.Module, x: torch.Tensor, edge_index: torch.Tensor) -> None:
-    """Feature/graph size mismatch and out-of-range indices raise errors that name the argument."""
+def assert_rejects_bad_graphs(layer: torch.nn.Module, x: torch.Tensor, edge_index: torch.Tensor,
+                              width: bool = True) -> None:
+    """Feature/graph size mismatch, out-of-range indices and (where the layer has an input size, ``width``) features
+    of another width raise errors that name the argument."""
     num_nodes = x.shape[0]
+    if width:
+        wider = torch.cat([x, x[:, :1]], dim=1)
+        with pytest.raises(ValueError, match=rf"x: expected {x.shape[1]} features in the last dimension \(in_channels\), "
+                                             rf"got shape \[{num_nodes}, {x.shape[1] + 1}\]"):
+            layer(wider, edge_index)
     with pytest.raises(ValueError, match="x: the graph has"):
         layer(x, SparseIndex(edge_index, num_nodes=num_nodes + 3))
     out_of_range = edge_index.clone()

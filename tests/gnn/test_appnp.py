@@ -35,7 +35,7 @@ def test_permutation_equivariant():
 
 def test_bad_input():
     x, edge_index = small_graph()
-    assert_rejects_bad_graphs(APPNP(K=2, alpha=0.1), x, edge_index)
+    assert_rejects_bad_graphs(APPNP(K=2, alpha=0.1), x, edge_index, width=False)
     with pytest.raises(ValueError, match="K: expected an int >= 0"):
         APPNP(K=-1, alpha=0.1)
     with pytest.raises(ValueError, match=r"alpha: expected a number in \[0, 1\]"):

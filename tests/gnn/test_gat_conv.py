@@ -66,7 +66,7 @@ def test_bad_input():
         layer(x, edge_index, torch.randn(edge_index.shape[1], 3))
     with pytest.raises(ValueError, match="edge_attr: expected 160 rows"):
         GATConv(12, 6, edge_dim=3)(x, edge_index, torch.randn(7, 3))
-    with pytest.raises(ValueError, match="fill_value: expected 'mean' or a number"):
+    with pytest.raises(ValueError, match="fill_value: expected 'mean' or a finite number"):
         GATConv(12, 6, fill_value="max")
     with pytest.raises(ValueError, match="add_self_loops=True needs one node set"):
         GATConv((12, 12), 6)((x, x[:4]), torch.tensor([[0, 1], [1, 2]]))

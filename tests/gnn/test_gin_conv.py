@@ -42,4 +42,4 @@ def test_permutation_equivariant():
 
 def test_bad_input():
     x, edge_index = small_graph()
-    assert_rejects_bad_graphs(GINConv(mlp()), x, edge_index)
+    assert_rejects_bad_graphs(GINConv(mlp()), x, edge_index, width=False)

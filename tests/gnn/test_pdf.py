@@ -77,7 +77,7 @@ def test_bad_input():
     assert_rejects_bad_graphs(PDFConv(12, 4), x, edge_index)
     with pytest.raises(ValueError, match="basis: expected 'monomial' or 'gaussian'"):
         PDFConv(12, 4, basis="chebyshev")
-    with pytest.raises(ValueError, match="epsilon: expected a number > 0"):
+    with pytest.raises(ValueError, match="epsilon: expected a finite number > 0"):
         PDFConv(12, 4, epsilon=0.0)
     with pytest.raises(ValueError, match=r"batch: expected shape \[30\]"):
         PDFConv(12, 4)(x, edge_index, torch.zeros(3, dtype=torch.long))

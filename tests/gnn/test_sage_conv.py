@@ -39,3 +39,14 @@ def test_bad_input():
     assert_rejects_bad_graphs(SAGEConv(12, 6), x, edge_index)
     with pytest.raises(ValueError, match="aggr: expected one of"):
         SAGEConv(12, 6, aggr="median")
+
+
+@pytest.mark.parametrize("aggr", ["max", "min"])
+def test_a_nan_feature_reaches_the_max_aggregation_as_in_torch_geometric(aggr):
+    x, edge_index = small_graph()
+    x[edge_index[0, 40], 3] = float("nan")                # one source of a non-loop edge
+    ours, theirs = SAGEConv(12, 5, aggr=aggr), pyg.SAGEConv(12, 5, aggr=aggr)
+    ours.load_state_dict(theirs.state_dict())
+    out, expected = ours(x, edge_index), theirs(x, edge_index)
+    assert out.isnan().any()
+    torch.testing.assert_close(out, expected, equal_nan=True, atol=1e-5, rtol=1e-5)
