@@ -7,6 +7,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from .file_checks import disjoint, finite, in_range, read_npz, whole_numbers
 from .root import DataFormatError, fetch_file
 
 HETEROPHILOUS_GRAPHS = ("texas", "wisconsin", "cornell", "actor", "chameleon", "squirrel", "chameleon_filtered",
@@ -27,26 +28,41 @@ def heterophilous(name: str) -> Data:
 
     Raises:
         ValueError: unknown ``name``.
-        DataFormatError: the file lacks one of the six arrays or their sizes disagree.
+        DataFormatError: the file is damaged, lacks one of the six arrays, their sizes disagree, labels or edge ids
+            are not whole numbers or out of range, a feature is not finite, a mask holds values other than 0 / 1,
+            or a split's masks share a node or leave one of them empty.
     """
     if name not in HETEROPHILOUS_GRAPHS:
         raise ValueError(f"name: expected one of {HETEROPHILOUS_GRAPHS}, got {name!r}")
     path = fetch_file(f"heterophilous/{name}.npz", _URL.format(name=name), what=f"{name} (heterophilous graphs)")
-    with np.load(path) as arrays:
-        missing = [key for key in _KEYS if key not in arrays]
-        if missing:
-            raise DataFormatError(f"'{path}': missing array(s) {missing}; found {sorted(arrays.keys())}")
-        x, y, edges = (torch.from_numpy(np.asarray(arrays[key])) for key in _KEYS[:3])
-        masks = [torch.from_numpy(np.asarray(arrays[key]).astype(bool)) for key in _KEYS[3:]]
-    num_nodes = x.shape[0]
-    if y.shape != (num_nodes,) or edges.dim() != 2 or edges.shape[1] != 2:
+    arrays = read_npz(path)
+    missing = [key for key in _KEYS if key not in arrays]
+    if missing:
+        raise DataFormatError(f"'{path}': missing array(s) {missing}; found {sorted(arrays)}")
+    features = arrays["node_features"]
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.number):
+        raise DataFormatError(f"'{path}': node_features should be a numeric [N, F] matrix, got shape "
+                              f"{list(features.shape)} of {features.dtype}")
+    finite(path, "node_features", features)
+    num_nodes = features.shape[0]
+    labels = whole_numbers(path, "node_labels", arrays["node_labels"])
+    edges = whole_numbers(path, "edges", arrays["edges"])
+    if labels.shape != (num_nodes,) or edges.ndim != 2 or edges.shape[1] != 2:
         raise DataFormatError(f"'{path}': expected node_labels [{num_nodes}] and edges [E, 2], got "
-                              f"{list(y.shape)} and {list(edges.shape)}")
-    if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= num_nodes):
-        raise DataFormatError(f"'{path}': edges hold node ids outside 0..{num_nodes - 1}")
-    for key, mask in zip(_KEYS[3:], masks):
-        if mask.dim() != 2 or mask.shape[1] != num_nodes:
+                              f"{list(labels.shape)} and {list(edges.shape)}")
+    if labels.size and labels.min() < 0:
+        raise DataFormatError(f"'{path}': node_labels should be classes >= 0, got {labels.min()}")
+    in_range(path, "edges", edges, 0, num_nodes)
+    masks = {}
+    for key in _KEYS[3:]:
+        mask = whole_numbers(path, key, arrays[key])
+        if mask.ndim != 2 or mask.shape[1] != num_nodes:
             raise DataFormatError(f"'{path}': '{key}' has shape {list(mask.shape)}, expected [splits, {num_nodes}]")
-    edge_index = to_undirected(edges.t().long(), num_nodes=num_nodes)
-    train, val, test = (mask.t().contiguous() for mask in masks)
-    return Data(x=x.float(), y=y.long(), edge_index=edge_index, train_mask=train, val_mask=val, test_mask=test)
+        in_range(path, key, mask, 0, 2)
+        masks[key.replace("_masks", "_mask")] = torch.from_numpy(mask.astype(bool)).t().contiguous()
+    if len({mask.shape[1] for mask in masks.values()}) != 1:
+        raise DataFormatError(f"'{path}': the masks hold different numbers of splits: "
+                              f"{[mask.shape[1] for mask in masks.values()]}")
+    disjoint(path, masks)
+    edge_index = to_undirected(torch.from_numpy(edges).t(), num_nodes=num_nodes)
+    return Data(x=torch.from_numpy(features).float(), y=torch.from_numpy(labels), edge_index=edge_index, **masks)

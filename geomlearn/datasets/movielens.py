@@ -48,14 +48,25 @@ def _read_ratings(path: Path) -> np.ndarray:
 
 
 def _read_genres(path: Path) -> torch.Tensor:
+    """``[1682, 19]`` 0 / 1 genre flags: one line per item, each item exactly once (a truncated file is an error,
+    not items without genres)."""
     genres = np.zeros((NUM_ITEMS, NUM_GENRES), dtype=np.float32)
+    seen = np.zeros(NUM_ITEMS, dtype=bool)
     with open(path, encoding="latin-1") as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.rstrip("\n").split("|")
-            if len(fields) != 5 + NUM_GENRES or not fields[0].isdigit() or not 1 <= int(fields[0]) <= NUM_ITEMS:
-                raise DataFormatError(f"'{path}' line {number}: expected an item id in 1..{NUM_ITEMS} and "
-                                      f"{5 + NUM_GENRES} '|'-separated fields, got {line.rstrip()!r}")
-            genres[int(fields[0]) - 1] = [float(flag) for flag in fields[5:]]
+            if len(fields) != 5 + NUM_GENRES or not fields[0].isdigit() or not 1 <= int(fields[0]) <= NUM_ITEMS \
+                    or any(flag not in ("0", "1") for flag in fields[5:]):
+                raise DataFormatError(f"'{path}' line {number}: expected an item id in 1..{NUM_ITEMS}, four fields "
+                                      f"and {NUM_GENRES} genre flags 0 / 1, '|'-separated, got {line.rstrip()!r}")
+            item = int(fields[0]) - 1
+            if seen[item]:
+                raise DataFormatError(f"'{path}' line {number}: item {item + 1} is listed a second time")
+            seen[item] = True
+            genres[item] = [float(flag) for flag in fields[5:]]
+    if not seen.all():
+        raise DataFormatError(f"'{path}': {int((~seen).sum())} of the {NUM_ITEMS} items are missing (the first is "
+                              f"item {int(np.argmin(seen)) + 1}); the file is truncated?")
     return torch.from_numpy(genres)
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from .file_checks import (disjoint, finite, in_range, not_empty, read_npz, read_table, read_torch, rows,
+                          whole_numbers)
 from .root import DataFormatError, data_required, data_root, fetch_file, require_file
 
 
@@ -53,31 +55,74 @@ def _folder(name: str, meta: dict) -> Path:
     return require_file(f"{relative}/{marker}", what=name).parent.parent
 
 
-def _graph(name: str, folder: Path, meta: dict) -> Data:
-    from ogb.io.read_graph_raw import read_binary_graph_raw, read_csv_graph_raw
+def _extra_files(meta: dict, key: str) -> list[str]:
+    return [] if meta[key] == "None" else meta[key].split(",")
 
-    node_files = [] if meta["additional node files"] == "None" else meta["additional node files"].split(",")
-    edge_files = [] if meta["additional edge files"] == "None" else meta["additional edge files"].split(",")
+
+def _numeric(path: Path, field: str, table: np.ndarray) -> np.ndarray:
+    """A feature table as OGB keeps it: int64 when every entry is a whole number, else float32; finite."""
+    finite(path, field, table)
+    whole = np.array_equal(table, np.round(table))
+    return table.astype(np.int64) if whole else table.astype(np.float32)
+
+
+def _read_raw(name: str, raw: Path, meta: dict) -> dict:
+    """OGB's raw files of one homogeneous graph (the CSV layout or ``data.npz``), every table checked: edge ids
+    whole numbers inside the node range, one row per node (edge) in every node (edge) file, finite features,
+    the declared node and edge counts. Returns ``edge_index [2, E]``, ``num_nodes`` and the feature arrays by
+    OGB's names (``node_feat``, ``edge_feat``, ``node_year``, ...), with the inverse edges interleaved where OGB
+    adds them."""
+    if meta["binary"] == "True":
+        path = raw / "data.npz"
+        arrays = read_npz(path)
+        for key in ("edge_index", "num_nodes_list", "num_edges_list"):
+            if key not in arrays:
+                raise DataFormatError(f"'{path}': missing array '{key}'; found {sorted(arrays)}")
+        edges = whole_numbers(path, "edge_index", arrays.pop("edge_index"))
+        counts = [whole_numbers(path, key, arrays.pop(key)).reshape(-1) for key in ("num_nodes_list", "num_edges_list")]
+        sources = {key: path for key in arrays}
+    else:
+        edges = whole_numbers(raw / "edge.csv.gz", "edge ids", read_table(raw / "edge.csv.gz", columns=2)).T
+        counts = [whole_numbers(raw / f"{kind}.csv.gz", "the count", read_table(raw / f"{kind}.csv.gz")).reshape(-1)
+                  for kind in ("num-node-list", "num-edge-list")]
+        files = {"node_feat": "node-feat", "edge_feat": "edge-feat"}
+        files.update({key: key for key in _extra_files(meta, "additional node files") +
+                      _extra_files(meta, "additional edge files")})
+        arrays, sources = {}, {}
+        for key, file in files.items():
+            path = raw / f"{file}.csv.gz"
+            if key in ("node_feat", "edge_feat") and not path.exists():
+                continue
+            path = require_file(path.relative_to(data_root()), what=name)
+            arrays[key], sources[key] = read_table(path), path
+    if any(len(count) != 1 for count in counts):
+        raise DataFormatError(f"{name}: the node and edge count files hold {len(counts[0])} and {len(counts[1])} "
+                              f"graphs; these loaders read a set of one graph")
+    num_nodes, num_edges = int(counts[0][0]), int(counts[1][0])
+    if edges.shape != (2, num_edges):
+        raise DataFormatError(f"{name}: '{raw}' lists {edges.shape[1] if edges.ndim == 2 else '?'} edges, its edge "
+                              f"count file {num_edges}")
+    in_range(raw / "edge.csv.gz", "edge ids", edges, 0, num_nodes)
+    graph = {"num_nodes": num_nodes}
     inverse = meta["add_inverse_edge"] == "True"
-    try:
-        if meta["binary"] == "True":
-            graph = read_binary_graph_raw(str(folder / "raw"), add_inverse_edge=inverse)[0]
-        else:
-            graph = read_csv_graph_raw(str(folder / "raw"), add_inverse_edge=inverse,
-                                       additional_node_files=node_files, additional_edge_files=edge_files)[0]
-    except Exception as err:  # pandas, gzip and shape errors alike
-        raise DataFormatError(f"{name}: the files in '{folder / 'raw'}' do not parse: {err}") from err
-    num_nodes = int(graph["num_nodes"])
-    edge_index = torch.from_numpy(np.asarray(graph["edge_index"], dtype=np.int64))
-    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
-        raise DataFormatError(f"{name}: '{folder / 'raw' / 'edge.csv.gz'}' holds node ids outside 0..{num_nodes - 1}")
-    data = Data(edge_index=edge_index, num_nodes=num_nodes)
-    if graph["node_feat"] is not None:
-        data.x = torch.from_numpy(graph["node_feat"])
-    if graph["edge_feat"] is not None:
-        data.edge_attr = torch.from_numpy(graph["edge_feat"])
-    for key in node_files + edge_files:
-        setattr(data, key, torch.from_numpy(np.asarray(graph[key])))
+    for key, table in arrays.items():
+        size, per = (num_nodes, "node") if key.startswith("node") else (num_edges, "edge")
+        rows(sources[key], key, table, size)
+        table = _numeric(sources[key], key, table)
+        graph[key] = np.repeat(table, 2, axis=0) if inverse and per == "edge" else table
+    if inverse:                                   # OGB's order: each edge followed by its inverse
+        edges = np.repeat(edges, 2, axis=1)
+        edges[0, 1::2], edges[1, 1::2] = edges[1, 0::2], edges[0, 0::2]
+    graph["edge_index"] = edges
+    return graph
+
+
+def _graph(name: str, folder: Path, meta: dict) -> Data:
+    graph = _read_raw(name, folder / "raw", meta)
+    data = Data(edge_index=torch.from_numpy(graph.pop("edge_index")), num_nodes=graph.pop("num_nodes"))
+    renamed = {"node_feat": "x", "edge_feat": "edge_attr"}
+    for key, table in graph.items():
+        setattr(data, renamed.get(key, key), torch.from_numpy(table))
     return data
 
 
@@ -94,21 +139,25 @@ def ogb_node(name: str) -> tuple[Data, "object"]:
     folder = _folder(name, meta)
     data = _graph(name, folder, meta)
     labels_path = require_file(folder.relative_to(data_root()) / "raw" / "node-label.csv.gz", what=name)
-    try:
-        labels = np.loadtxt(labels_path, delimiter=",", ndmin=2)
-    except ValueError as err:
-        raise DataFormatError(f"{name}: '{labels_path}' does not parse: {err}") from err
-    if labels.shape[0] != data.num_nodes:
-        raise DataFormatError(f"{name}: '{labels_path}' has {labels.shape[0]} rows, expected {data.num_nodes}")
-    data.y = torch.from_numpy(labels).long() if "classification" in meta["task type"] else torch.from_numpy(labels)
+    labels = read_table(labels_path)
+    rows(labels_path, "the labels", labels, data.num_nodes)
+    if "classification" in meta["task type"]:
+        labels = whole_numbers(labels_path, "the labels", labels)
+        in_range(labels_path, "the labels", labels, 0, np.iinfo(np.int64).max)
+    else:
+        finite(labels_path, "the labels", labels)
+    data.y = torch.from_numpy(labels)
     split = folder / "split" / meta["split"]
+    masks = {}
     for key, file in (("train_mask", "train"), ("val_mask", "valid"), ("test_mask", "test")):
         path = require_file((split / f"{file}.csv.gz").relative_to(data_root()), what=name)
-        nodes = torch.from_numpy(np.loadtxt(path, dtype=np.int64, ndmin=1))
-        if nodes.numel() and (int(nodes.min()) < 0 or int(nodes.max()) >= data.num_nodes):
-            raise DataFormatError(f"{name}: '{path}' holds node ids outside 0..{data.num_nodes - 1}")
-        mask = torch.zeros(data.num_nodes, dtype=torch.bool)
-        mask[nodes] = True
+        nodes = whole_numbers(path, "node ids", read_table(path)).reshape(-1)
+        not_empty(path, "the split", nodes)
+        in_range(path, "node ids", nodes, 0, data.num_nodes)
+        masks[key] = torch.zeros(data.num_nodes, dtype=torch.bool)
+        masks[key][torch.from_numpy(nodes)] = True
+    disjoint(split, masks)
+    for key, mask in masks.items():
         setattr(data, key, mask)
     return data, Evaluator(name)
 
@@ -129,9 +178,25 @@ def ogb_link(name: str) -> tuple[Data, dict, "object"]:
     split = {}
     for part in ("train", "valid", "test"):
         path = require_file((folder / "split" / meta["split"] / f"{part}.pt").relative_to(data_root()), what=name)
-        # OGB stores its splits as pickled dicts of numpy arrays, which weights_only loading refuses.
-        content = torch.load(path, weights_only=False)
-        if not isinstance(content, dict):
-            raise DataFormatError(f"{name}: '{path}' holds a {type(content).__name__}, expected a dict of arrays")
-        split[part] = {key: torch.as_tensor(np.asarray(value)) for key, value in content.items()}
+        split[part] = _link_split(path, data.num_nodes)
     return data, split, Evaluator(name)
+
+
+def _link_split(path: Path, num_nodes: int) -> dict:
+    """One ``split/<part>.pt`` file of an OGB link set: a dict of arrays, read with ``weights_only=True`` (OGB
+    pickles numpy arrays; numpy's array classes are the only ones let through), its node-id arrays (``edge``,
+    ``edge_neg``, ``source_node``, ``target_node``, ...) whole numbers inside the node range, the rest finite."""
+    content = read_torch(path)
+    if not isinstance(content, dict) or not content:
+        raise DataFormatError(f"'{path}': expected a non-empty dict of arrays, got {type(content).__name__}")
+    part = {}
+    for key, value in content.items():
+        array = value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        if key.startswith(("edge", "source_node", "target_node")) and key not in ("edge_weight", "edge_year"):
+            array = whole_numbers(path, f"'{key}'", array)
+            not_empty(path, f"'{key}'", array)
+            in_range(path, f"'{key}' (node ids)", array, 0, num_nodes)
+        elif np.issubdtype(array.dtype, np.number):
+            finite(path, f"'{key}'", array)
+        part[key] = torch.from_numpy(np.ascontiguousarray(array))
+    return part

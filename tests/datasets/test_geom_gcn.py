@@ -29,7 +29,10 @@ def test_reads_ten_disjoint_splits(monkeypatch, tmp_path):
 @pytest.mark.parametrize("corrupt, message", [
     (lambda a: a.pop("val_mask"), "expected an array 'val_mask'"),
     (lambda a: a.update(test_mask=a["test_mask"][:5]), r"'test_mask' has shape \(5,\), expected \(20,\)"),
-    (lambda a: a.update(test_mask=a["train_mask"]), "the train, validation and test masks overlap"),
+    (lambda a: a.update(test_mask=a["train_mask"]), r"train_mask and test_mask share \d+ node\(s\)"),
+    (lambda a: a.update(val_mask=a["val_mask"] & False), "val_mask is empty"),
+    (lambda a: a.update(test_mask=a["test_mask"] * 2), r"test_mask should lie in 0..1, got values in 0..2"),
+    (lambda a: a.update(test_mask=a["test_mask"] * 0.5), r"test_mask should hold whole numbers, got 0.5"),
 ])
 def test_bad_files_name_the_file(monkeypatch, tmp_path, corrupt, message):
     write_splits(tmp_path, "texas", 20, corrupt)
@@ -47,3 +50,13 @@ def test_real_splits_cover_each_graph():
 def test_unknown_graph():
     with pytest.raises(ValueError, match="name: expected one of"):
         geom_gcn_masks("karate", 34)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_a_damaged_archive_names_the_file(monkeypatch, tmp_path, damage):
+    write_splits(tmp_path, "texas", 20)
+    path = tmp_path / "geom_gcn" / "splits" / "texas_split_0.6_0.2_7.npz"
+    path.write_bytes(path.read_bytes()[:100] if damage == "truncated" else b"")
+    monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
+    with pytest.raises(DataFormatError, match=r"texas_split_0.6_0.2_7.npz': not a readable .npz archive"):
+        geom_gcn_masks("texas", 20)

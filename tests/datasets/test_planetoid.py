@@ -1,5 +1,7 @@
+import pickle
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -53,7 +55,31 @@ def test_bad_arguments():
         planetoid("Cora", split="random")
 
 
-def test_missing_and_corrupt_files_name_the_file(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", ["Cora", "CiteSeer"])
+def test_the_graph_is_torch_geometrics(name):
+    needs_data(f"planetoid/{name}/raw")
+    from torch_geometric.io.planetoid import read_planetoid_data
+
+    from geomlearn.datasets import data_root
+
+    ours = planetoid(name)
+    theirs = read_planetoid_data(str(data_root() / "planetoid" / name / "raw"), name.lower())
+    for key in ("x", "y", "edge_index", "train_mask", "val_mask", "test_mask"):
+        assert torch.equal(getattr(ours, key), getattr(theirs, key)), key
+
+
+class _RunsCode:
+    """Unpickling this would call ``open(marker, 'w')``: a stand-in for any code a tampered file could run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+@pytest.fixture
+def cora_copy(monkeypatch, tmp_path):
     needs_data("planetoid/Cora/raw")
     from geomlearn.datasets import data_root
     source = data_root() / "planetoid" / "Cora" / "raw"
@@ -63,7 +89,47 @@ def test_missing_and_corrupt_files_name_the_file(monkeypatch, tmp_path):
         planetoid("Cora")
     raw = tmp_path / "planetoid" / "Cora" / "raw"
     shutil.copytree(source, raw)
-    raw.joinpath("ind.cora.graph").chmod(0o644)
+    for path in raw.iterdir():
+        path.chmod(0o644)
+    return raw
+
+
+def test_damaged_files_name_the_file_and_what_is_wrong(cora_copy, tmp_path):
+    raw = cora_copy
     raw.joinpath("ind.cora.graph").write_bytes(b"not a pickle")
-    with pytest.raises(DataFormatError, match="Cora \\(Planetoid\\): the files in .* do not parse"):
+    with pytest.raises(DataFormatError, match=r"ind.cora.graph': not a readable pickle"):
+        planetoid("Cora")
+    marker = tmp_path / "ran"
+    raw.joinpath("ind.cora.graph").write_bytes(pickle.dumps(_RunsCode(marker)))
+    with pytest.raises(DataFormatError, match=r"ind.cora.graph': refers to (io|builtins)\.open, which a data file"):
+        planetoid("Cora")
+    assert not marker.exists()
+    raw.joinpath("ind.cora.graph").write_bytes(pickle.dumps({0: [1], 1: [0, 2708]}))
+    with pytest.raises(DataFormatError, match=r"ind.cora.graph': the graph's node ids should lie in 0..2707"):
+        planetoid("Cora")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda lines: ["-" + lines[0]] + lines[1:], r"test.index': the test indices should start after the 1708 nodes "
+                                                 r"of allx, at 1708; got a smallest index of -"),
+    (lambda lines: [lines[0] + ".5"] + lines[1:], r"test.index': the test indices should hold whole numbers"),
+    (lambda lines: lines[:-1], r"test.index': the test indices has 999 rows, expected 1000"),
+    (lambda lines: [lines[1]] + lines[1:], r"test.index': a test index appears twice"),
+    (lambda lines: [], r"test.index': the test indices is empty"),
+])
+def test_a_damaged_test_index_is_refused(cora_copy, edit, message):
+    path = cora_copy / "ind.cora.test.index"
+    path.write_text("\n".join(edit(path.read_text().split())) + "\n")
+    with pytest.raises(DataFormatError, match=message):
+        planetoid("Cora")
+
+
+def test_non_finite_features_are_refused(cora_copy):
+    import scipy.sparse as sp
+
+    dense = np.zeros((1000, 1433), dtype=np.float32)           # tx: one row per test node of Cora
+    dense[3, 5] = np.nan
+    (cora_copy / "ind.cora.tx").write_bytes(pickle.dumps(sp.csr_matrix(dense)))
+    with pytest.raises(DataFormatError, match=r"ind.cora.tx': the matrix holds 1 NaN / infinite value\(s\), the "
+                                              r"first at \[3, 5\]"):
         planetoid("Cora")

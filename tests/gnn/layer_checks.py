@@ -70,8 +70,8 @@ def assert_rejects_bad_graphs(layer: torch.nn.Module, x: torch.Tensor, edge_inde
     num_nodes = x.shape[0]
     if width:
         wider = torch.cat([x, x[:, :1]], dim=1)
-        with pytest.raises(ValueError, match=rf"x: expected {x.shape[1]} features in the last dimension \(in_channels\), "
-                                             rf"got shape \[{num_nodes}, {x.shape[1] + 1}\]"):
+        message = rf"x: expected {x.shape[1]} features in the last dimension \(in_channels\), got shape "
+        with pytest.raises(ValueError, match=message + rf"\[{num_nodes}, {x.shape[1] + 1}\]"):
             layer(wider, edge_index)
     with pytest.raises(ValueError, match="x: the graph has"):
         layer(x, SparseIndex(edge_index, num_nodes=num_nodes + 3))
