@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -38,6 +39,27 @@ def _file_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
+def _read_unit(path: Path, bounds: dict[str, tuple[float, float]]) -> dict:
+    """A stored unit, checked: its JSON whole, its fields present, its bounded results finite numbers in range."""
+    def refuse(problem: str) -> ValueError:
+        return ValueError(f"--resume: '{path}' {problem}; delete the file to run the unit again")
+
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise refuse(f"is not a finished unit's JSON ({err})") from err
+    fields = ("case", "unit", "settings", "commit", "result")
+    if not isinstance(stored, dict) or any(field not in stored for field in fields) or \
+            not isinstance(stored["result"], dict):
+        raise refuse(f"lacks a unit's fields {list(fields)} with a dict of results")
+    for key, (low, high) in bounds.items():
+        value = stored["result"].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                not low <= value <= high:
+            raise refuse(f"holds {key} = {value!r}, expected a number in [{low}, {high}]")
+    return stored
+
+
 class Checkpoints:
     """Results of finished units by case, under ``folder`` (None: nothing kept, every unit runs).
 
@@ -55,11 +77,15 @@ class Checkpoints:
         self._started: set[str] = set()
         self.resumed: dict[str, dict[str, Optional[str]]] = {}   # case -> {unit: commit} read from disk
 
-    def run(self, case: str, unit: str, settings: dict, compute: Callable[[], dict]) -> dict:
+    def run(self, case: str, unit: str, settings: dict, compute: Callable[[], dict],
+            bounds: Optional[dict[str, tuple[float, float]]] = None) -> dict:
         """``compute()``'s result for ``unit`` of ``case``, or the stored one when resuming.
 
         ``settings`` (JSON values) identify the run: a stored unit with other settings raises ValueError rather
-        than being reused or overwritten. The result must be a dict of JSON values.
+        than being reused or overwritten. The result must be a dict of JSON values. A stored unit is checked before
+        it is reused: a file that is not a finished unit's JSON (truncated, edited), or a result whose value of a
+        key in ``bounds`` is missing, not a finite number or outside its ``(low, high)`` (an accuracy of 7.5 for a
+        fraction in [0, 1]), raises ValueError naming the file rather than entering the tables.
         """
         if self.folder is None:
             return compute()
@@ -73,7 +99,7 @@ class Checkpoints:
                 shutil.rmtree(folder)
         path = folder / f"{_file_name(unit)}.json"
         if self.resume and path.exists():
-            stored = json.loads(path.read_text())
+            stored = _read_unit(path, bounds or {})
             if stored["settings"] != settings:
                 raise ValueError(f"--resume: {path} was run with settings {stored['settings']}, this run asks for "
                                  f"{settings}; delete the file or run without --resume")

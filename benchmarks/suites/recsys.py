@@ -38,7 +38,8 @@ def run(ctx: Context) -> list[Record]:
         case = f"recsys ML-100K {model}"
         runs = [ctx.checkpoints.run(case, f"fold u{fold + 1}", dict(asdict(settings), epochs=epochs),
                                     lambda: train_recommender(model, data, fold, settings, epochs=epochs,
-                                                              progress=ctx.progress))
+                                                              progress=ctx.progress),
+                                    bounds={metric: (0, 1) for metric in METRICS})
                 for fold in tqdm(range(folds), desc=model, leave=False, disable=not ctx.progress)]
         params = dict(model=model, folds=folds, **asdict(settings))
         if case in ctx.checkpoints.resumed:                     # {fold: commit} finished by an earlier process

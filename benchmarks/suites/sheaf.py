@@ -19,6 +19,7 @@ Cases (``--only`` matches their names):
 
 from __future__ import annotations
 
+import math
 import statistics
 
 import torch
@@ -88,7 +89,8 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
                 shared_sheaf[(dataset, settings.d)] = trained.sheaf
             return result
 
-        runs = [ctx.checkpoints.run(case, f"split {split}", describe(run_settings), lambda: one_split(split))
+        runs = [ctx.checkpoints.run(case, f"split {split}", describe(run_settings), lambda: one_split(split),
+                                    bounds=dict(test=(0, 1), val=(0, 1), epochs_run=(1, math.inf)))
                 for split in tqdm(range(splits), desc=f"{dataset} {model}", leave=False, disable=not ctx.progress)]
         mean, std = _mean_pstd([100 * r["test"] for r in runs])
         source = "published" if model not in BASELINES and dataset in PUBLISHED else "chosen here"

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .root import DataFormatError
+from .root import DataFormatError, DataNotFoundError
 
 # What a damaged file makes the readers raise: a truncated gzip (EOFError, zlib.error, BadGzipFile is an
 # OSError), a truncated zip (BadZipFile), a file that is not what it claims (ValueError, UnpicklingError).
@@ -34,8 +34,17 @@ READ_ERRORS = (EOFError, OSError, ValueError, KeyError, IndexError, zipfile.BadZ
                pickle.UnpicklingError, RuntimeError)
 
 
+def existing(path: Path) -> Path:
+    """``path``, or :class:`~geomlearn.datasets.DataNotFoundError` naming it (every reader here checks first, so a
+    missing file is never reported as a damaged one, nor as a bare ``FileNotFoundError``)."""
+    if not path.is_file():
+        raise DataNotFoundError(f"'{path}' does not exist (or is not a file); the data set is incomplete")
+    return path
+
+
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, read whole, pickled objects refused."""
+    existing(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: np.asarray(archive[key]) for key in archive.files}
@@ -43,13 +52,15 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataFormatError(f"'{path}': not a readable .npz archive (truncated or damaged?): {err}") from err
 
 
-def read_table(path: Path, dtype=np.float64, columns: Optional[int] = None) -> np.ndarray:
-    """A comma- or whitespace-separated numeric table (plain or ``.gz``) as ``[rows, columns]``.
+def read_table(path: Path, dtype=np.float64, columns: Optional[int] = None, delimiter: Optional[str] = None
+               ) -> np.ndarray:
+    """A numeric table (plain or ``.gz``) as ``[rows, columns]``: comma-separated for ``.csv`` files, else
+    separated by ``delimiter`` (any whitespace by default).
 
     Raises:
         DataFormatError: the file does not decompress, a line does not parse, or its width is not ``columns``.
     """
-    delimiter = "," if path.name.endswith((".csv", ".csv.gz")) else None
+    delimiter = "," if existing(path).name.endswith((".csv", ".csv.gz")) else delimiter
     try:
         with warnings.catch_warnings():              # an empty file: the caller decides whether that is an error
             warnings.filterwarnings("ignore", "loadtxt: input contained no data")
@@ -153,6 +164,7 @@ class _DataUnpickler(pickle.Unpickler):
 def read_pickle(path: Path, extra: Optional[dict] = None) -> object:
     """A pickled data file (numpy arrays, lists, dicts; ``extra`` maps further ``(module, name)`` to the classes
     allowed, e.g. scipy's ``csr_matrix``), refusing any other class instead of importing it."""
+    existing(path)
     try:
         with open(path, "rb") as handle:
             return _DataUnpickler(handle, path, extra or {}).load()
@@ -173,6 +185,7 @@ def _numpy_globals() -> list:
 
 def read_torch(path: Path) -> object:
     """A ``torch.save`` file of tensors and numpy arrays, with ``weights_only=True`` (no code runs)."""
+    existing(path)
     try:
         with torch.serialization.safe_globals(_numpy_globals()):
             return torch.load(path, weights_only=True, map_location="cpu")
@@ -205,5 +218,5 @@ def content_digest(paths: Iterable[Path], chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["content_digest", "disjoint", "finite", "in_range", "not_empty", "read_npz", "read_pickle", "read_table",
+__all__ = ["content_digest", "disjoint", "existing", "finite", "in_range", "not_empty", "read_npz", "read_pickle", "read_table",
            "read_torch", "rows", "whole_numbers", "write_atomically"]

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from .file_checks import existing, not_empty, read_table
 from .root import DataFormatError, data_required, fetch_file, require_file
 
 NUM_USERS, NUM_ITEMS, NUM_RATINGS, NUM_GENRES = 943, 1682, 100_000, 19
@@ -30,13 +31,8 @@ def _folder() -> Path:
 
 def _read_ratings(path: Path) -> np.ndarray:
     """``[R, 4]`` int64 rows ``(user, item, rating, timestamp)`` with 1-based ids, every line checked."""
-    try:
-        rows = np.loadtxt(path, dtype=np.int64, delimiter="\t", ndmin=2)
-    except ValueError as err:
-        raise DataFormatError(f"'{path}': expected lines of 4 tab-separated integers "
-                              f"(user, item, rating, timestamp): {err}") from err
-    if rows.shape[1] != 4:
-        raise DataFormatError(f"'{path}': expected 4 columns (user, item, rating, timestamp), got {rows.shape[1]}")
+    rows = read_table(path, dtype=np.int64, columns=4, delimiter="\t")     # user, item, rating, timestamp
+    not_empty(path, "the ratings", rows)
     bad = (rows[:, 0] < 1) | (rows[:, 0] > NUM_USERS) | (rows[:, 1] < 1) | (rows[:, 1] > NUM_ITEMS) \
         | (rows[:, 2] < 1) | (rows[:, 2] > 5)
     if bad.any():
@@ -52,7 +48,7 @@ def _read_genres(path: Path) -> torch.Tensor:
     not items without genres)."""
     genres = np.zeros((NUM_ITEMS, NUM_GENRES), dtype=np.float32)
     seen = np.zeros(NUM_ITEMS, dtype=bool)
-    with open(path, encoding="latin-1") as handle:
+    with open(existing(path), encoding="latin-1") as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.rstrip("\n").split("|")
             if len(fields) != 5 + NUM_GENRES or not fields[0].isdigit() or not 1 <= int(fields[0]) <= NUM_ITEMS \

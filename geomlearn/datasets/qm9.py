@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import math
 import re
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ import torch
 from torch_geometric.data import Data
 
 from ..argument_checks import check_int
+from .file_checks import content_digest, read_torch, write_atomically
 from .root import DataFormatError, DataNotFoundError
 
 HARTREE_EV = 27.211386245988
@@ -40,6 +42,7 @@ TARGETS = {
 }
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")     # the files write 0. and 1.
 ELEMENTS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9}
+_PARTS = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 # Energies of the free atoms (B3LYP/6-31G(2df,p), the data set's atomref table) in Hartree: U0, U, H, G.
 _ATOM_ENERGIES = {
     1: (-0.500273, -0.498857, -0.497912, -0.510927),
@@ -72,10 +75,8 @@ def _data_folder() -> Path:
 def _parse(folder: Path, max_molecules: Optional[int]) -> dict[str, torch.Tensor]:
     """The CSV files as concatenated tensors: ``z``, ``pos`` (all atoms), ``y [M, 12]``, ``counts [M]``, ``idx [M]``."""
     z, pos, y, counts, idx = [], [], [], [], []
-    for part in ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"):
+    for part in _PARTS:
         path = folder / part
-        if not path.exists():
-            raise DataNotFoundError(f"QM9: '{path}' is missing from the qm9pack installation")
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             missing = {"Index", "Elements", "XYZ_Ang"} | {column for column, _, _ in TARGETS.values()}
@@ -88,10 +89,16 @@ def _parse(folder: Path, max_molecules: Optional[int]) -> dict[str, torch.Tensor
                 try:
                     elements = [ELEMENTS[e] for e in json.loads(row["Elements"].replace("'", '"'))]
                     coordinates = [float(v) for v in _NUMBER.findall(row["XYZ_Ang"])]
-                    y.append([float(row[column]) * factor for column, factor, _ in TARGETS.values()])
-                    idx.append(int(row["Index"]))
-                except (KeyError, ValueError) as error:
+                    targets = {column: float(row[column]) * factor for column, factor, _ in TARGETS.values()}
+                    number = int(row["Index"])
+                except (KeyError, ValueError, TypeError) as error:
                     raise DataFormatError(f"'{path}' line {reader.line_num}: malformed molecule ({error})") from None
+                bad = [column for column, value in targets.items() if not math.isfinite(value)]
+                if bad or not all(map(math.isfinite, coordinates)):
+                    raise DataFormatError(f"'{path}' line {reader.line_num}: a non-finite value in "
+                                          f"{bad or ['XYZ_Ang']}")
+                y.append(list(targets.values()))
+                idx.append(number)
                 if len(coordinates) != 3 * len(elements):
                     raise DataFormatError(f"'{path}' line {reader.line_num}: {len(elements)} elements but "
                                           f"{len(coordinates)} coordinates")
@@ -103,31 +110,58 @@ def _parse(folder: Path, max_molecules: Optional[int]) -> dict[str, torch.Tensor
 
 
 def _cache_path(folder: Path) -> Path:
-    stamp = "-".join(f"{(folder / p).stat().st_size}" for p in ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"))
-    return Path.home() / ".cache" / "geomlearn" / "processed" / f"qm9-{stamp}.pt"
+    """Where the parsed tensors are kept, keyed by the SHA-256 of the three CSV files' contents (about half a
+    second to compute): an edited file, whatever its size or time stamp, gets a cache of its own."""
+    digest = content_digest(folder / part for part in _PARTS)
+    return Path.home() / ".cache" / "geomlearn" / "processed" / f"qm9-{digest[:32]}.pt"
+
+
+def _read_cache(cache: Path) -> Optional[dict[str, torch.Tensor]]:
+    """The cached tensors, or None (with a warning naming the file) when the file is unreadable or does not hold
+    consistent tensors: it is then parsed again and rewritten, never trusted."""
+    try:
+        tensors = read_torch(cache)
+        keys = ("z", "pos", "y", "counts", "idx")
+        if not isinstance(tensors, dict) or any(not isinstance(tensors.get(k), torch.Tensor) for k in keys):
+            raise DataFormatError(f"'{cache}': expected tensors {list(keys)}")
+        atoms, molecules = int(tensors["counts"].sum()), len(tensors["counts"])
+        if tensors["z"].shape != (atoms,) or tensors["pos"].shape != (atoms, 3) or \
+                tensors["y"].shape != (molecules, len(TARGETS)) or tensors["idx"].shape != (molecules,):
+            raise DataFormatError(f"'{cache}': the tensors' sizes disagree")
+        return tensors
+    except DataFormatError as error:
+        warnings.warn(f"QM9: ignoring the damaged cache '{cache}' ({error}); parsing the CSV files again",
+                      stacklevel=3)
+        return None
 
 
 def qm9(max_molecules: Optional[int] = None) -> list[Data]:
     """The molecules in the data set's order, each ``Data(z [n], pos [n, 3] Å, y [1, 12] float64, idx)`` with
     ``y``'s columns the keys of :data:`TARGETS` (units there; float64 keeps total energies of ~-10^4 eV to
     micro-eV). ``max_molecules`` reads only the first ones. Reading all of them parses the CSV files once
-    (about a minute) and keeps the tensors in ``~/.cache/geomlearn/processed`` for the next call.
+    (about a minute) and keeps the tensors in ``~/.cache/geomlearn/processed`` for the next call, under the hash
+    of the files' contents; the cache is written to a temporary name and renamed when complete, read with
+    ``weights_only=True``, and parsed again (with a warning) if it is damaged.
 
     Raises:
         DataNotFoundError: ``qm9pack`` is not installed.
-        DataFormatError: a file lacks a column or holds a malformed row (named with its line).
+        DataFormatError: a file lacks a column or holds a malformed row or a non-finite value (named with its
+            line).
     """
     check_int("max_molecules", max_molecules, optional=True)
     folder = _data_folder()
-    cache = _cache_path(folder)
-    if max_molecules is None and cache.exists():
-        tensors = torch.load(cache)
-    else:
+    for part in _PARTS:
+        if not (folder / part).exists():
+            raise DataNotFoundError(f"QM9: '{folder / part}' is missing from the qm9pack installation")
+    if max_molecules is not None:
         tensors = _parse(folder, max_molecules)
-        if max_molecules is None:
+    else:
+        cache = _cache_path(folder)
+        tensors = _read_cache(cache) if cache.exists() else None
+        if tensors is None:
+            tensors = _parse(folder, None)
             try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                torch.save(tensors, cache)
+                write_atomically(cache, lambda temporary: torch.save(tensors, temporary))
             except OSError as error:
                 warnings.warn(f"QM9: could not keep the parsed data in '{cache}' ({error}); the next call parses "
                               f"the CSV files again", stacklevel=2)

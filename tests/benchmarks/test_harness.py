@@ -137,6 +137,23 @@ def test_checkpoints_keep_finished_units_for_a_resumed_run(tmp_path):
     assert json.loads((tmp_path / "case_A" / "split_0.json").read_text())["result"] == {"test": 0.5}
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text.replace('"test": 0.5', '"test": 7.5'), r"holds test = 7.5, expected a number in \[0, 1\]"),
+    (lambda text: text.replace('"test": 0.5', '"test": NaN'), r"holds test = nan, expected a number in \[0, 1\]"),
+    (lambda text: text.replace('"test": 0.5', '"test": "0.5"'), r"holds test = '0.5', expected a number"),
+    (lambda text: text.replace('"test": 0.5', '"val": 0.5'), r"holds test = None, expected a number"),
+    (lambda text: text[: len(text) // 2], r"is not a finished unit's JSON"),
+    (lambda text: "", r"is not a finished unit's JSON"),
+    (lambda text: "[1, 2]", r"lacks a unit's fields"),
+])
+def test_a_damaged_or_implausible_unit_is_refused_on_resume(tmp_path, damage, message):
+    Checkpoints(tmp_path).run("case A", "split 0", {}, lambda: {"test": 0.5})
+    path = tmp_path / "case_A" / "split_0.json"
+    path.write_text(damage(path.read_text()))
+    with pytest.raises(ValueError, match=r"--resume: '.*split_0.json' " + message + ".*delete the file"):
+        Checkpoints(tmp_path, resume=True).run("case A", "split 0", {}, _never, bounds={"test": (0, 1)})
+
+
 def test_checkpoints_without_resume_start_a_case_afresh(tmp_path, capsys):
     Checkpoints(tmp_path).run("case", "split 1", {}, lambda: {"test": 0.1})
     fresh = Checkpoints(tmp_path)

@@ -49,3 +49,44 @@ def test_folds_that_disagree_are_rejected(monkeypatch, tmp_path):
     monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
     with pytest.raises(DataFormatError, match="u4.base' \\+ u4.test do not hold the same ratings"):
         movielens_100k()
+
+
+@pytest.fixture
+def folds_copy(monkeypatch, tmp_path):
+    needs_data("movielens/ml-100k/u1.base")
+    folder = tmp_path / "movielens" / "ml-100k"
+    shutil.copytree(data_root() / "movielens" / "ml-100k", folder)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
+    monkeypatch.setenv("GEOMLEARN_REQUIRE_DATA", "1")
+    return folder
+
+
+def test_a_truncated_item_file_is_refused_not_read_as_items_without_genres(folds_copy):
+    lines = (folds_copy / "u.item").read_text(encoding="latin-1").splitlines(keepends=True)
+    (folds_copy / "u.item").write_text("".join(lines[:1500]), encoding="latin-1")
+    with pytest.raises(DataFormatError, match=r"u.item': 182 of the 1682 items are missing \(the first is item 1501\)"):
+        movielens_100k()
+    (folds_copy / "u.item").write_text("".join(lines[:3] + lines[2:]), encoding="latin-1")
+    with pytest.raises(DataFormatError, match=r"u.item' line 4: item 3 is listed a second time"):
+        movielens_100k()
+    (folds_copy / "u.item").write_text("".join(lines[:-1] + [lines[-1].replace("|0|", "|7|", 1)]), encoding="latin-1")
+    with pytest.raises(DataFormatError, match=r"u.item' line 1682: expected an item id .* genre flags 0 / 1"):
+        movielens_100k()
+
+
+@pytest.mark.parametrize("file", ["u2.base", "u.item"])
+def test_a_missing_fold_or_item_file_is_a_data_not_found_error(folds_copy, file):
+    from geomlearn.datasets import DataNotFoundError
+
+    (folds_copy / file).unlink()
+    with pytest.raises(DataNotFoundError, match=rf"{file}' does not exist"):
+        movielens_100k()
+
+
+def test_a_fractional_rating_is_refused(folds_copy):
+    lines = (folds_copy / "u3.test").read_text().splitlines(keepends=True)
+    (folds_copy / "u3.test").write_text("".join(lines[:2] + ["1\t50\t4.5\t883603013\n"] + lines[2:]))
+    with pytest.raises(DataFormatError, match=r"u3.test': not a readable table of numbers"):
+        movielens_100k()

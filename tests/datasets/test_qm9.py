@@ -71,3 +71,58 @@ def test_full_read_is_cached_and_malformed_rows_are_named(tmp_path, monkeypatch)
     write_parts(data, rows[:3] + [(9, "['C','H']", "[[0.,0.,1.]]")])         # two elements, one position
     with pytest.raises(DataFormatError, match="qm9_part1.csv' line 3: 2 elements but 3 coordinates"):
         qm9()
+
+
+@pytest.fixture
+def tiny_qm9(tmp_path, monkeypatch):
+    module = importlib.import_module("geomlearn.datasets.qm9")
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [(k + 1, "['C','H']", f"[[0.,0.,{k}.],[1.,0.,0.]]") for k in range(7)]
+    write_parts(data, rows)
+    monkeypatch.setattr(module, "_data_folder", lambda: data)
+    monkeypatch.setattr(module.Path, "home", lambda: tmp_path)
+    return data, rows, tmp_path / ".cache" / "geomlearn" / "processed"
+
+
+def test_the_cache_follows_the_files_contents_not_their_sizes(tiny_qm9):
+    data, rows, processed = tiny_qm9
+    before = qm9()
+    edited = [(index, elements, xyz.replace("[1.,0.,0.]", "[2.,0.,0.]")) for index, elements, xyz in rows]
+    write_parts(data, edited)                                              # the same sizes, other positions
+    after = qm9()
+    torch.testing.assert_close(after[0].pos[1], torch.tensor([2.0, 0.0, 0.0]))
+    assert not torch.equal(before[0].pos, after[0].pos)
+    assert len(list(processed.glob("qm9-*.pt"))) == 2
+
+
+def test_a_damaged_cache_is_parsed_again_and_a_failed_write_leaves_no_file(tiny_qm9, monkeypatch):
+    data, rows, processed = tiny_qm9
+    expected = qm9()
+    (cache,) = processed.glob("qm9-*.pt")
+    cache.write_bytes(cache.read_bytes()[:40])                             # e.g. a disk that filled up before
+    with pytest.warns(UserWarning, match=r"ignoring the damaged cache '.*qm9-.*\.pt'"):
+        again = qm9()
+    assert all(torch.equal(a.pos, b.pos) for a, b in zip(expected, again))
+    cache.unlink()
+
+    def fails_halfway(tensors, path):
+        open(path, "wb").write(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", fails_halfway)
+    with pytest.warns(UserWarning, match="could not keep the parsed data"):
+        qm9()
+    assert list(processed.iterdir()) == []                                 # no partial file, not even a temporary
+
+
+def test_a_nan_target_is_refused_naming_the_line(tiny_qm9):
+    from geomlearn.datasets import DataFormatError
+
+    data, rows, _ = tiny_qm9
+    path = data / "qm9_part2.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][:-2] + "nan"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"qm9_part2.csv' line 3: a non-finite value in \['Heatcapacity"):
+        qm9()
