@@ -74,6 +74,8 @@ def reverse_block_product(index: SparseIndex, blocks: Tensor, left: Optional[Ten
                           right: Optional[Tensor] = None) -> Tensor:
     """``out_e = diag(left_e) blocks_{e'}^T blocks_e diag(right_e)``, ``e'`` the reverse of ``e``, found by search."""
     src, dst = index.src.long(), index.dst.long()
+    if src.numel() == 0:
+        return blocks.clone()
     reverse = ((src.unsqueeze(1) == dst.unsqueeze(0)) & (dst.unsqueeze(1) == src.unsqueeze(0))).long().argmax(dim=1)
     out = blocks[reverse].transpose(1, 2) @ blocks
     return out if left is None else left.unsqueeze(2) * out * right.unsqueeze(1)
