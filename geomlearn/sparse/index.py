@@ -41,6 +41,13 @@ class IndexModifiedError(RuntimeError):
     """A tensor that a :class:`SparseIndex` (or a :class:`~geomlearn.sparse.Couplings` table) validated and
     sealed was modified in place afterwards, or a layout handed to a kernel points outside its range."""
 
+    @classmethod
+    def in_layout(cls, kernel: str, problems: list[str]) -> "IndexModifiedError":
+        """The error a kernel's index check raises, for the arrays named in ``problems``."""
+        return cls(f"{kernel}: its sparse layout no longer holds what its SparseIndex validated: "
+                   f"{', '.join(problems)}; nothing was read through it. A layout tensor was written behind its "
+                   f"version counter (through .data or .numpy()), or handed to a torch.ops.geomlearn op unchecked")
+
 
 class Sealed:
     """Tensors an object validated, each with the version counter it had then.

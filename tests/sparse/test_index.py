@@ -8,6 +8,8 @@ from torch_geometric.data import Data
 
 from geomlearn.sparse import SparseIndex
 
+from .backends import BACKENDS
+
 
 def test_csr_and_csc_layouts_group_edges_stably():
     edge_index = torch.tensor([[2, 0, 1, 0, 2], [1, 1, 0, 2, 1]])
@@ -171,14 +173,17 @@ def test_an_in_place_edit_of_an_index_tensor_is_refused_at_the_next_use(edit):
     assert torch.equal(spmm(SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3), x), before)
 
 
-def test_writes_behind_the_version_counter_give_an_error_not_a_wild_read():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_writes_behind_the_version_counter_give_an_error_not_a_wild_read(backend):
     from tests.isolated import outcomes
 
-    results = outcomes("""
+    results = outcomes(f"""
         import torch
         from geomlearn.sparse import SparseIndex, spmm, sddmm, segment_softmax, gather_sum, block_spmm, \\
-            reverse_block_product, coupling_spmm
+            reverse_block_product, coupling_spmm, use_backend
         from tests.sparse.test_coupling_spmm import random_couplings, random_inputs
+
+        use_backend("{backend}").__enter__()       # the whole child runs on this backend
 
         def fresh():
             return SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]], dtype=torch.int32), num_nodes=3)

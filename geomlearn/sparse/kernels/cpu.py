@@ -258,11 +258,7 @@ def check_indices(kernel: str, ptr: Tensor | None = None, positions: int = 0, **
             if _count_outside(_np(values).reshape(-1), low, high):
                 problems.append(f"{name} (entries outside {low}..{high - 1})")
     if problems:
-        raise IndexModifiedError(
-            f"{kernel}: its sparse layout no longer holds what its SparseIndex validated: {', '.join(problems)}; "
-            f"nothing was read through it. A layout tensor was written behind its version counter (through .data or "
-            f".numpy()), or handed to a torch.ops.geomlearn op unchecked"
-        )
+        raise IndexModifiedError.in_layout(kernel, problems)
 
 
 def _edge_weights(weight: Tensor | None, x: Tensor) -> tuple[Tensor, int]:

@@ -1,6 +1,7 @@
 """Triton kernels for CUDA tensors (and for CPU tensors under ``TRITON_INTERPRET=1``).
 
-The primitives and their contracts are those of :mod:`.cpu`. Each row-wise kernel gives one program
+The primitives and their contracts are those of :mod:`.cpu`, the check of every index array a kernel reads through
+included (:func:`check_indices`: on CUDA without a host synchronisation, as a device-side assertion). Each row-wise kernel gives one program
 to one output row (and one tile of its features) and loops over that row's edges in order, keeping
 the accumulator in registers: no ``[E, C]`` intermediate and no atomics, so results are
 deterministic (the max/min backward is the exception: it adds with atomics). Accumulation is in float32
@@ -14,6 +15,8 @@ import torch
 import triton
 import triton.language as tl
 from torch import Tensor
+
+from ..index import IndexModifiedError
 
 
 def _acc_dtype(dtype: torch.dtype):
@@ -405,9 +408,31 @@ def _reverse_block_product_backward_kernel(rev, blocks, left, right, grad, grad_
 _MODES = {"sum": 0, "mean": 1, "max": 2, "min": 3}
 
 
+def check_indices(kernel: str, ptr: Tensor | None = None, positions: int = 0, **indices: tuple[Tensor, int, int]):
+    """:func:`geomlearn.sparse.kernels.cpu.check_indices` on the device: a few reductions over the index arrays,
+    and no host synchronisation on CUDA, where an entry out of range trips a device-side assertion naming the
+    kernel and the array (``torch._assert_async``; the next synchronising call raises it, before any result is
+    read). On CPU tensors (``TRITON_INTERPRET=1``) it raises :class:`~geomlearn.sparse.IndexModifiedError`."""
+    checks = []
+    if ptr is not None and ptr.numel():
+        checks.append((f"ptr (row bounds outside 0..{positions} or falling)",
+                       (ptr[0] >= 0) & (ptr[-1] <= positions) & (ptr[1:] >= ptr[:-1]).all()))
+    for name, (values, low, high) in indices.items():
+        if values.numel():
+            smallest, largest = torch.aminmax(values)
+            checks.append((f"{name} (entries outside {low}..{high - 1})", (smallest >= low) & (largest < high)))
+    for problem, fine in checks:
+        if fine.device.type == "cuda":
+            torch._assert_async(fine, str(IndexModifiedError.in_layout(kernel, [problem])))
+        elif not bool(fine):
+            raise IndexModifiedError.in_layout(kernel, [problem])
+
+
 def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor | None, reduce: str):
     """See :func:`geomlearn.sparse.kernels.cpu.gather_reduce`."""
     rows, heads, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
+    edges = eid.shape[0] if weight is None else weight.shape[0]
+    check_indices("spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
     hc = heads * chans
     out = torch.empty(rows, heads, chans, dtype=x.dtype, device=x.device)
     extreme = reduce in ("max", "min")
@@ -428,6 +453,8 @@ def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tens
     """See :func:`geomlearn.sparse.kernels.cpu.scatter_winners` (atomic adds here: sums of several
     winners into one source may round differently from run to run)."""
     rows, heads, chans = arg.shape
+    edges = eid.shape[0] if weight is None else min(eid.shape[0], weight.shape[0])
+    check_indices("spmm backward", arg=(arg, -1, idx.shape[0]), idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
     hc = heads * chans
     need_w = need_w and weight is not None
     grad_x = torch.zeros_like(x)
@@ -443,6 +470,7 @@ def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tens
 def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.sddmm`."""
     rows, heads, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
+    check_indices("sddmm", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     out = torch.zeros(eid.shape[0], heads, dtype=a.dtype, device=a.device)
     if rows and heads and eid.shape[0]:
         _sddmm_kernel[(rows, heads)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, heads, chans,
@@ -453,6 +481,7 @@ def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.segment_softmax`."""
     rows, heads = ptr.shape[0] - 1, scores.shape[1]
+    check_indices("segment_softmax", ptr, eid.shape[0], eid=(eid, 0, scores.shape[0]))
     out = torch.zeros_like(scores)
     if rows and heads and eid.shape[0]:
         _segment_softmax_kernel[(rows,)](ptr, eid, scores.contiguous(), out, heads,
@@ -463,6 +492,7 @@ def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
 def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tensor, transpose: bool) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.block_gather`."""
     rows, d, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
+    check_indices("block_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, blocks.shape[0]))
     out = torch.zeros(rows, d, chans, dtype=x.dtype, device=x.device)
     if rows and d and chans:
         block_c = _block(chans, 64)
@@ -475,6 +505,7 @@ def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tenso
 def block_sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.block_sddmm`."""
     rows, d, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
+    check_indices("block_spmm backward", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     out = torch.zeros(eid.shape[0], d, d, dtype=a.dtype, device=a.device)
     if rows and d and eid.shape[0]:
         _block_sddmm_kernel[(rows,)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, d, chans,
@@ -528,6 +559,8 @@ def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values
                     x: Tensor, y: Tensor, w: Tensor, size: int) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.coupling_gather`."""
     rows, chans = ptr.shape[0] - 1, x.shape[1]
+    check_indices("coupling_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]),
+                  eid=(eid, 0, min(y.shape[0], w.shape[0])))
     out = torch.zeros(rows, chans, size, dtype=x.dtype, device=x.device)
     if rows and chans and values.shape[0]:
         block_c, block_o = _block(chans, 32), _block(size, 64)
@@ -541,6 +574,7 @@ def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values
 def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: Tensor, y: Tensor | None,
                    w: Tensor | None, z: Tensor, wrt_w: bool, size: int) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.coupling_edges`."""
+    check_indices("coupling_spmm backward", src=(src, 0, x.shape[0]), dst=(dst, 0, z.shape[0]))
     edges, chans = src.shape[0], x.shape[1]
     out = torch.zeros((edges, size, chans) if wrt_w else (edges, size), dtype=x.dtype, device=x.device)
     if edges and chans and values.shape[0]:
@@ -582,6 +616,7 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
 
 def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product`."""
+    check_indices("reverse_block_product", rev=(rev, 0, blocks.shape[0]))
     edges, d = blocks.shape[0], blocks.shape[1]
     out = torch.empty_like(blocks)
     if edges:
@@ -595,6 +630,7 @@ def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, righ
 def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None,
                                    grad: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product_backward`."""
+    check_indices("reverse_block_product backward", rev=(rev, 0, blocks.shape[0]))
     edges, d = blocks.shape[0], blocks.shape[1]
     scaled = left is not None
     grad_blocks = torch.empty_like(blocks)
