@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geomlearn.sparse import (Couplings, IndexModifiedError, SparseIndex, block_spmm, coupling_spmm, gather_sum,
-                              reverse_block_product, sddmm, segment_matmul, segment_reduce, segment_softmax, spmm)
+                              householder_product, pair_neighbors, reverse_block_product, sddmm, segment_matmul,
+                              segment_reduce, segment_softmax, segment_tree_reduce, spmm)
 from geomlearn.sparse import reference as ref
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
@@ -144,6 +145,43 @@ def test_find_edges_answers_as_a_dense_adjacency_does(data):
     assert found.tolist() == [(int(s), int(t)) in existing for s, t in zip(src, dst)]
     for q in found.nonzero()[:, 0].tolist():
         assert (int(index.src[edge[q]]), int(index.dst[edge[q]])) == (int(src[q]), int(dst[q]))
+
+
+@PROPERTY
+@given(data=st.data(), d=st.integers(1, 5))
+def test_householder_product_equals_lapacks_and_marks_non_finite_parameters(data, d):
+    params = data.draw(values((data.draw(st.integers(0, 6)), d * (d - 1) // 2)))
+    out = householder_product(params, d)
+    finite = torch.isfinite(params).all(dim=1)
+    assert_same(out[finite], ref.householder_product(params[finite], d))
+    # LAPACK itself gives a block of finite and NaN entries for an infinite reflector entry; none is right, and
+    # the block must not look like an orthogonal matrix: it holds a NaN.
+    assert bool(out[~finite].isnan().flatten(1).any(dim=1).all())
+
+
+@PROPERTY
+@given(data=st.data())
+def test_tree_reduction_of_an_associative_operator_equals_the_segment_reduction(data):
+    index = data.draw(graphs())
+    per_edge = data.draw(values((index.num_edges, 2)))
+    assert_same(segment_tree_reduce(per_edge, index, torch.maximum), ref.segment_reduce(per_edge, index, "max"))
+
+
+@PROPERTY
+@given(data=st.data())
+def test_pair_neighbors_answer_as_a_dense_adjacency_does(data):
+    index = data.draw(graphs(square=True))
+    if index.num_dst == 0:
+        return
+    count = data.draw(st.integers(0, 6))
+    pairs = torch.tensor(data.draw(st.lists(st.lists(st.integers(0, index.num_dst - 1), min_size=2, max_size=2),
+                                            min_size=count, max_size=count)), dtype=torch.int64).reshape(-1, 2).t()
+    result = pair_neighbors(index, pairs)
+    neighbours = [set() for _ in range(index.num_dst)]
+    for j, i in index.edge_index.t().tolist():
+        neighbours[i].add(j)
+    expected = [(p, u, u in neighbours[b]) for p, (a, b) in enumerate(pairs.t().tolist()) for u in sorted(neighbours[a])]
+    assert list(zip(result.pair.tolist(), result.node.tolist(), result.shared.tolist())) == expected
 
 
 # ----------------------------------------------------------------------------------------- invalid input
