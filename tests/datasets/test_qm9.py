@@ -52,30 +52,9 @@ def write_parts(folder, rows):
         (folder / part).write_text("\n".join(lines) + "\n")
 
 
-def test_full_read_is_cached_and_malformed_rows_are_named(tmp_path, monkeypatch):
-    module = importlib.import_module("geomlearn.datasets.qm9")          # the package's qm9 is the function
-    from geomlearn.datasets import DataFormatError
-
-    data = tmp_path / "data"
-    data.mkdir()
-    rows = [(k + 1, "['C','H']", f"[[0.,0.,{k}.],[1.,0.,0.]]") for k in range(7)]
-    write_parts(data, rows)
-    monkeypatch.setattr(module, "_data_folder", lambda: data)
-    monkeypatch.setattr(module.Path, "home", lambda: tmp_path)
-    first = qm9()
-    assert [m.idx for m in first] == [1, 4, 7, 2, 5, 3, 6]                 # part 1, then 2, then 3
-    assert list(tmp_path.glob(".cache/geomlearn/processed/qm9-*.pt"))
-    again = qm9()                                                           # from the cache
-    assert all(torch.equal(a.pos, b.pos) and torch.equal(a.y, b.y) for a, b in zip(first, again))
-    torch.testing.assert_close(first[1].pos[0], torch.tensor([0.0, 0.0, 3.0]))
-    write_parts(data, rows[:3] + [(9, "['C','H']", "[[0.,0.,1.]]")])         # two elements, one position
-    with pytest.raises(DataFormatError, match="qm9_part1.csv' line 3: 2 elements but 3 coordinates"):
-        qm9()
-
-
 @pytest.fixture
 def tiny_qm9(tmp_path, monkeypatch):
-    module = importlib.import_module("geomlearn.datasets.qm9")
+    module = importlib.import_module("geomlearn.datasets.qm9")          # the package's qm9 is the function
     data = tmp_path / "data"
     data.mkdir()
     rows = [(k + 1, "['C','H']", f"[[0.,0.,{k}.],[1.,0.,0.]]") for k in range(7)]
@@ -83,6 +62,21 @@ def tiny_qm9(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "_data_folder", lambda: data)
     monkeypatch.setattr(module.Path, "home", lambda: tmp_path)
     return data, rows, tmp_path / ".cache" / "geomlearn" / "processed"
+
+
+def test_full_read_is_cached_and_malformed_rows_are_named(tiny_qm9):
+    from geomlearn.datasets import DataFormatError
+
+    data, rows, processed = tiny_qm9
+    first = qm9()
+    assert [m.idx for m in first] == [1, 4, 7, 2, 5, 3, 6]                 # part 1, then 2, then 3
+    assert list(processed.glob("qm9-*.pt"))
+    again = qm9()                                                           # from the cache
+    assert all(torch.equal(a.pos, b.pos) and torch.equal(a.y, b.y) for a, b in zip(first, again))
+    torch.testing.assert_close(first[1].pos[0], torch.tensor([0.0, 0.0, 3.0]))
+    write_parts(data, rows[:3] + [(9, "['C','H']", "[[0.,0.,1.]]")])         # two elements, one position
+    with pytest.raises(DataFormatError, match="qm9_part1.csv' line 3: 2 elements but 3 coordinates"):
+        qm9()
 
 
 def test_the_cache_follows_the_files_contents_not_their_sizes(tiny_qm9):

@@ -17,6 +17,18 @@ def float64():
     torch.set_default_dtype(default)
 
 
+def assert_same_products(ours, theirs, shared: bool, batch: int) -> None:
+    """The two products agree on random inputs: with ours's internal weights copied into e3nn's when ``shared``,
+    else with the same per-sample weights."""
+    x1, x2 = torch.randn(batch, ours.irreps_in1.dim), torch.randn(batch, ours.irreps_in2.dim)
+    if shared:
+        theirs.weight.data.copy_(ours.weight.data)
+        torch.testing.assert_close(ours(x1, x2), theirs(x1, x2), atol=1e-13, rtol=0)
+    else:
+        weight = torch.randn(batch, ours.weight_numel)
+        torch.testing.assert_close(ours(x1, x2, weight), theirs(x1, x2, weight), atol=1e-13, rtol=0)
+
+
 def test_fully_connected_equals_e3nn(float64):
     torch.manual_seed(0)
     ours, theirs = CGTensorProduct(IN1, IN2, OUT), o3.FullyConnectedTensorProduct(IN1, IN2, OUT)
@@ -33,13 +45,7 @@ def test_irreps_of_multiplicity_zero_are_empty_as_in_e3nn(float64, irreps, share
     ours, theirs = CGTensorProduct(*irreps, shared_weights=shared), \
         o3.FullyConnectedTensorProduct(*irreps, shared_weights=shared)
     assert ours.weight_numel == theirs.weight_numel
-    x1, x2 = torch.randn(5, ours.irreps_in1.dim), torch.randn(5, ours.irreps_in2.dim)
-    if shared:
-        theirs.weight.data.copy_(ours.weight.data)
-        torch.testing.assert_close(ours(x1, x2), theirs(x1, x2), atol=1e-13, rtol=0)
-    else:
-        weight = torch.randn(5, ours.weight_numel)
-        torch.testing.assert_close(ours(x1, x2, weight), theirs(x1, x2, weight), atol=1e-13, rtol=0)
+    assert_same_products(ours, theirs, shared, batch=5)
 
 
 @pytest.mark.parametrize("shared", [True, False])
@@ -50,13 +56,7 @@ def test_uvu_equals_e3nn_with_the_same_instructions(float64, shared):
     instructions = [(p.i_in1, p.i_in2, p.i_out, "uvu", True) for p in ours.paths]
     theirs = o3.TensorProduct(irreps_in1, IN2, irreps_out, instructions, shared_weights=shared,
                               internal_weights=shared)
-    x1, x2 = torch.randn(10, ours.irreps_in1.dim), torch.randn(10, ours.irreps_in2.dim)
-    if shared:
-        theirs.weight.data.copy_(ours.weight.data)
-        torch.testing.assert_close(ours(x1, x2), theirs(x1, x2), atol=1e-13, rtol=0)
-    else:
-        weight = torch.randn(10, ours.weight_numel)
-        torch.testing.assert_close(ours(x1, x2, weight), theirs(x1, x2, weight), atol=1e-13, rtol=0)
+    assert_same_products(ours, theirs, shared, batch=10)
 
 
 def test_shared_and_per_sample_weights_agree_and_gradients_match():
