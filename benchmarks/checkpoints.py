@@ -15,23 +15,11 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-
-def _commit() -> Optional[str]:
-    """The short git commit of the working tree these benchmarks run from (``+`` when it has changes), or None."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+" if dirty else "")
+from .provenance import git_commit
 
 
 def _file_name(text: str) -> str:
@@ -110,7 +98,7 @@ class Checkpoints:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(dict(case=case, unit=unit, settings=settings, finished=stamp,
-                                           commit=_commit(), result=result), indent=1))
+                                           commit=git_commit(), result=result), indent=1))
         partial.replace(path)                      # a unit's file is whole or absent, even if the run is killed
         return result
 

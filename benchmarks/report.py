@@ -6,10 +6,14 @@ import dataclasses
 import datetime
 import json
 import platform
+import shlex
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
 
+from .provenance import git_commit
 from .registry import Record
 
 
@@ -68,7 +72,10 @@ def write_results(suite: str, records: list[Record], out: Path, device: torch.de
     payload = [dataclasses.asdict(r) for r in records]
     (out / f"{suite}.json").write_text(json.dumps(payload, indent=1))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nRun: {stamp}\n\n"
+    command = " ".join(["python -m benchmarks", *map(shlex.quote, sys.argv[1:])])
+    versions = ", ".join(f"{name} {version(name)}" for name in ("numba", "torch_geometric", "e3nn"))
+    text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nVersions: {versions}  \n"
+            f"Commit: {git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n"
             + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n")
     path = out / f"{suite}.md"
     path.write_text(text)

@@ -13,6 +13,9 @@ Peers (each where it is installed):
 * for ``householder_product`` (O(d) restriction maps from reflector entries): LAPACK's per-matrix
   ``torch.linalg.householder_product``, which Neural Sheaf Diffusion's reference code calls.
 
+``index check`` cases time what every kernel call pays for its safety: the pass that checks the layout's
+``ptr``, ``idx`` and ``eid`` before the kernel reads through them, alone and as a share of the sum ``spmm``.
+
 Every case is timed forward and forward+backward (gradients for ``x``, for the blocks in ``block_spmm``, for
 the reflector entries in ``householder_product``); the effective bandwidth counts the minimum traffic of the
 product (one read of a source row per edge, one write per output row, the index and the weights; one read of the
@@ -136,6 +139,8 @@ def _case_name(op: str, num_edges: int, f: int, reduce: str, backward: bool) -> 
         return f"spmm {reduce} E={num_edges:.0e} F={f} {mode}"
     if op == "householder_product":
         return f"householder_product d={f} E={num_edges:.0e} {mode}"
+    if op == "index_check":
+        return f"index check E={num_edges:.0e} F={f} {mode}"
     return f"block_spmm d=3 C={f} E={num_edges:.0e} {mode}"
 
 
@@ -144,6 +149,7 @@ def _cases(ctx: Context):
     features = [64] if ctx.quick else [16, 64, 256]
     grid = [("spmm", e, f, r, b) for e in edges for f in features for r in ("sum", "mean", "max") for b in (False, True)]
     grid += [("block_spmm", e, 32, "sum", b) for e in edges for b in (False, True)]
+    grid += [("index_check", e, 64, "sum", False) for e in edges]
     # NSD's stalk dimensions; 396,706 edges: Squirrel's, where O(d)-NSD forms 5 layers of maps per epoch
     maps = [100_000] if ctx.quick else [396_706, 2_000_000]
     grid += [("householder_product", e, d, "", b) for e in maps for d in (3, 4) for b in (False, True)]
@@ -162,6 +168,29 @@ def _householder_case(num_edges: int, d: int, backward: bool, device: torch.devi
                        device, params)
     records += _measure(case, "torch.linalg.householder_product", lambda p: reference.householder_product(p, d),
                         (entries,), backward, bytes_moved, device, params)
+    return records
+
+
+def _index_check_case(index: SparseIndex, f: int, device) -> list[Record]:
+    """What validating a layout costs: the pass that checks ``ptr``, ``idx`` and ``eid`` before a kernel reads
+    through them (every call, so that a write behind the index's back is an error, not a wild read), timed alone
+    and beside the sum ``spmm`` it guards, which includes it."""
+    from geomlearn.sparse.kernels import backend_for
+
+    case = _case_name("index_check", index.num_edges, f, "sum", False)
+    params = dict(op="index_check", E=index.num_edges, N=index.num_dst, F=f, reduce="sum", mode="fwd")
+    ptr, idx, eid = index.csr()
+    x = torch.randn(index.num_src, f, generator=torch.Generator().manual_seed(0)).to(device)
+    check = backend_for(device).check_indices
+    bytes_moved = ptr.numel() * ptr.element_size() + 2 * idx.numel() * idx.element_size()
+    records = _measure(case, "index check", lambda: check("spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]),
+                                                          eid=(eid, 0, eid.shape[0])), (), False,
+                       bytes_moved, device, params)
+    records += _measure(case, "spmm sum (checks included)", lambda v: spmm(index, v), (x,), False,
+                        index.num_edges * (f * 4 + 8) + index.num_dst * f * 4, device, params)
+    times = {r.impl: r.value for r in records if r.metric == "time"}
+    records.append(Record(SUITE, case, "index check", "share of the spmm", 100 * times["index check"] /
+                          times["spmm sum (checks included)"], "%", params=params))
     return records
 
 
@@ -247,11 +276,14 @@ def run(ctx: Context) -> list[Record]:
         case = _case_name(op, num_edges, f, reduce, backward)
         if op == "householder_product":
             records += _householder_case(num_edges, f, backward, device)
+            continue
+        if index is None or index.num_edges != num_edges:  # cases come grouped by size: one graph at a time
+            data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
+            index = SparseIndex.from_data(data).to(device)
+            index.csr(), index.csc()  # built once per graph, outside the measurements
+        if op == "index_check":
+            records += _index_check_case(index, f, device)
         else:
-            if index is None or index.num_edges != num_edges:  # cases come grouped by size: one graph at a time
-                data = power_law_graph(max(num_edges // AVERAGE_DEGREE, 1000), num_edges, seed=0)
-                index = SparseIndex.from_data(data).to(device)
-                index.csr(), index.csc()  # built once per graph, outside the measurements
             records += _graph_case(op, index, f, reduce, backward, device)
         records += _speedups(records, case)
         records += [Record(SUITE, case, r.impl, "of copy bandwidth", 100 * r.value / bandwidth, "%", params=r.params)

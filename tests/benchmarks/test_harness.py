@@ -99,6 +99,16 @@ def test_kernels_suite_times_householder_product_against_lapack():
             assert r.value == pytest.approx(times[(r.case, r.impl)] / times[(r.case, "geomlearn")])
 
 
+def test_kernels_suite_times_the_index_check_beside_the_spmm_it_guards():
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="index check")
+    records = SUITES["kernels"].run(ctx)
+    assert {r.case for r in records} == {"index check E=1e+05 F=64 fwd"}
+    times = {r.impl: r.value for r in records if r.metric == "time"}
+    assert set(times) == {"index check", "spmm sum (checks included)"}
+    (share,) = [r for r in records if r.metric == "share of the spmm"]
+    assert share.value == pytest.approx(100 * times["index check"] / times["spmm sum (checks included)"])
+
+
 def test_git_tracks_the_finished_units_of_a_run_under_results_but_not_its_records():
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():

@@ -250,8 +250,10 @@ def _np(t: Tensor) -> np.ndarray:
 
 def check_indices(kernel: str, ptr: Tensor | None = None, positions: int = 0, **indices: tuple[Tensor, int, int]):
     """Raise :class:`~geomlearn.sparse.IndexModifiedError` unless ``ptr`` rises from >= 0 to <= ``positions`` and
-    every entry of each ``name=(values, low, high)`` lies in ``[low, high)``: what ``kernel`` will read through."""
-    with _Parallel():
+    every entry of each ``name=(values, low, high)`` lies in ``[low, high)``: what ``kernel`` will read through.
+    The loops are uniform, so they run on numba's static schedule: the kernels' small dynamic chunks would cost
+    more than the comparisons."""
+    with _Parallel(chunk=0):
         problems = [] if ptr is None or not _count_bad_bounds(_np(ptr), positions) else [
             f"ptr (row bounds outside 0..{positions} or falling)"]
         for name, (values, low, high) in indices.items():
@@ -270,11 +272,15 @@ def _edge_weights(weight: Tensor | None, x: Tensor) -> tuple[Tensor, int]:
 
 
 class _Parallel:
-    """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread)."""
+    """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread); ``chunk=0``
+    is numba's static schedule, for loops whose iterations all cost the same."""
+
+    def __init__(self, chunk: int = _CHUNK):
+        self.chunk = chunk
 
     def __enter__(self):
         numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-        self._chunk = numba.set_parallel_chunksize(_CHUNK)
+        self._chunk = numba.set_parallel_chunksize(self.chunk)
 
     def __exit__(self, *exc):
         numba.set_parallel_chunksize(self._chunk)
