@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -24,8 +26,15 @@ def _folder() -> Path:
         if data_required():
             raise
     archive = fetch_file("movielens/ml-100k.zip", _URL, what=what)
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(archive.parent)
+    # Unpacked beside the archive and renamed into place when complete: an interrupted unpacking leaves no
+    # half folder that a later call would read.
+    with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".ml-100k.") as unpacking:
+        try:
+            with zipfile.ZipFile(archive) as zipped:
+                zipped.extractall(unpacking)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise DataFormatError(f"'{archive}': not a readable zip archive: {err}") from err
+        os.replace(Path(unpacking) / "ml-100k", archive.parent / "ml-100k")
     return require_file("movielens/ml-100k/u1.base", what=what).parent
 
 

@@ -90,3 +90,25 @@ def test_a_fractional_rating_is_refused(folds_copy):
     (folds_copy / "u3.test").write_text("".join(lines[:2] + ["1\t50\t4.5\t883603013\n"] + lines[2:]))
     with pytest.raises(DataFormatError, match=r"u3.test': not a readable table of numbers"):
         movielens_100k()
+
+
+def test_the_archive_is_unpacked_whole_or_not_at_all(monkeypatch, tmp_path):
+    import zipfile
+
+    needs_data("movielens/ml-100k/u1.base")
+    source = data_root() / "movielens" / "ml-100k"
+    folder = tmp_path / "movielens"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "ml-100k.zip", "w") as archive:
+        for path in sorted(source.iterdir()):
+            archive.write(path, f"ml-100k/{path.name}")
+    monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
+    monkeypatch.delenv("GEOMLEARN_REQUIRE_DATA", raising=False)
+    (folder / "ml-100k.zip").write_bytes((folder / "ml-100k.zip").read_bytes()[:100_000])     # cut short
+    with pytest.raises(DataFormatError, match=r"ml-100k.zip': not a readable zip archive"):
+        movielens_100k()
+    assert sorted(p.name for p in folder.iterdir()) == ["ml-100k.zip"]                       # nothing half-unpacked
+    with zipfile.ZipFile(folder / "ml-100k.zip", "w") as archive:
+        for path in sorted(source.iterdir()):
+            archive.write(path, f"ml-100k/{path.name}")
+    assert movielens_100k().num_edges == 100_000
