@@ -18,6 +18,8 @@
 ``segment_tree_reduce``     each target's values folded by a binary operator along a balanced tree
 ``reverse_edges``           each edge's reverse in a symmetric graph, by sorting
 ``pair_neighbors``          neighbours of node pairs and which are shared (common-neighbour row products)
+``sample_neighbors``        multi-hop neighbour sampling (uniform or weighted, with or without replacement):
+                            the mini-batch subgraph, its per-layer blocks built from the sampler's own CSR
 ==========================  ==========================================================================
 
 Each numeric op is a ``torch.library`` custom op with autograd and a fake implementation (so
@@ -33,6 +35,7 @@ from .gather_sum import gather_sum
 from .householder_product import householder_product
 from .index import CompressedIndex, IndexModifiedError, SparseIndex
 from .kernels import use_backend
+from .neighbor_sampling import SampledSubgraph, sample_neighbors
 from .pair_neighbors import PairNeighbors, pair_neighbors
 from .reverse_block_product import block_gram, reverse_block_product
 from .reverse_edges import reverse_edge_values, reverse_edges
@@ -48,6 +51,7 @@ __all__ = [
     "Couplings",
     "IndexModifiedError",
     "PairNeighbors",
+    "SampledSubgraph",
     "SparseIndex",
     "block_gram",
     "block_spmm",
@@ -58,6 +62,7 @@ __all__ = [
     "reverse_block_product",
     "reverse_edge_values",
     "reverse_edges",
+    "sample_neighbors",
     "sddmm",
     "segment_matmul",
     "segment_reduce",

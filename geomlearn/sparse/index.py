@@ -186,6 +186,18 @@ class SparseIndex:
         out._init_checked(edge_index, num_src, num_dst, owned=True)
         return out
 
+    @classmethod
+    def _trusted_csr(cls, ptr: Tensor, src: Tensor, dst: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
+        """An index whose edges this package produced already grouped by target (a sampler's output): ``src`` /
+        ``dst [E]`` in CSR order with row starts ``ptr [num_dst + 1]``. Its CSR is those tensors as they are (the
+        identity edge order), with no check and no sort."""
+        out = cls._trusted(torch.stack([src, dst]), num_src, num_dst)
+        dtype = out.index_dtype
+        out._csr = CompressedIndex(ptr.to(dtype), out._edge_index[0],
+                                   torch.arange(out.num_edges, dtype=dtype, device=out.device))
+        out._sealed.add("compressed layout", *out._csr)
+        return out
+
     def check_intact(self) -> None:
         """Raise :class:`IndexModifiedError` if a tensor of this index was modified in place since it was
         validated (every accessor and every sparse op calls this first)."""

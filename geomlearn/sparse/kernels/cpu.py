@@ -253,7 +253,7 @@ def check_indices(kernel: str, ptr: Tensor | None = None, positions: int = 0, **
     every entry of each ``name=(values, low, high)`` lies in ``[low, high)``: what ``kernel`` will read through.
     The loops are uniform, so they run on numba's static schedule: the kernels' small dynamic chunks would cost
     more than the comparisons."""
-    with _Parallel(chunk=0):
+    with Parallel(chunk=0):
         problems = [] if ptr is None or not _count_bad_bounds(_np(ptr), positions) else [
             f"ptr (row bounds outside 0..{positions} or falling)"]
         for name, (values, low, high) in indices.items():
@@ -271,7 +271,7 @@ def _edge_weights(weight: Tensor | None, x: Tensor) -> tuple[Tensor, int]:
     return weight, 1
 
 
-class _Parallel:
+class Parallel:
     """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread); ``chunk=0``
     is numba's static schedule, for loops whose iterations all cost the same."""
 
@@ -296,7 +296,7 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
     edges = eid.shape[0] if weight is None else weight.shape[0]
     check_indices("spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
     w, w_on = _edge_weights(weight, x)
-    with _Parallel():
+    with Parallel():
         if reduce in ("sum", "mean"):
             out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
             _gather_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, reduce == "mean", out.numpy())
@@ -328,7 +328,7 @@ def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor
     """``out[eid[k], h] = <a[r, h, :], b[idx[k], h, :]>`` for every position ``k`` of row ``r``; ``[E, H]``."""
     check_indices("sddmm", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     out = torch.zeros(eid.shape[0], a.shape[1], dtype=a.dtype)
-    with _Parallel():
+    with Parallel():
         _sddmm(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), out.numpy())
     return out
 
@@ -337,7 +337,7 @@ def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
     """Softmax of ``scores [E, H]`` over the positions of each row; ``[E, H]``."""
     check_indices("segment_softmax", ptr, eid.shape[0], eid=(eid, 0, scores.shape[0]))
     out = torch.zeros_like(scores)
-    with _Parallel():
+    with Parallel():
         _segment_softmax(_np(ptr), _np(eid), _np(scores), out.numpy())
     return out
 
@@ -346,7 +346,7 @@ def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tenso
     """``out[r] = sum_{k in row r} B_k @ x[idx[k]]`` with ``B_k = blocks[eid[k]]`` (or its transpose); ``[R, d, C]``."""
     check_indices("block_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, blocks.shape[0]))
     out = torch.zeros(ptr.shape[0] - 1, x.shape[1], x.shape[2], dtype=x.dtype)
-    with _Parallel():
+    with Parallel():
         _block_gather(_np(ptr), _np(idx), _np(eid), _np(blocks), _np(x), transpose, out.numpy())
     return out
 
@@ -356,7 +356,7 @@ def block_sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> 
     check_indices("block_spmm backward", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     d = a.shape[1]
     out = torch.zeros(eid.shape[0], d, d, dtype=a.dtype)
-    with _Parallel():
+    with Parallel():
         _block_sddmm(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), out.numpy())
     return out
 
@@ -392,7 +392,7 @@ def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values
     check_indices("coupling_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]),
                   eid=(eid, 0, min(y.shape[0], w.shape[0])))
     out = torch.zeros(ptr.shape[0] - 1, x.shape[1], size, dtype=x.dtype)
-    with _Parallel():
+    with Parallel():
         _coupling_gather(_np(ptr), _np(idx), _np(eid), _np(table), _np(values), _np(x), _np(y), _np(w), out.numpy())
     return out
 
@@ -405,7 +405,7 @@ def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: T
     check_indices("coupling_spmm backward", src=(src, 0, x.shape[0]), dst=(dst, 0, z.shape[0]))
     edges, chans = src.shape[0], x.shape[1]
     out = torch.zeros((edges, size, chans) if wrt_w else (edges, size), dtype=x.dtype)
-    with _Parallel():
+    with Parallel():
         if wrt_w:
             _coupling_edge_weights(_np(src), _np(dst), _np(table), _np(values), _np(x), _np(y), _np(z), out.numpy())
         else:
@@ -418,7 +418,7 @@ def householder_product(params: Tensor, d: int) -> Tensor:
     """``[E, d, d]``: per edge the product ``H_0 ... H_{d-2}`` of the reflections whose vectors hold
     ``params [E, d (d - 1) / 2]`` below a unit diagonal (see :func:`geomlearn.sparse.householder_product`)."""
     out = torch.empty(params.shape[0], d, d, dtype=params.dtype)
-    with _Parallel():
+    with Parallel():
         edge_block_kernels(d).householder_product(_np(params), out.numpy())
     return out
 
@@ -426,7 +426,7 @@ def householder_product(params: Tensor, d: int) -> Tensor:
 def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) -> Tensor:
     """``dL/dparams [E, d (d - 1) / 2]`` from the forward's ``product [E, d, d]`` and ``grad = dL/dproduct``."""
     out = torch.zeros_like(params)
-    with _Parallel():
+    with Parallel():
         edge_block_kernels(product.shape[1]).householder_product_backward(_np(params), _np(product), _np(grad),
                                                                           out.numpy())
     return out
@@ -438,7 +438,7 @@ def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, righ
     check_indices("reverse_block_product", rev=(rev, 0, blocks.shape[0]))
     out = torch.empty_like(blocks)
     (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
-    with _Parallel():
+    with Parallel():
         edge_block_kernels(blocks.shape[1]).reverse_block_product(_np(rev), _np(blocks), _np(left), _np(right), scaled,
                                                                   out.numpy())
     return out
@@ -453,7 +453,7 @@ def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | N
     grad_left = torch.empty(blocks.shape[0] if has_scales else 1, blocks.shape[1], dtype=blocks.dtype)
     grad_right = torch.empty_like(grad_left)
     (left, scaled), (right, _) = _edge_weights(left, blocks), _edge_weights(right, blocks)
-    with _Parallel():
+    with Parallel():
         edge_block_kernels(blocks.shape[1]).reverse_block_product_backward(
             _np(rev), _np(blocks), _np(left), _np(right), scaled, _np(grad), grad_blocks.numpy(), grad_left.numpy(),
             grad_right.numpy())
