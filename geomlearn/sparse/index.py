@@ -67,6 +67,16 @@ class Sealed:
         for tensor in tensors:
             self._tensors.append((name, tensor, tensor._version))
 
+    def __getstate__(self) -> dict:
+        return {"owner": self.owner, "tensors": [(name, tensor) for name, tensor, _ in self._tensors]}
+
+    def __setstate__(self, state: dict) -> None:
+        # A tensor sent to another process (a loader's worker) arrives with a fresh version counter: the seal is
+        # taken again on the tensors as they arrive.
+        self.owner, self._tensors = state["owner"], []
+        for name, tensor in state["tensors"]:
+            self.add(name, tensor)
+
     def check(self) -> None:
         if torch.compiler.is_compiling():
             return
@@ -386,18 +396,34 @@ class SparseIndex:
             out._transpose, self._transpose = self, out
         return self._transpose
 
-    def to(self, device: torch.device | str) -> "SparseIndex":
-        """A copy on ``device`` (the cached layouts move with it)."""
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "SparseIndex":
+        """A copy on ``device`` (the cached layouts move with it). The signature of ``Tensor.to``'s device form, so a
+        torch_geometric ``Data`` that holds an index (a mini-batch's blocks) moves it with ``data.to(device)``."""
+        return self._copied(lambda t: t.to(device, non_blocking=non_blocking, copy=True))
+
+    def pin_memory(self) -> "SparseIndex":
+        """A copy in page-locked memory (for an asynchronous transfer to a GPU; ``Data.pin_memory`` calls it)."""
+        return self._copied(lambda t: t.pin_memory())
+
+    def share_memory_(self) -> "SparseIndex":
+        """Move the index's tensors to shared memory, in place: worker processes that receive the index (a
+        loader's sampler) then map the same pages instead of copying the graph."""
         self.check_intact()
-        out = SparseIndex._trusted(self._edge_index.to(device, copy=True), self.num_src, self.num_dst)
+        for tensor in (self._edge_index, *(self._csr or ()), *(self._csc or ())):
+            tensor.share_memory_()
+        return self
+
+    def _copied(self, copy) -> "SparseIndex":
+        self.check_intact()
+        out = SparseIndex._trusted(copy(self._edge_index), self.num_src, self.num_dst)
         for name in ("_csr", "_csc"):
             layout = getattr(self, name)
             if layout is not None:
-                moved = CompressedIndex(*(t.to(device, copy=True) for t in layout))
+                moved = CompressedIndex(*(copy(t) for t in layout))
                 out._sealed.add("compressed layout", *moved)
                 setattr(out, name, moved)
         if self._reverse is not None:
-            out.cache_reverse(self._reverse.to(device, copy=True))
+            out.cache_reverse(copy(self._reverse))
         return out
 
     # ------------------------------------------------------------- constructors
