@@ -23,6 +23,7 @@ from torch import Tensor
 from ..argument_checks import is_int
 from ._checks import check_index
 from .index import IndexModifiedError, SparseIndex
+from .kernels import backend_name
 
 
 class SampledSubgraph(NamedTuple):
@@ -103,9 +104,11 @@ def sample_neighbors(index: SparseIndex, seeds: Tensor, fanouts: Sequence[int], 
     in-edges then always gets exactly that many); with ``weight [E]`` each draw takes an edge with probability
     proportional to its weight (without replacement: among the edges not drawn yet; weight 0: never).
 
-    The draws depend only on the seed taken from ``generator`` (or, without one, from torch's global generator,
-    so ``torch.manual_seed`` repeats a run as it does torch_geometric's loaders) and never on the number of
-    threads: every node owns a counter-based random stream.
+    On the CPU (numba, parallel over each frontier's nodes) the draws depend only on the seed taken from
+    ``generator`` (or, without one, from torch's global generator, so ``torch.manual_seed`` repeats a run as it does
+    torch_geometric's loaders) and never on the number of threads: every node owns a counter-based random stream.
+    CUDA tensors are sampled by vectorised torch operations (a sort of each frontier's candidate in-edges by random
+    keys), from ``generator`` (on the index's device) or CUDA's global generator: the same law, another stream.
 
     Args:
         index: the graph (one node set; edges ``j -> i`` are drawn for ``i``).
@@ -113,7 +116,7 @@ def sample_neighbors(index: SparseIndex, seeds: Tensor, fanouts: Sequence[int], 
         fanouts: ``[L]`` ints ``>= 0``, or ``-1`` for every in-edge.
         replace: draw with replacement.
         weight: ``[E]`` finite edge weights ``>= 0``, in the index's edge order.
-        generator: the source of the sample's seed.
+        generator: the source of randomness (on the CPU for a CPU index, on the index's device otherwise).
 
     Returns:
         :class:`SampledSubgraph`.
@@ -124,8 +127,17 @@ def sample_neighbors(index: SparseIndex, seeds: Tensor, fanouts: Sequence[int], 
     """
     check_index(index)
     seeds, fanouts = _check_arguments(index, seeds, fanouts, weight, generator)
-    if index.device.type != "cpu":
-        raise NotImplementedError(f"sample_neighbors: no sampler for device '{index.device}' yet (the CPU's is numba's)")
+    if backend_name(index.device) == "cpu":
+        parts = _sample_on_cpu(index, seeds, fanouts, replace, weight, generator)
+    else:
+        parts = _sample_with_torch(index, seeds, fanouts, replace, weight, generator)
+    return _assemble(*parts, fanouts)
+
+
+def _sample_on_cpu(index: SparseIndex, seeds: Tensor, fanouts: list[int], replace: bool, weight: Optional[Tensor],
+                   generator: Optional[torch.Generator]) -> tuple:
+    """The numba sampler (:mod:`.kernels.cpu_sampling`): ``(node, sources, targets, edges, row counts, new nodes
+    per hop)``, the middle four a list per hop."""
     from .kernels import cpu_sampling as kernels
     from .kernels.cpu import Parallel
 
@@ -162,27 +174,66 @@ def sample_neighbors(index: SparseIndex, seeds: Tensor, fanouts: Sequence[int], 
                     nodes = np.concatenate([nodes, np.empty(count + drawn - nodes.shape[0], dtype=np.int64)])
                 local = np.empty(drawn, dtype=np.int64)
                 added = kernels.relabel(src, node_map, nodes, count, local) - count
-                sources.append(local)
-                targets.append(dst)
-                edges.append(edge)
-                row_counts.append(counts)
+                sources.append(torch.from_numpy(local))
+                targets.append(torch.from_numpy(dst))
+                edges.append(torch.from_numpy(edge))
+                row_counts.append(torch.from_numpy(counts))
                 start, count = count, count + added
                 num_nodes.append(added)
             node = torch.from_numpy(nodes[:count].copy())
         finally:
             kernels.forget(node_map, nodes, count)
-    row_counts.append(np.zeros(num_nodes[-1], dtype=np.int64))      # the last hop's nodes: no edges drawn
-    ptr_all = torch.from_numpy(np.concatenate([[0], np.cumsum(np.concatenate(row_counts))]))
-    src_all, dst_all = (torch.from_numpy(np.concatenate(part)) for part in (sources, targets))
-    firsts = np.cumsum(num_nodes)                                    # nodes up to and with each hop
+    return node, sources, targets, edges, row_counts, num_nodes
+
+
+def _sample_with_torch(index: SparseIndex, seeds: Tensor, fanouts: list[int], replace: bool,
+                       weight: Optional[Tensor], generator: Optional[torch.Generator]) -> tuple:
+    """The vectorised torch sampler (:mod:`.kernels.torch_sampling`): the GPU backend's (CUDA tensors, or CPU
+    tensors with the ``"triton"`` backend forced, as the tests run it); the same output as :func:`_sample_on_cpu`. The index's layouts are sealed, so what it gathers through is validated data."""
+    from .kernels import torch_sampling as kernels
+
+    if generator is not None and generator.device != index.device:
+        raise ValueError(f"generator: expected a generator on the index's device {index.device}, got one on "
+                         f"{generator.device}")
+    ptr, idx, eid = index.csr()
+    node_map = torch.full((index.num_src,), -1, dtype=torch.long, device=index.device)
+    batch = seeds.shape[0]
+    local, node = kernels.first_appearance(seeds.long(), node_map, 0)
+    if node.numel() < batch:
+        raise ValueError(f"seeds: expected distinct node ids, got {batch - node.numel()} repeated")
+    parts, num_nodes, start = [node], [batch], 0
+    sources, targets, edges, row_counts = [], [], [], []
+    for fanout in fanouts:
+        frontier = torch.cat(parts)[start:]
+        counts, src, edge = kernels.sample_hop(ptr, idx, eid, frontier, fanout, replace, weight, generator)
+        local, new_nodes = kernels.first_appearance(src, node_map, start + frontier.numel())
+        targets.append(torch.repeat_interleave(torch.arange(start, start + frontier.numel(), device=index.device),
+                                               counts))
+        sources.append(local)
+        edges.append(edge)
+        row_counts.append(counts)
+        start += frontier.numel()
+        parts.append(new_nodes)
+        num_nodes.append(new_nodes.numel())
+    return torch.cat(parts), sources, targets, edges, row_counts, num_nodes
+
+
+def _assemble(node: Tensor, sources: list, targets: list, edges: list, row_counts: list, num_nodes: list,
+              fanouts: list[int]) -> SampledSubgraph:
+    """The sampled subgraph from each hop's draws (grouped by target, in frontier order): its local edges, and the
+    per-layer blocks as prefixes of one CSR, with no sort."""
+    device = node.device
+    row_counts = row_counts + [torch.zeros(num_nodes[-1], dtype=torch.long, device=device)]   # the last hop's nodes
+    ptr_all = torch.cat([torch.zeros(1, dtype=torch.long, device=device), torch.cumsum(torch.cat(row_counts), 0)])
+    src_all, dst_all = torch.cat(sources), torch.cat(targets)
+    firsts = torch.tensor(num_nodes).cumsum(0).tolist()              # nodes up to and with each hop
     hops = []
     for h in range(len(fanouts)):
-        rows, cols = int(firsts[h]), int(firsts[h + 1])
+        rows, cols = firsts[h], firsts[h + 1]
         end = int(ptr_all[rows])
         hops.append(SparseIndex._trusted_csr(ptr_all[:rows + 1], src_all[:end], dst_all[:end], cols, rows))
-    return SampledSubgraph(node=node, edge=torch.from_numpy(np.concatenate(edges)),
-                           edge_index=torch.stack([src_all, dst_all]), hops=hops, num_sampled_nodes=num_nodes,
-                           num_sampled_edges=[len(e) for e in edges])
+    return SampledSubgraph(node=node, edge=torch.cat(edges), edge_index=torch.stack([src_all, dst_all]), hops=hops,
+                           num_sampled_nodes=list(num_nodes), num_sampled_edges=[len(e) for e in edges])
 
 
 __all__ = ["SampledSubgraph", "sample_neighbors"]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from geomlearn.sparse import SparseIndex, sample_neighbors, spmm
 
+from .backends import BACKENDS, running_on
 from .graphs import random_graph
 
 
@@ -69,9 +70,10 @@ def test_a_hand_checked_sample():
     assert both.shape == (4, 4) and both.csr().ptr.tolist() == [0, 3, 5, 5, 5]   # layer 1: every sampled edge
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(data=st.data(), replace=st.booleans(), weighted=st.booleans())
-def test_every_sample_is_a_consistent_subgraph(data, replace, weighted):
+def test_every_sample_is_a_consistent_subgraph(backend, data, replace, weighted):
     num_nodes = data.draw(st.integers(1, 12))
     index = random_graph(num_nodes, num_nodes, data.draw(st.integers(0, 50)), seed=data.draw(st.integers(0, 99)))
     seeds = torch.tensor(data.draw(st.lists(st.integers(0, num_nodes - 1), min_size=1, max_size=num_nodes,
@@ -81,8 +83,9 @@ def test_every_sample_is_a_consistent_subgraph(data, replace, weighted):
     if weighted:
         weight = torch.rand(index.num_edges, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
         weight[::3] = 0.0
-    sample = sample_neighbors(index, seeds, fanouts, replace=replace, weight=weight,
-                              generator=torch.Generator().manual_seed(data.draw(st.integers(0, 2**31))))
+    with running_on(backend):
+        sample = sample_neighbors(index, seeds, fanouts, replace=replace, weight=weight,
+                                  generator=torch.Generator().manual_seed(data.draw(st.integers(0, 2**31))))
     assert_consistent(index, seeds, fanouts, sample, replace, weight)
 
 
@@ -107,17 +110,13 @@ def _star_graph(stars: int, degree: int) -> SparseIndex:
     return SparseIndex(torch.stack([sources, targets]), num_nodes=stars * (degree + 1))
 
 
-def _draw_frequencies(stars, degree, fanout, seed, **options) -> torch.Tensor:
-    """How often each of the ``degree`` in-edge positions was drawn, over ``stars`` targets, ``[degree]``."""
-    index = _star_graph(stars, degree)
-    sample = sample_neighbors(index, torch.arange(stars), [fanout], generator=torch.Generator().manual_seed(seed),
-                              **options)
-    return torch.bincount(sample.edge % degree, minlength=degree).double()
-
-
-def test_uniform_draws_take_each_in_edge_with_probability_fanout_over_degree():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uniform_draws_take_each_in_edge_with_probability_fanout_over_degree(backend):
     stars, degree, fanout = 20_000, 10, 3
-    frequencies = _draw_frequencies(stars, degree, fanout, seed=0)
+    with running_on(backend):
+        sample = sample_neighbors(_star_graph(stars, degree), torch.arange(stars), [fanout],
+                                  generator=torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(sample.edge % degree, minlength=degree).double()
     expected = stars * fanout / degree                                 # 6,000 each
     spread = math.sqrt(stars * (fanout / degree) * (1 - fanout / degree))
     assert bool(((frequencies - expected).abs() < 5 * spread).all()), frequencies
@@ -125,14 +124,16 @@ def test_uniform_draws_take_each_in_edge_with_probability_fanout_over_degree():
     assert chi2 < 35.0                                                  # 9 dof: p < 1e-4 above this
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("replace", [False, True])
-def test_weighted_draws_follow_the_weights(replace):
+def test_weighted_draws_follow_the_weights(replace, backend):
     stars, degree = 20_000, 4
     weights = torch.tensor([0.0, 1.0, 2.0, 5.0], dtype=torch.float64)
     index = _star_graph(stars, degree)
     weight = weights.repeat(stars)
-    sample = sample_neighbors(index, torch.arange(stars), [1 if not replace else 3], replace=replace, weight=weight,
-                              generator=torch.Generator().manual_seed(2))
+    with running_on(backend):
+        sample = sample_neighbors(index, torch.arange(stars), [1 if not replace else 3], replace=replace,
+                                  weight=weight, generator=torch.Generator().manual_seed(2))
     frequencies = torch.bincount(sample.edge % degree, minlength=degree).double()
     draws = frequencies.sum()
     assert frequencies[0] == 0                                         # weight 0: never
@@ -140,7 +141,8 @@ def test_weighted_draws_follow_the_weights(replace):
     spread = (draws * probability * (1 - probability)).sqrt()
     assert bool(((frequencies - draws * probability).abs() <= 5 * spread + 1e-9).all()), frequencies
     # without replacement, a target of three positive in-edges and fanout 5 keeps those three
-    every = sample_neighbors(index, torch.arange(3), [5], weight=weight)
+    with running_on(backend):
+        every = sample_neighbors(index, torch.arange(3), [5], weight=weight)
     assert sorted((every.edge % degree).tolist()) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
 
 
@@ -206,3 +208,14 @@ def test_a_layout_written_behind_the_version_counter_is_an_error_not_a_wild_read
     """)
     for part, (kind, message) in results.items():
         assert kind == "IndexModifiedError" and "sample_neighbors:" in message, (part, kind, message)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_in_edge_gives_the_same_subgraph_on_both_backends(backend):
+    index = random_graph(50, 50, 400, seed=9)
+    expected = sample_neighbors(index, torch.tensor([3, 17, 41]), [-1, -1])
+    with running_on(backend):
+        sample = sample_neighbors(index, torch.tensor([3, 17, 41]), [-1, -1])
+    for got, want in zip(sample[:3], expected[:3]):
+        assert torch.equal(got, want)
+    assert sample.num_sampled_nodes == expected.num_sampled_nodes
