@@ -12,12 +12,15 @@ torch_geometric's and OGB's own loaders use, and downloaded there when missing (
 ``movielens_100k``             MovieLens 100K rating graph with the five u1..u5 folds
 ``qm9``, ``qm9_split``         QM9 molecules (from ``qm9pack``), 12 targets, the 110k / 10k / rest split
 ``ogb_node`` / ``ogb_link``    OGB node / link property prediction, with their ``Evaluator``
+``save_graph`` / ``load_graph``  a graph as ``.npy`` files, memory-mapped when read (out-of-core features; the
+                               CSR the sampler walks, stored)
 ``power_law_graph``            synthetic power-law in-degree graph of any size
 ``stochastic_block_model``     synthetic SBM with block labels and class-dependent features
 =============================  =====================================================================
 """
 
 from .geom_gcn import GEOM_GCN_GRAPHS, geom_gcn_masks
+from .graph_store import load_graph, save_graph
 from .heterophilous import HETEROPHILOUS_GRAPHS, heterophilous
 from .movielens import movielens_100k
 from .ogb import ogb_link, ogb_node
@@ -29,6 +32,7 @@ from .synthetic import power_law_graph, stochastic_block_model
 
 __all__ = [
     "DataFormatError", "DataNotFoundError", "GEOM_GCN_GRAPHS", "HETEROPHILOUS_GRAPHS", "TARGETS_QM9", "atom_references",
-    "data_required", "data_root", "fetch_file", "geom_gcn_masks", "heterophilous", "movielens_100k", "ogb_link",
-    "ogb_node", "planetoid", "power_law_graph", "qm9", "qm9_split", "require_file", "stochastic_block_model",
+    "data_required", "data_root", "fetch_file", "geom_gcn_masks", "heterophilous", "load_graph", "movielens_100k",
+    "ogb_link", "ogb_node", "planetoid", "power_law_graph", "qm9", "qm9_split", "require_file", "save_graph",
+    "stochastic_block_model",
 ]

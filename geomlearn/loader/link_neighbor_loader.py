@@ -46,14 +46,14 @@ class LinkNeighborLoader(LinkLoader):
                  weight_attr: Optional[str] = None, transform: Optional[Callable] = None,
                  transform_sampler_output: Optional[Callable] = None, is_sorted: bool = False,
                  filter_per_worker: Optional[bool] = None, neighbor_sampler: Optional[NeighborSampler] = None,
-                 directed: bool = True, **kwargs):
+                 directed: bool = True, sparse_index=None, **kwargs):
         if edge_label_time is not None:
             raise NotImplementedError("edge_label_time: temporal sampling is not supported by geomlearn's sampler")
         if neighbor_sampler is None:
             neighbor_sampler = NeighborSampler(data, num_neighbors, replace=replace, subgraph_type=subgraph_type,
                                                disjoint=disjoint, temporal_strategy=temporal_strategy,
                                                time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
-                                               directed=directed)
+                                               directed=directed, sparse_index=sparse_index)
         super().__init__(data=data, link_sampler=neighbor_sampler, edge_label_index=edge_label_index,
                          edge_label=edge_label, neg_sampling=neg_sampling, neg_sampling_ratio=neg_sampling_ratio,
                          transform=transform, transform_sampler_output=transform_sampler_output,

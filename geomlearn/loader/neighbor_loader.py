@@ -47,14 +47,14 @@ class NeighborLoader(NodeLoader):
                  weight_attr: Optional[str] = None, transform: Optional[Callable] = None,
                  transform_sampler_output: Optional[Callable] = None, is_sorted: bool = False,
                  filter_per_worker: Optional[bool] = None, neighbor_sampler: Optional[NeighborSampler] = None,
-                 directed: bool = True, **kwargs):
+                 directed: bool = True, sparse_index=None, **kwargs):
         if input_time is not None:
             raise NotImplementedError("input_time: temporal sampling is not supported by geomlearn's sampler")
         if neighbor_sampler is None:
             neighbor_sampler = NeighborSampler(data, num_neighbors, replace=replace, subgraph_type=subgraph_type,
                                                disjoint=disjoint, temporal_strategy=temporal_strategy,
                                                time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
-                                               directed=directed)
+                                               directed=directed, sparse_index=sparse_index)
         super().__init__(data=data, node_sampler=neighbor_sampler, input_nodes=input_nodes, transform=transform,
                          transform_sampler_output=transform_sampler_output, filter_per_worker=filter_per_worker,
                          **worker_options(kwargs))

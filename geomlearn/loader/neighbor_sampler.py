@@ -56,12 +56,15 @@ class NeighborSampler(BaseSampler):
             it for you, see :func:`worker_options`): numba's OpenMP threads do not survive a fork.
         subgraph_type, disjoint, temporal_strategy, time_attr, is_sorted, directed: torch_geometric's; only their
             defaults are supported here (``is_sorted`` is accepted and ignored: the index sorts once).
+        sparse_index: ``data``'s graph as a :class:`~geomlearn.sparse.SparseIndex` already built (e.g. the
+            memory-mapped one :func:`geomlearn.datasets.load_graph` returns), used as it is; built from
+            ``data.edge_index`` otherwise.
     """
 
     def __init__(self, data: Data, num_neighbors: Sequence[int], replace: bool = False,
                  subgraph_type: str = "directional", disjoint: bool = False, temporal_strategy: str = "uniform",
                  time_attr: Optional[str] = None, weight_attr: Optional[str] = None, is_sorted: bool = False,
-                 share_memory: bool = True, directed: bool = True):
+                 share_memory: bool = True, directed: bool = True, sparse_index: Optional[SparseIndex] = None):
         if not isinstance(data, Data):
             raise TypeError(f"data: expected a homogeneous torch_geometric Data, got {type(data).__name__} "
                             f"(heterogeneous sampling is not built yet)")
@@ -79,14 +82,21 @@ class NeighborSampler(BaseSampler):
         self.num_neighbors = list(num_neighbors)
         self.replace = bool(replace)
         self.num_nodes = int(data.num_nodes)
-        self.index = SparseIndex.from_data(data)
+        if sparse_index is None:
+            self.index = SparseIndex.from_data(data)
+        elif not isinstance(sparse_index, SparseIndex) or sparse_index.shape != (self.num_nodes, self.num_nodes) or \
+                sparse_index.num_edges != data.num_edges:
+            raise ValueError(f"sparse_index: expected the SparseIndex of data's {self.num_nodes} nodes and "
+                             f"{data.num_edges} edges, got {sparse_index!r}")
+        else:
+            self.index = sparse_index
         self.index.csr()
         self.weight = None
         if weight_attr is not None:
             if weight_attr not in data:
                 raise ValueError(f"weight_attr: data has no attribute {weight_attr!r}")
             self.weight = data[weight_attr].double()
-        if share_memory:
+        if share_memory and not self.index.edge_index.is_shared():      # a mapped file is shared as it is
             self.index.share_memory_()
             if self.weight is not None:
                 self.weight.share_memory_()

@@ -197,11 +197,12 @@ class SparseIndex:
         return out
 
     @classmethod
-    def _trusted_csr(cls, ptr: Tensor, src: Tensor, dst: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
-        """An index whose edges this package produced already grouped by target (a sampler's output): ``src`` /
-        ``dst [E]`` in CSR order with row starts ``ptr [num_dst + 1]``. Its CSR is those tensors as they are (the
-        identity edge order), with no check and no sort."""
-        out = cls._trusted(torch.stack([src, dst]), num_src, num_dst)
+    def _trusted_csr(cls, ptr: Tensor, edge_index: Tensor, num_src: int, num_dst: int) -> "SparseIndex":
+        """An index whose edges this package produced or read already grouped by target (a sampler's output, a
+        graph store): ``edge_index [2, E]`` in CSR order with row starts ``ptr [num_dst + 1]``. Its CSR is those
+        tensors as they are (the identity edge order), with no check, no sort and, in the index's dtype, no copy (a
+        memory-mapped store stays mapped)."""
+        out = cls._trusted(edge_index, num_src, num_dst)
         dtype = out.index_dtype
         out._csr = CompressedIndex(ptr.to(dtype), out._edge_index[0],
                                    torch.arange(out.num_edges, dtype=dtype, device=out.device))

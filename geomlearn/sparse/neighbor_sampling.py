@@ -231,7 +231,8 @@ def _assemble(node: Tensor, sources: list, targets: list, edges: list, row_count
     for h in range(len(fanouts)):
         rows, cols = firsts[h], firsts[h + 1]
         end = int(ptr_all[rows])
-        hops.append(SparseIndex._trusted_csr(ptr_all[:rows + 1], src_all[:end], dst_all[:end], cols, rows))
+        hops.append(SparseIndex._trusted_csr(ptr_all[:rows + 1], torch.stack([src_all[:end], dst_all[:end]]), cols,
+                                             rows))
     return SampledSubgraph(node=node, edge=torch.cat(edges), edge_index=torch.stack([src_all, dst_all]), hops=hops,
                            num_sampled_nodes=list(num_nodes), num_sampled_edges=[len(e) for e in edges])
 

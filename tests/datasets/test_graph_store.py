@@ -1,0 +1,83 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from geomlearn.datasets import DataFormatError, DataNotFoundError, load_graph, save_graph
+from geomlearn.loader import NeighborLoader
+from geomlearn.sparse import SparseIndex, spmm
+
+
+def graph(seed: int = 0) -> Data:
+    g = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, 40, (2, 300), generator=g)
+    return Data(x=torch.randn(40, 6, generator=g), y=torch.randint(0, 3, (40,), generator=g), edge_index=edge_index,
+                edge_attr=torch.randn(300, 2, generator=g), train_mask=torch.rand(40, generator=g) < 0.5,
+                num_nodes=40)
+
+
+def test_a_stored_graph_is_the_same_graph_memory_mapped(tmp_path):
+    data = graph()
+    save_graph(data, tmp_path)
+    stored, index = load_graph(tmp_path)
+    assert isinstance(np.load(tmp_path / "x.npy", mmap_mode="r"), np.memmap)
+    assert torch.equal(stored.x, data.x) and torch.equal(stored.y, data.y)
+    perm = stored.edge_perm.long()                                    # stored edges: grouped by target
+    assert torch.equal(stored.edge_index.long(), data.edge_index[:, perm])
+    assert torch.equal(stored.edge_attr, data.edge_attr[perm])
+    assert bool((stored.edge_index[1][1:] >= stored.edge_index[1][:-1]).all())
+    assert index.edge_index.data_ptr() == stored.edge_index.data_ptr()                 # no copy
+    x = torch.randn(40, 3)
+    torch.testing.assert_close(spmm(index, x), spmm(SparseIndex.from_data(data), x))
+
+
+def test_the_memory_mapped_path_gives_the_same_batches_as_the_in_memory_one(tmp_path):
+    data = graph(1)
+    save_graph(data, tmp_path)
+    stored, index = load_graph(tmp_path)
+    torch.manual_seed(0)
+    in_memory = list(NeighborLoader(data, [4, 3], batch_size=8, shuffle=True))
+    torch.manual_seed(0)
+    mapped = list(NeighborLoader(stored, [4, 3], batch_size=8, shuffle=True, sparse_index=index))
+    for ours, theirs in zip(mapped, in_memory):
+        assert torch.equal(ours.n_id, theirs.n_id) and torch.equal(ours.x, theirs.x)
+        assert torch.equal(ours.edge_index, theirs.edge_index) and torch.equal(ours.edge_attr, theirs.edge_attr)
+        assert torch.equal(stored.edge_perm[ours.e_id].long(), theirs.e_id)
+
+
+def test_an_incomplete_or_damaged_store_is_refused(tmp_path):
+    data = graph(2)
+    save_graph(data, tmp_path)
+    (tmp_path / "meta.json").unlink()                                  # as after a write that did not finish
+    with pytest.raises(DataNotFoundError, match="meta.json' does not exist"):
+        load_graph(tmp_path)
+    save_graph(data, tmp_path)
+    ptr = np.load(tmp_path / "ptr.npy")
+    ptr[5], ptr[6] = ptr[6], ptr[5]
+    np.save(tmp_path / "ptr.npy", ptr)
+    with pytest.raises(DataFormatError, match=r"ptr.npy': expected offsets rising from 0 to 300"):
+        load_graph(tmp_path)
+    save_graph(data, tmp_path)
+    edges = np.load(tmp_path / "edge_index.npy")
+    edges[1, 0] += 1
+    np.save(tmp_path / "edge_index.npy", edges)
+    with pytest.raises(DataFormatError, match=r"its targets do not follow the offsets"):
+        load_graph(tmp_path)
+    save_graph(data, tmp_path)
+    (tmp_path / "x.npy").write_bytes((tmp_path / "x.npy").read_bytes()[:100])
+    with pytest.raises(DataFormatError, match=r"x.npy': not a readable .npy file"):
+        load_graph(tmp_path)
+    save_graph(data, tmp_path)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    (tmp_path / "meta.json").write_text(json.dumps(dict(meta, num_nodes=41)))
+    with pytest.raises(DataFormatError, match=r"ptr.npy': the offsets has 41 rows, expected 42"):
+        load_graph(tmp_path)
+
+
+def test_an_attribute_neither_per_node_nor_per_edge_is_refused(tmp_path):
+    data = graph(3)
+    data.thing = torch.zeros(7)
+    with pytest.raises(ValueError, match=r"data: attribute 'thing' of shape \[7\] is neither per node"):
+        save_graph(data, tmp_path)
