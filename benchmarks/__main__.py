@@ -16,6 +16,7 @@ import torch
 from . import suites  # noqa: F401  (suites register themselves on import)
 from .checkpoints import Checkpoints
 from .registry import SUITES, Context
+from .provenance import git_commit
 from .report import machine_description, markdown_table, write_results
 
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"SUITE: expected one of {sorted(SUITES) + ['quick', 'list']}, got {args.suite!r}")
 
     device = torch.device(args.device)
+    commit = git_commit()                    # the code that runs: taken before the suites, however long they take
     quick = args.quick or args.suite == "quick"
     names = sorted(SUITES) if args.suite == "quick" else [args.suite]
     everything = []
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                       full=args.full, budget_s=args.budget,
                       checkpoints=Checkpoints(args.out / ".checkpoints" / name, resume=args.resume))
         records = suite.run(ctx)
-        path = write_results(name, records, args.out, device, extra=ctx.summary)
+        path = write_results(name, records, args.out, device, extra=ctx.summary, commit=commit)
         ctx.checkpoints.clear()
         if suite.plot is not None:
             suite.plot(records, args.out)

@@ -66,8 +66,10 @@ def markdown_table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
-def write_results(suite: str, records: list[Record], out: Path, device: torch.device, extra: str = "") -> Path:
-    """Write ``out/SUITE.json`` and ``out/SUITE.md``; returns the markdown path."""
+def write_results(suite: str, records: list[Record], out: Path, device: torch.device, extra: str = "",
+                  commit: str | None = None) -> Path:
+    """Write ``out/SUITE.json`` and ``out/SUITE.md``; returns the markdown path. ``commit`` is the code that ran
+    (taken when the run started; the working tree's current commit by default)."""
     out.mkdir(parents=True, exist_ok=True)
     payload = [dataclasses.asdict(r) for r in records]
     (out / f"{suite}.json").write_text(json.dumps(payload, indent=1))
@@ -75,7 +77,7 @@ def write_results(suite: str, records: list[Record], out: Path, device: torch.de
     command = " ".join(["python -m benchmarks", *map(shlex.quote, sys.argv[1:])])
     versions = ", ".join(f"{name} {version(name)}" for name in ("numba", "torch_geometric", "e3nn"))
     text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nVersions: {versions}  \n"
-            f"Commit: {git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n"
+            f"Commit: {commit or git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n"
             + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n")
     path = out / f"{suite}.md"
     path.write_text(text)
