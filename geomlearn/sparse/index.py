@@ -21,7 +21,9 @@ Two compressed layouts are built lazily and cached:
   target row per thread, so every reduction is deterministic and free of atomics.
 * CSC, edges grouped by source, the CSR of ``A^T``: the backward kernels walk it.
 
-Indices are stored as ``int32`` whenever ``E`` and both node counts fit, ``int64`` otherwise.
+Node ids are stored as ``int32`` whenever both node counts fit (``index_dtype``), positions (the CSR / CSC offsets
+and edge ids) as ``int32`` whenever ``E`` fits (``position_dtype``), ``int64`` otherwise: a graph of more than
+``2**31`` edges keeps int64 offsets and int32 node ids.
 """
 
 from __future__ import annotations
@@ -174,8 +176,8 @@ class SparseIndex:
 
     def _init_checked(self, edge_index: Tensor, num_src: int, num_dst: int, owned: bool = False) -> None:
         """Keep ``edge_index`` (a private copy unless ``owned``: built by this package, referenced nowhere else)."""
-        fits = max(edge_index.shape[1], num_src, num_dst) < _INT32_MAX
-        self.index_dtype = torch.int32 if fits else torch.int64
+        self.index_dtype = torch.int32 if max(num_src, num_dst) < _INT32_MAX else torch.int64       # node ids
+        self.position_dtype = torch.int32 if edge_index.shape[1] < _INT32_MAX else torch.int64   # offsets, edge ids
         self._edge_index = edge_index.to(self.index_dtype, copy=not owned).contiguous()
         self.num_src = num_src
         self.num_dst = num_dst
@@ -203,9 +205,8 @@ class SparseIndex:
         tensors as they are (the identity edge order), with no check, no sort and, in the index's dtype, no copy (a
         memory-mapped store stays mapped)."""
         out = cls._trusted(edge_index, num_src, num_dst)
-        dtype = out.index_dtype
-        out._csr = CompressedIndex(ptr.to(dtype), out._edge_index[0],
-                                   torch.arange(out.num_edges, dtype=dtype, device=out.device))
+        out._csr = CompressedIndex(ptr.to(out.position_dtype), out._edge_index[0],
+                                   torch.arange(out.num_edges, dtype=out.position_dtype, device=out.device))
         out._sealed.add("compressed layout", *out._csr)
         return out
 
@@ -258,8 +259,8 @@ class SparseIndex:
         order = torch.argsort(rows, stable=True)
         boundaries = torch.arange(num_rows + 1, device=rows.device, dtype=rows.dtype)
         ptr = torch.searchsorted(rows[order], boundaries)
-        dtype = self.index_dtype
-        layout = CompressedIndex(ptr.to(dtype), cols[order].to(dtype).contiguous(), order.to(dtype))
+        layout = CompressedIndex(ptr.to(self.position_dtype), cols[order].to(self.index_dtype).contiguous(),
+                                 order.to(self.position_dtype))
         self._sealed.add("compressed layout", *layout)
         return layout
 

@@ -28,7 +28,7 @@ def _(ptr, idx, eid, tptr, tidx, teid, x, weight, reduce):
     rows = ptr.shape[0] - 1
     out = x.new_empty((rows, x.shape[1], x.shape[2]))
     arg_shape = (rows, x.shape[1], x.shape[2]) if reduce in ("max", "min") else (0,)
-    return out, idx.new_empty(arg_shape)
+    return out, ptr.new_empty(arg_shape)             # positions: the layout's offsets' dtype
 
 
 def _setup_context(ctx, inputs, output):

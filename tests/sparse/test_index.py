@@ -289,3 +289,31 @@ def test_edge_keys_are_exact_up_to_their_range_and_refused_past_it():
     huge = SparseIndex(torch.tensor([[0, 1], [1, 0]]), num_nodes=2**32)
     with pytest.raises(ValueError, match=r"index: edge keys .* need num_src \* num_dst <= 2\*\*63"):
         huge.find_edges(torch.tensor([0]), torch.tensor([1]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_more_edges_than_int32_keeps_int64_positions_and_int32_node_ids(monkeypatch, backend):
+    # A graph past 2**31 edges does not fit this machine: the threshold is lowered to 20 to take the same path.
+    import geomlearn.sparse.index as module
+    from geomlearn.sparse import sddmm, segment_softmax, spmm
+    from geomlearn.sparse import reference as ref
+
+    from .backends import running_on
+
+    monkeypatch.setattr(module, "_INT32_MAX", 20)
+    g = torch.Generator().manual_seed(0)
+    edges = torch.randint(0, 6, (2, 40), generator=g)
+    index = SparseIndex(edges, num_nodes=6)
+    assert index.index_dtype == torch.int32 and index.position_dtype == torch.int64
+    ptr, idx, eid = index.csr()
+    assert (ptr.dtype, idx.dtype, eid.dtype) == (torch.int64, torch.int32, torch.int64)
+    x = torch.randn(6, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    scores = torch.randn(40, dtype=torch.float64, generator=g)
+    with running_on(backend):
+        for reduce in ("sum", "max"):
+            out = spmm(index, x, reduce=reduce)
+            torch.testing.assert_close(out, ref.spmm(index, x, None, reduce))
+            (grad,) = torch.autograd.grad(out.sum(), x)
+            torch.testing.assert_close(grad, torch.autograd.grad(ref.spmm(index, x, None, reduce).sum(), x)[0])
+        torch.testing.assert_close(sddmm(index, x, x), ref.sddmm(index, x, x))
+        torch.testing.assert_close(segment_softmax(scores, index), ref.segment_softmax(scores, index))

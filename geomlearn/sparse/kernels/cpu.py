@@ -300,9 +300,9 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
         if reduce in ("sum", "mean"):
             out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
             _gather_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, reduce == "mean", out.numpy())
-            return out, torch.empty(0, dtype=idx.dtype)
+            return out, torch.empty(0, dtype=ptr.dtype)
         out = torch.zeros(rows, x.shape[1], x.shape[2], dtype=x.dtype)
-        arg = torch.full((rows, x.shape[1], x.shape[2]), -1, dtype=idx.dtype)  # rows without edges keep -1
+        arg = torch.full((rows, x.shape[1], x.shape[2]), -1, dtype=ptr.dtype)  # positions; empty rows keep -1
         sign = 1.0 if reduce == "max" else -1.0
         _gather_extreme(_np(ptr), _np(idx), _np(eid), _np(x), _np(w), w_on, sign, out.numpy(), arg.numpy())
         return out, arg

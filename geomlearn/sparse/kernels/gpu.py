@@ -445,7 +445,7 @@ def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tens
     _gather_reduce_kernel[(rows, triton.cdiv(hc, block))](
         ptr, idx, eid, x, w, out, arg, hc, chans, W_ON=weight is not None, MODE=_MODES[reduce],
         ACC=_acc_dtype(x.dtype), BLOCK=block)
-    return out, arg.to(idx.dtype) if extreme else arg
+    return out, arg.to(ptr.dtype) if extreme else arg
 
 
 def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tensor, weight: Tensor | None,
