@@ -8,13 +8,24 @@ import json
 import platform
 import shlex
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
 
 from .provenance import git_commit
 from .registry import Record
+
+
+_PACKAGES = ("numba", "torch_geometric", "e3nn", "torch_sparse", "torch_scatter", "pyg_lib", "tensorly", "dgl")
+
+
+def _version(name: str) -> str | None:
+    """The installed version of ``name`` (the peers too, where a suite ran them), or None."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def machine_description(device: torch.device) -> str:
@@ -75,7 +86,7 @@ def write_results(suite: str, records: list[Record], out: Path, device: torch.de
     (out / f"{suite}.json").write_text(json.dumps(payload, indent=1))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(["python -m benchmarks", *map(shlex.quote, sys.argv[1:])])
-    versions = ", ".join(f"{name} {version(name)}" for name in ("numba", "torch_geometric", "e3nn"))
+    versions = ", ".join(f"{name} {found}" for name, found in ((name, _version(name)) for name in _PACKAGES) if found)
     text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nVersions: {versions}  \n"
             f"Commit: {commit or git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n"
             + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n")
