@@ -137,7 +137,7 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     if num_edges and _targets_off_offsets(ptr, edge_index[1]):
         raise DataFormatError(f"'{folder / 'edge_index.npy'}': its targets do not follow the offsets in ptr.npy")
     ptr_t, edges = torch.from_numpy(ptr), torch.from_numpy(edge_index)
-    index = SparseIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)
+    index = SparseIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)          # checked just above
     data = Data(edge_index=edges, num_nodes=num_nodes, edge_perm=torch.from_numpy(mapped("edge_perm")))
     for key, size in [(k, num_nodes) for k in node_keys] + [(k, num_edges) for k in edge_keys]:
         array = mapped(key)

@@ -20,6 +20,7 @@ from torch_geometric.data import Data
 
 from .file_checks import (disjoint, finite, in_range, not_empty, read_npz, read_table, read_torch, rows,
                           whole_numbers)
+from .graph_store import load_graph, save_graph
 from .root import DataFormatError, data_required, data_root, fetch_file, require_file
 
 
@@ -126,8 +127,25 @@ def _graph(name: str, folder: Path, meta: dict) -> Data:
     return data
 
 
-def ogb_node(name: str) -> tuple[Data, "object"]:
+def _stored(folder: Path, build) -> Data:
+    """The graph ``build()`` returns, kept as a memory-mapped store in ``folder / "geomlearn-store"``: built and
+    written the first time (the store is complete only once its ``meta.json`` is written), mapped every time."""
+    store = folder / "geomlearn-store"
+    if not (store / "meta.json").exists():
+        save_graph(build(), store)
+    return load_graph(store)[0]
+
+
+def ogb_node(name: str, memory_map: bool = False) -> tuple[Data, "object"]:
     """An OGB node-property-prediction set (e.g. ``"ogbn-arxiv"``) and its ``ogb`` ``Evaluator``.
+
+    Args:
+        name: the set's OGB name.
+        memory_map: keep the set as ``.npy`` files beside OGB's (written once, see
+            :func:`~geomlearn.datasets.save_graph`) and return tensors mapped from them: features larger than the
+            memory train, and every process of a machine shares one copy. The edges are then grouped by target
+            (``data.edge_perm`` gives each one's position in OGB's order): give the loaders ``is_sorted=True`` and
+            they use them as they are.
 
     Returns:
         ``(data, evaluator)``: ``Data(x, edge_index, y [N, tasks], num_nodes, train_mask, val_mask, test_mask)``
@@ -137,6 +155,13 @@ def ogb_node(name: str) -> tuple[Data, "object"]:
 
     meta = _meta(name, "nodeproppred")
     folder = _folder(name, meta)
+    def build() -> Data:                                # only when not stored yet
+        return _node_set(name, folder, meta)
+
+    return (_stored(folder, build) if memory_map else build()), Evaluator(name)
+
+
+def _node_set(name: str, folder: Path, meta: dict) -> Data:
     data = _graph(name, folder, meta)
     labels_path = require_file(folder.relative_to(data_root()) / "raw" / "node-label.csv.gz", what=name)
     labels = read_table(labels_path)
@@ -159,11 +184,14 @@ def ogb_node(name: str) -> tuple[Data, "object"]:
     disjoint(split, masks)
     for key, mask in masks.items():
         setattr(data, key, mask)
-    return data, Evaluator(name)
+    return data
 
 
-def ogb_link(name: str) -> tuple[Data, dict, "object"]:
+def ogb_link(name: str, memory_map: bool = False) -> tuple[Data, dict, "object"]:
     """An OGB link-property-prediction set (e.g. ``"ogbl-collab"``), its edge split and ``Evaluator``.
+
+    ``memory_map`` keeps the graph as memory-mapped ``.npy`` files, as :func:`ogb_node` does (the split stays in
+    memory).
 
     Returns:
         ``(data, split, evaluator)``: ``data`` holds the training graph as OGB ships it (inverse edges
@@ -174,7 +202,7 @@ def ogb_link(name: str) -> tuple[Data, dict, "object"]:
 
     meta = _meta(name, "linkproppred")
     folder = _folder(name, meta)
-    data = _graph(name, folder, meta)
+    data = _stored(folder, lambda: _graph(name, folder, meta)) if memory_map else _graph(name, folder, meta)
     split = {}
     for part in ("train", "valid", "test"):
         path = require_file((folder / "split" / meta["split"] / f"{part}.pt").relative_to(data_root()), what=name)

@@ -54,8 +54,11 @@ class NeighborSampler(BaseSampler):
             it (on by default: torch_geometric keeps a copy per worker otherwise). With ``num_workers > 0`` on
             Linux, give torch_geometric's loaders ``multiprocessing_context="forkserver"`` (geomlearn's loaders do
             it for you, see :func:`worker_options`): numba's OpenMP threads do not survive a fork.
-        subgraph_type, disjoint, temporal_strategy, time_attr, is_sorted, directed: torch_geometric's; only their
-            defaults are supported here (``is_sorted`` is accepted and ignored: the index sorts once).
+        is_sorted: ``data.edge_index`` is grouped by target already (torch_geometric's contract; a memory-mapped
+            store's is): checked in one pass and kept as it is, with no sort and no copy
+            (:meth:`~geomlearn.sparse.SparseIndex.from_sorted`).
+        subgraph_type, disjoint, temporal_strategy, time_attr, directed: torch_geometric's; only their defaults are
+            supported here.
         sparse_index: ``data``'s graph as a :class:`~geomlearn.sparse.SparseIndex` already built (e.g. the
             memory-mapped one :func:`geomlearn.datasets.load_graph` returns), used as it is; built from
             ``data.edge_index`` otherwise.
@@ -83,7 +86,8 @@ class NeighborSampler(BaseSampler):
         self.replace = bool(replace)
         self.num_nodes = int(data.num_nodes)
         if sparse_index is None:
-            self.index = SparseIndex.from_data(data)
+            self.index = SparseIndex.from_sorted(data.edge_index, self.num_nodes) if is_sorted else \
+                SparseIndex.from_data(data)
         elif not isinstance(sparse_index, SparseIndex) or sparse_index.shape != (self.num_nodes, self.num_nodes) or \
                 sparse_index.num_edges != data.num_edges:
             raise ValueError(f"sparse_index: expected the SparseIndex of data's {self.num_nodes} nodes and "

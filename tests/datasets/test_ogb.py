@@ -126,3 +126,33 @@ def test_link_splits_are_checked_and_loaded_without_running_code(monkeypatch, tm
     (split / "valid.pt").write_bytes((split / "valid.pt").read_bytes()[:50])
     with pytest.raises(DataFormatError, match=r"valid.pt': not a readable torch file of arrays"):
         ogb_link("ogbl-ddi")
+
+
+def test_a_memory_mapped_node_set_is_the_same_set_and_samples_the_same(arxiv_like):
+    from geomlearn.loader import NeighborLoader
+
+    data, _ = ogb_node("ogbn-arxiv")
+    mapped, _ = ogb_node("ogbn-arxiv", memory_map=True)
+    assert (arxiv_like / "geomlearn-store" / "meta.json").exists()
+    assert torch.equal(mapped.x, data.x) and torch.equal(mapped.y, data.y)
+    assert torch.equal(mapped.train_mask, data.train_mask) and torch.equal(mapped.node_year, data.node_year)
+    assert torch.equal(mapped.edge_index.long(), data.edge_index[:, mapped.edge_perm.long()])
+    again, _ = ogb_node("ogbn-arxiv", memory_map=True)                  # from the store, not the CSV files
+    assert torch.equal(again.x, data.x)
+    torch.manual_seed(0)
+    from_memory = next(iter(NeighborLoader(data, [2, 2], batch_size=3)))
+    torch.manual_seed(0)
+    from_files = next(iter(NeighborLoader(mapped, [2, 2], batch_size=3, is_sorted=True)))
+    assert torch.equal(from_files.n_id, from_memory.n_id) and torch.equal(from_files.x, from_memory.x)
+    assert torch.equal(mapped.edge_perm[from_files.e_id].long(), from_memory.e_id)
+
+
+def test_a_memory_mapped_link_set_keeps_its_graph_and_split(monkeypatch, tmp_path):
+    monkeypatch.setenv("GEOMLEARN_DATA", str(tmp_path))
+    monkeypatch.setenv("GEOMLEARN_REQUIRE_DATA", "1")
+    write_tiny_link_set(tmp_path, "ogbl-ddi")
+    data, split, _ = ogb_link("ogbl-ddi")
+    mapped, mapped_split, _ = ogb_link("ogbl-ddi", memory_map=True)
+    assert mapped.num_edges == data.num_edges == 6
+    assert torch.equal(mapped.edge_index.long(), data.edge_index[:, mapped.edge_perm.long()])
+    assert torch.equal(mapped_split["test"]["edge_neg"], split["test"]["edge_neg"])

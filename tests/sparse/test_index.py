@@ -317,3 +317,21 @@ def test_more_edges_than_int32_keeps_int64_positions_and_int32_node_ids(monkeypa
             torch.testing.assert_close(grad, torch.autograd.grad(ref.spmm(index, x, None, reduce).sum(), x)[0])
         torch.testing.assert_close(sddmm(index, x, x), ref.sddmm(index, x, x))
         torch.testing.assert_close(segment_softmax(scores, index), ref.segment_softmax(scores, index))
+
+
+def test_from_sorted_keeps_a_sorted_edge_index_as_it_is_and_checks_it():
+    from geomlearn.sparse import spmm
+
+    edges = torch.tensor([[1, 2, 0, 2, 1], [0, 0, 1, 2, 2]], dtype=torch.int32)
+    index = SparseIndex.from_sorted(edges, 3)
+    assert index.edge_index.data_ptr() == edges.data_ptr()                 # no copy
+    assert index.csr().ptr.tolist() == [0, 2, 3, 5]
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(spmm(index, x), spmm(SparseIndex(edges, num_nodes=3), x))
+    with pytest.raises(ValueError, match=r"edge_index: expected targets in non-decreasing order .* got 2 then 0 at "
+                                         r"column 3"):
+        SparseIndex.from_sorted(torch.tensor([[0, 1, 2, 0], [1, 2, 2, 0]]), 3)
+    with pytest.raises(ValueError, match=r"edge_index: indices must be < num_nodes=2, got 2"):
+        SparseIndex.from_sorted(edges, 2)
+    with pytest.raises(ValueError, match=r"edge_index: indices must be >= 0"):
+        SparseIndex.from_sorted(torch.tensor([[-1], [0]]), 2)
