@@ -13,9 +13,10 @@ written last, marks a complete store, so a half-written store is never read):
 
 Reading maps the files copy-on-write (``mmap_mode="c"``): nothing is read until it is touched, the pages are shared
 by every process that maps the same file (a ``torchrun`` job's processes hold the features once per machine), and
-a write lands in the writing process's memory, never in the file. Sample such a graph in the process that mapped it
-(a loader with ``num_workers=0``): a loader's worker processes receive the tensors by pickling, which copies a
-mapped tensor into shared memory.
+a write lands in the writing process's memory, never in the file. The store's index goes to a loader's worker
+processes as its folder (:class:`MappedIndex`), and geomlearn's loaders keep the features in the main process, where
+the batches are built (unless ``filter_per_worker=True``): a tensor sent to a worker by pickling would be copied into
+shared memory.
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def save_graph(data: Data, folder: Union[str, os.PathLike]) -> Path:
     return folder
 
 
+class MappedIndex(SparseIndex):
+    """The :class:`~geomlearn.sparse.SparseIndex` of a graph store, over its memory-mapped files. Sent to another
+    process (a loader's worker, by pickling) it travels as the store's folder and is mapped there again; it is never
+    copied into shared memory (its pages are shared through the file already)."""
+
+    folder: Path
+
+    def __reduce__(self):
+        return _mapped_index, (str(self.folder),)
+
+    def share_memory_(self) -> "MappedIndex":
+        return self
+
+
+def _mapped_index(folder: str) -> MappedIndex:
+    return load_graph(folder)[1]
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def _targets_off_offsets(ptr, targets):  # pragma: no cover - compiled
     """How many edges in ``ptr[i]:ptr[i + 1]`` do not have target ``i``: one pass over the (mapped) file, no copy."""
@@ -137,7 +156,8 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     if num_edges and _targets_off_offsets(ptr, edge_index[1]):
         raise DataFormatError(f"'{folder / 'edge_index.npy'}': its targets do not follow the offsets in ptr.npy")
     ptr_t, edges = torch.from_numpy(ptr), torch.from_numpy(edge_index)
-    index = SparseIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)          # checked just above
+    index = MappedIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)          # checked just above
+    index.folder = folder
     data = Data(edge_index=edges, num_nodes=num_nodes, edge_perm=torch.from_numpy(mapped("edge_perm")))
     for key, size in [(k, num_nodes) for k in node_keys] + [(k, num_edges) for k in edge_keys]:
         array = mapped(key)
@@ -146,4 +166,4 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     return data, index
 
 
-__all__ = ["load_graph", "save_graph"]
+__all__ = ["MappedIndex", "load_graph", "save_graph"]

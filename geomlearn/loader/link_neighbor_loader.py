@@ -10,10 +10,11 @@ from torch_geometric.data import Data
 from torch_geometric.loader import LinkLoader
 from torch_geometric.sampler import NegativeSampling
 
-from .neighbor_sampler import NeighborSampler, SampledBatch, worker_options
+from .neighbor_sampler import NeighborSampler, worker_options
+from .sampled_loader import SampledLoaderMixin, filter_per_worker_for
 
 
-class LinkNeighborLoader(LinkLoader):
+class LinkNeighborLoader(SampledLoaderMixin, LinkLoader):
     r"""Mini-batches for link prediction (the setting of NCN / NCNC on ogbl sets) with torch_geometric's arguments and
     batches, without pyg-lib or torch-sparse.
 
@@ -54,17 +55,11 @@ class LinkNeighborLoader(LinkLoader):
                                                disjoint=disjoint, temporal_strategy=temporal_strategy,
                                                time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
                                                directed=directed, sparse_index=sparse_index)
+        filter_per_worker = filter_per_worker_for(neighbor_sampler, filter_per_worker)
         super().__init__(data=data, link_sampler=neighbor_sampler, edge_label_index=edge_label_index,
                          edge_label=edge_label, neg_sampling=neg_sampling, neg_sampling_ratio=neg_sampling_ratio,
                          transform=transform, transform_sampler_output=transform_sampler_output,
                          filter_per_worker=filter_per_worker, **worker_options(kwargs))
-
-    def filter_fn(self, out: SampledBatch) -> Data:
-        """torch_geometric's batch, with the sampler's blocks as ``hops``."""
-        data = super().filter_fn(out)
-        if isinstance(out, SampledBatch):
-            data.hops = out.hops
-        return data
 
 
 __all__ = ["LinkNeighborLoader"]

@@ -9,10 +9,11 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.loader import NodeLoader
 
-from .neighbor_sampler import NeighborSampler, SampledBatch, worker_options
+from .neighbor_sampler import NeighborSampler, worker_options
+from .sampled_loader import SampledLoaderMixin, filter_per_worker_for
 
 
-class NeighborLoader(NodeLoader):
+class NeighborLoader(SampledLoaderMixin, NodeLoader):
     r"""The loader of GraphSAGE-style mini-batch training (Hamilton et al., 2017), with torch_geometric's arguments
     and batches, that runs without pyg-lib or torch-sparse.
 
@@ -55,16 +56,10 @@ class NeighborLoader(NodeLoader):
                                                disjoint=disjoint, temporal_strategy=temporal_strategy,
                                                time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
                                                directed=directed, sparse_index=sparse_index)
+        filter_per_worker = filter_per_worker_for(neighbor_sampler, filter_per_worker)
         super().__init__(data=data, node_sampler=neighbor_sampler, input_nodes=input_nodes, transform=transform,
                          transform_sampler_output=transform_sampler_output, filter_per_worker=filter_per_worker,
                          **worker_options(kwargs))
-
-    def filter_fn(self, out: SampledBatch) -> Data:
-        """torch_geometric's batch, with the sampler's blocks as ``hops``."""
-        data = super().filter_fn(out)
-        if isinstance(out, SampledBatch):
-            data.hops = out.hops
-        return data
 
 
 __all__ = ["NeighborLoader"]

@@ -100,7 +100,7 @@ class NeighborSampler(BaseSampler):
             if weight_attr not in data:
                 raise ValueError(f"weight_attr: data has no attribute {weight_attr!r}")
             self.weight = data[weight_attr].double()
-        if share_memory and not self.index.edge_index.is_shared():      # a mapped file is shared as it is
+        if share_memory:                      # a store's mapped index is shared through its file already
             self.index.share_memory_()
             if self.weight is not None:
                 self.weight.share_memory_()

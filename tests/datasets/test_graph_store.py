@@ -81,3 +81,23 @@ def test_an_attribute_neither_per_node_nor_per_edge_is_refused(tmp_path):
     data.thing = torch.zeros(7)
     with pytest.raises(ValueError, match=r"data: attribute 'thing' of shape \[7\] is neither per node"):
         save_graph(data, tmp_path)
+
+
+def test_a_mapped_index_travels_to_workers_as_its_folder_and_the_features_stay(tmp_path):
+    import pickle
+
+    data = graph(4)
+    data.x = torch.randn(40, 2000)                                     # 320 kB of features
+    save_graph(data, tmp_path)
+    stored, index = load_graph(tmp_path)
+    sent = pickle.dumps(index)
+    assert len(sent) < 1000                                            # the folder, not the edges
+    again = pickle.loads(sent)
+    assert torch.equal(again.edge_index, index.edge_index) and torch.equal(again.csr().ptr, index.csr().ptr)
+    loader = NeighborLoader(stored, [3, 2], batch_size=8, sparse_index=index, num_workers=2)
+    assert len(pickle.dumps(loader)) < 50_000                          # no features, no edges
+    batches = list(loader)
+    seeds = torch.cat([b.n_id[: b.batch_size] for b in batches])
+    assert sorted(seeds.tolist()) == list(range(40))
+    for batch in batches:
+        assert torch.equal(batch.x, data.x[batch.n_id])
