@@ -18,7 +18,6 @@ radius is floored there.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import torch

@@ -10,8 +10,8 @@ from torch_geometric.data import Data
 from torch_geometric.loader import LinkLoader
 from torch_geometric.sampler import NegativeSampling
 
-from .neighbor_sampler import NeighborSampler, worker_options
-from .sampled_loader import SampledLoaderMixin, filter_per_worker_for
+from .neighbor_sampler import NeighborSampler
+from .sampled_loader import SampledLoaderMixin, loader_setup
 
 
 class LinkNeighborLoader(SampledLoaderMixin, LinkLoader):
@@ -50,16 +50,13 @@ class LinkNeighborLoader(SampledLoaderMixin, LinkLoader):
                  directed: bool = True, sparse_index=None, **kwargs):
         if edge_label_time is not None:
             raise NotImplementedError("edge_label_time: temporal sampling is not supported by geomlearn's sampler")
-        if neighbor_sampler is None:
-            neighbor_sampler = NeighborSampler(data, num_neighbors, replace=replace, subgraph_type=subgraph_type,
-                                               disjoint=disjoint, temporal_strategy=temporal_strategy,
-                                               time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
-                                               directed=directed, sparse_index=sparse_index)
-        filter_per_worker = filter_per_worker_for(neighbor_sampler, filter_per_worker)
-        super().__init__(data=data, link_sampler=neighbor_sampler, edge_label_index=edge_label_index,
-                         edge_label=edge_label, neg_sampling=neg_sampling, neg_sampling_ratio=neg_sampling_ratio,
-                         transform=transform, transform_sampler_output=transform_sampler_output,
-                         filter_per_worker=filter_per_worker, **worker_options(kwargs))
-
+        sampler, filter_per_worker, options = loader_setup(
+            data, num_neighbors, neighbor_sampler, filter_per_worker, kwargs, replace=replace,
+            subgraph_type=subgraph_type, disjoint=disjoint, temporal_strategy=temporal_strategy, time_attr=time_attr,
+            weight_attr=weight_attr, is_sorted=is_sorted, directed=directed, sparse_index=sparse_index)
+        super().__init__(data=data, link_sampler=sampler, edge_label_index=edge_label_index, edge_label=edge_label,
+                         neg_sampling=neg_sampling, neg_sampling_ratio=neg_sampling_ratio, transform=transform,
+                         transform_sampler_output=transform_sampler_output, filter_per_worker=filter_per_worker,
+                         **options)
 
 __all__ = ["LinkNeighborLoader"]

@@ -9,8 +9,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.loader import NodeLoader
 
-from .neighbor_sampler import NeighborSampler, worker_options
-from .sampled_loader import SampledLoaderMixin, filter_per_worker_for
+from .neighbor_sampler import NeighborSampler
+from .sampled_loader import SampledLoaderMixin, loader_setup
 
 
 class NeighborLoader(SampledLoaderMixin, NodeLoader):
@@ -51,15 +51,12 @@ class NeighborLoader(SampledLoaderMixin, NodeLoader):
                  directed: bool = True, sparse_index=None, **kwargs):
         if input_time is not None:
             raise NotImplementedError("input_time: temporal sampling is not supported by geomlearn's sampler")
-        if neighbor_sampler is None:
-            neighbor_sampler = NeighborSampler(data, num_neighbors, replace=replace, subgraph_type=subgraph_type,
-                                               disjoint=disjoint, temporal_strategy=temporal_strategy,
-                                               time_attr=time_attr, weight_attr=weight_attr, is_sorted=is_sorted,
-                                               directed=directed, sparse_index=sparse_index)
-        filter_per_worker = filter_per_worker_for(neighbor_sampler, filter_per_worker)
-        super().__init__(data=data, node_sampler=neighbor_sampler, input_nodes=input_nodes, transform=transform,
+        sampler, filter_per_worker, options = loader_setup(
+            data, num_neighbors, neighbor_sampler, filter_per_worker, kwargs, replace=replace,
+            subgraph_type=subgraph_type, disjoint=disjoint, temporal_strategy=temporal_strategy, time_attr=time_attr,
+            weight_attr=weight_attr, is_sorted=is_sorted, directed=directed, sparse_index=sparse_index)
+        super().__init__(data=data, node_sampler=sampler, input_nodes=input_nodes, transform=transform,
                          transform_sampler_output=transform_sampler_output, filter_per_worker=filter_per_worker,
-                         **worker_options(kwargs))
-
+                         **options)
 
 __all__ = ["NeighborLoader"]

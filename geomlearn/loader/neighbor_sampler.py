@@ -8,7 +8,6 @@ import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.sampler import BaseSampler, EdgeSamplerInput, NegativeSampling, NodeSamplerInput, SamplerOutput

@@ -3,9 +3,20 @@ batch, and worker processes that receive only what they use."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from torch_geometric.data import Data
 
-from .neighbor_sampler import SampledBatch
+from .neighbor_sampler import NeighborSampler, SampledBatch, worker_options
+
+
+def loader_setup(data: Data, num_neighbors, neighbor_sampler: Optional[NeighborSampler], filter_per_worker,
+                 loader_options: dict, **sampling) -> tuple[NeighborSampler, Optional[bool], dict]:
+    """What both loaders hand torch_geometric's: the sampler (the one given, or one built from the ``sampling``
+    options), ``filter_per_worker`` (:func:`filter_per_worker_for`) and the ``DataLoader`` options
+    (:func:`~geomlearn.loader.neighbor_sampler.worker_options`)."""
+    sampler = neighbor_sampler if neighbor_sampler is not None else NeighborSampler(data, num_neighbors, **sampling)
+    return sampler, filter_per_worker_for(sampler, filter_per_worker), worker_options(loader_options)
 
 
 def filter_per_worker_for(sampler, filter_per_worker):
@@ -37,4 +48,4 @@ class SampledLoaderMixin:
         return state
 
 
-__all__ = ["SampledLoaderMixin", "filter_per_worker_for"]
+__all__ = ["SampledLoaderMixin", "filter_per_worker_for", "loader_setup"]

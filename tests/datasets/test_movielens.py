@@ -1,7 +1,6 @@
 import shutil
 
 import pytest
-import torch
 
 from geomlearn.datasets import DataFormatError, data_root, movielens_100k
 
