@@ -52,16 +52,19 @@ class SampledSubgraph(NamedTuple):
 
 # One global-to-local map per (graph, thread), all -1 between calls: a sample touches O(sampled nodes) of it, and
 # no call allocates or clears O(num_nodes) memory.
-_NODE_MAPS: "weakref.WeakKeyDictionary[SparseIndex, dict[int, np.ndarray]]" = weakref.WeakKeyDictionary()
+_NODE_MAPS: "weakref.WeakKeyDictionary[SparseIndex, dict[tuple[int, bool], object]]" = weakref.WeakKeyDictionary()
 _MAPS_LOCK = threading.Lock()
 
 
-def _node_map(index: SparseIndex) -> np.ndarray:
+def _node_map(index: SparseIndex, as_tensor: bool = False):
+    """This thread's map for ``index``, every entry -1 between samples: a numpy array (the numba sampler's) or, with
+    ``as_tensor``, a tensor on the index's device (the torch sampler's)."""
     with _MAPS_LOCK:
         per_thread = _NODE_MAPS.setdefault(index, {})
-        key = threading.get_ident()
+        key = (threading.get_ident(), as_tensor)
         if key not in per_thread:
-            per_thread[key] = np.full(index.num_src, -1, dtype=np.int64)
+            per_thread[key] = torch.full((index.num_src,), -1, dtype=torch.long, device=index.device) if as_tensor \
+                else np.full(index.num_src, -1, dtype=np.int64)
         return per_thread[key]
 
 
@@ -189,33 +192,41 @@ def _sample_on_cpu(index: SparseIndex, seeds: Tensor, fanouts: list[int], replac
 def _sample_with_torch(index: SparseIndex, seeds: Tensor, fanouts: list[int], replace: bool,
                        weight: Optional[Tensor], generator: Optional[torch.Generator]) -> tuple:
     """The vectorised torch sampler (:mod:`.kernels.torch_sampling`): the GPU backend's (CUDA tensors, or CPU
-    tensors with the ``"triton"`` backend forced, as the tests run it); the same output as :func:`_sample_on_cpu`. The index's layouts are sealed, so what it gathers through is validated data."""
+    tensors with the ``"triton"`` backend forced, as the tests run it); the same output as :func:`_sample_on_cpu`.
+    The index's layouts are sealed, so what it gathers through is validated data."""
     from .kernels import torch_sampling as kernels
 
     if generator is not None and generator.device != index.device:
         raise ValueError(f"generator: expected a generator on the index's device {index.device}, got one on "
                          f"{generator.device}")
     ptr, idx, eid = index.csr()
-    node_map = torch.full((index.num_src,), -1, dtype=torch.long, device=index.device)
+    node_map = _node_map(index, as_tensor=True)
     batch = seeds.shape[0]
-    local, node = kernels.first_appearance(seeds.long(), node_map, 0)
-    if node.numel() < batch:
-        raise ValueError(f"seeds: expected distinct node ids, got {batch - node.numel()} repeated")
-    parts, num_nodes, start = [node], [batch], 0
-    sources, targets, edges, row_counts = [], [], [], []
-    for fanout in fanouts:
-        frontier = torch.cat(parts)[start:]
-        counts, src, edge = kernels.sample_hop(ptr, idx, eid, frontier, fanout, replace, weight, generator)
-        local, new_nodes = kernels.first_appearance(src, node_map, start + frontier.numel())
-        targets.append(torch.repeat_interleave(torch.arange(start, start + frontier.numel(), device=index.device),
-                                               counts))
-        sources.append(local)
-        edges.append(edge)
-        row_counts.append(counts)
-        start += frontier.numel()
-        parts.append(new_nodes)
-        num_nodes.append(new_nodes.numel())
-    return torch.cat(parts), sources, targets, edges, row_counts, num_nodes
+    parts = []
+    try:
+        _, node = kernels.first_appearance(seeds.long(), node_map, 0)
+        parts.append(node)
+        if node.numel() < batch:
+            raise ValueError(f"seeds: expected distinct node ids, got {batch - node.numel()} repeated")
+        num_nodes, start = [batch], 0
+        sources, targets, edges, row_counts = [], [], [], []
+        for fanout in fanouts:
+            frontier = parts[-1]                         # the nodes the previous hop reached first
+            counts, src, edge = kernels.sample_hop(ptr, idx, eid, frontier, fanout, replace, weight, generator)
+            local, new_nodes = kernels.first_appearance(src, node_map, start + frontier.numel())
+            targets.append(torch.repeat_interleave(
+                torch.arange(start, start + frontier.numel(), device=index.device), counts))
+            sources.append(local)
+            edges.append(edge)
+            row_counts.append(counts)
+            start += frontier.numel()
+            parts.append(new_nodes)
+            num_nodes.append(new_nodes.numel())
+        node = torch.cat(parts)
+    finally:
+        for part in parts:                               # the map is reused: reset what this sample touched
+            node_map[part] = -1
+    return node, sources, targets, edges, row_counts, num_nodes
 
 
 def _assemble(node: Tensor, sources: list, targets: list, edges: list, row_counts: list, num_nodes: list,

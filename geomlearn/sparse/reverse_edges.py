@@ -21,7 +21,6 @@ def reverse_edges(index: SparseIndex) -> Tensor:
         ValueError: an edge has no reverse, or an edge is duplicated (naming the first such edge).
     """
     check_index(index)
-    index.check_intact()
     if index._reverse is not None:
         return index._reverse
     if index.num_src != index.num_dst:
