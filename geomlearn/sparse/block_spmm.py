@@ -15,7 +15,9 @@ from .spmm import layouts
 def block_spmm_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, tidx: Tensor, teid: Tensor,
                   blocks: Tensor, x: Tensor, transpose: bool) -> Tensor:
     """``out[r] = sum_{k in row r} B_k x[idx[k]]``, ``B_k = blocks[eid[k]]`` (transposed if ``transpose``)."""
-    return backend_for(x.device).block_gather(ptr, idx, eid, blocks, x, transpose)
+    kernels = backend_for(x.device)
+    kernels.check_indices("block_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, blocks.shape[0]))
+    return kernels.block_gather(ptr, idx, eid, blocks, x, transpose)
 
 
 @block_spmm_op.register_fake
@@ -27,7 +29,10 @@ def _(ptr, idx, eid, tptr, tidx, teid, blocks, x, transpose):
 def block_sddmm_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, tidx: Tensor, teid: Tensor, a: Tensor,
                    b: Tensor) -> Tensor:
     """``out[eid[k]] = a[r] @ b[idx[k]]^T`` (``[E, d, d]``) for every position ``k`` of row ``r``."""
-    return backend_for(a.device).block_sddmm(ptr, idx, eid, a, b)
+    kernels = backend_for(a.device)
+    kernels.check_indices("block_spmm backward", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]),
+                          eid=(eid, 0, eid.shape[0]))
+    return kernels.block_sddmm(ptr, idx, eid, a, b)
 
 
 @block_sddmm_op.register_fake

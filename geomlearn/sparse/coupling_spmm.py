@@ -139,10 +139,15 @@ def coupling_derivative_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, 
     n_in, n_edge, n_weight, n_out = sizes
     _check_table(by_out, by_out_ptr, (n_in, n_edge, n_weight, n_out))
     _check_table(by_in, by_in_ptr, (n_out, n_edge, n_weight, n_in))
+    if wrt in (0, 3):
+        rows, cols, eids, node = (ptr, idx, eid, x) if wrt == 3 else (tptr, tidx, teid, z)
+        kernels.check_indices("coupling_spmm", rows, cols.shape[0], idx=(cols, 0, node.shape[0]),
+                              eid=(eids, 0, min(y.shape[0], w.shape[0])))
     if wrt == 3:
         return kernels.coupling_gather(ptr, idx, eid, by_out, by_out_values, by_out_ptr, x, y, w, sizes[3])
     if wrt == 0:
         return kernels.coupling_gather(tptr, tidx, teid, by_in, by_in_values, by_in_ptr, z, y, w, sizes[0])
+    kernels.check_indices("coupling_spmm backward", src=(src, 0, x.shape[0]), dst=(dst, 0, z.shape[0]))
     return kernels.coupling_edges(src, dst, by_out, by_out_values, x, y, w, z, wrt == 2, sizes[wrt])
 
 

@@ -87,7 +87,8 @@ def _check_arguments(index: SparseIndex, seeds, fanouts, weight, generator) -> t
     if weight is not None:
         if not isinstance(weight, Tensor) or not weight.is_floating_point() or weight.shape != (index.num_edges,):
             shape = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-            raise ValueError(f"weight: expected a floating-point tensor [{index.num_edges}] (one per edge), got {shape}")
+            raise ValueError(f"weight: expected a floating-point tensor [{index.num_edges}] (one per edge), got "
+                             f"{shape}")
         if weight.device != index.device:
             raise ValueError(f"weight: expected a tensor on the index's device {index.device}, got {weight.device}")
         if weight.numel() and not bool((torch.isfinite(weight) & (weight >= 0)).all()):

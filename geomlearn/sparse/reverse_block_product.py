@@ -16,7 +16,9 @@ from .reverse_edges import reverse_edges
 @torch.library.custom_op("geomlearn::reverse_block_product", mutates_args=())
 def reverse_block_product_op(rev: Tensor, blocks: Tensor, left: Optional[Tensor], right: Optional[Tensor]) -> Tensor:
     """``out[e] = diag(left[e]) blocks[rev[e]]^T blocks[e] diag(right[e])``."""
-    return backend_for(blocks.device).reverse_block_product(rev, blocks, left, right)
+    kernels = backend_for(blocks.device)
+    kernels.check_indices("reverse_block_product", rev=(rev, 0, blocks.shape[0]))
+    return kernels.reverse_block_product(rev, blocks, left, right)
 
 
 @reverse_block_product_op.register_fake
@@ -28,7 +30,9 @@ def _(rev, blocks, left, right):
 def reverse_block_product_backward_op(rev: Tensor, blocks: Tensor, left: Optional[Tensor], right: Optional[Tensor],
                                       grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients for ``blocks`` and the scales (``[0, d]`` each without scales)."""
-    grads = backend_for(blocks.device).reverse_block_product_backward(rev, blocks, left, right, grad.contiguous())
+    kernels = backend_for(blocks.device)
+    kernels.check_indices("reverse_block_product backward", rev=(rev, 0, blocks.shape[0]))
+    grads = kernels.reverse_block_product_backward(rev, blocks, left, right, grad.contiguous())
     return tuple(blocks.new_empty(0, blocks.shape[1]) if g is None else g for g in grads)
 
 

@@ -15,7 +15,9 @@ from .spmm import layouts, spmm_op
 def sddmm_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, tidx: Tensor, teid: Tensor, a: Tensor,
              b: Tensor) -> Tensor:
     """``out [E, H]``: ``out[eid[k], h] = <a[r, h], b[idx[k], h]>`` for position ``k`` of row ``r``."""
-    return backend_for(a.device).sddmm(ptr, idx, eid, a, b)
+    kernels = backend_for(a.device)
+    kernels.check_indices("sddmm", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
+    return kernels.sddmm(ptr, idx, eid, a, b)
 
 
 @sddmm_op.register_fake

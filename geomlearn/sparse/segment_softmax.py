@@ -15,7 +15,9 @@ from .segment_reduce import reduce_edges
 def segment_softmax_op(ptr: Tensor, eid: Tensor, dst: Tensor, scores: Tensor) -> Tensor:
     """Softmax of ``scores [E, H]`` over the positions of each CSR row ``(ptr, eid)``; ``dst [E]`` is
     each edge's row (for the backward pass). Returns ``[E, H]``."""
-    return backend_for(scores.device).segment_softmax(ptr, eid, scores)
+    kernels = backend_for(scores.device)
+    kernels.check_indices("segment_softmax", ptr, eid.shape[0], eid=(eid, 0, scores.shape[0]))
+    return kernels.segment_softmax(ptr, eid, scores)
 
 
 @segment_softmax_op.register_fake

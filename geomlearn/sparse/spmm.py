@@ -20,7 +20,10 @@ def spmm_op(ptr: Tensor, idx: Tensor, eid: Tensor, tptr: Tensor, tidx: Tensor, t
             weight: Optional[Tensor], reduce: str) -> tuple[Tensor, Tensor]:
     """``out [R, H, C]``, ``arg`` = reduce over each row of the layout ``(ptr, idx, eid)`` of
     ``weight[eid] * x[idx]``. ``(tptr, tidx, teid)`` is the transposed layout, used by the backward pass."""
-    return backend_for(x.device).gather_reduce(ptr, idx, eid, x, weight, reduce)
+    kernels = backend_for(x.device)
+    edges = eid.shape[0] if weight is None else weight.shape[0]
+    kernels.check_indices("spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
+    return kernels.gather_reduce(ptr, idx, eid, x, weight, reduce)
 
 
 @spmm_op.register_fake
@@ -61,7 +64,11 @@ def scatter_winners_op(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: T
     """Backward of a max/min :func:`spmm_op`: each output element's gradient goes to the edge that won it
     (``arg`` holds its position; ``-1`` marks an empty row, which passes nothing). Returns
     ``(grad_x, grad_w)``, zeros where a gradient was not asked for."""
-    return backend_for(x.device).scatter_winners(arg, idx, eid, grad, x, weight, need_x, need_w)
+    kernels = backend_for(x.device)
+    edges = eid.shape[0] if weight is None else min(eid.shape[0], weight.shape[0])
+    kernels.check_indices("spmm backward", arg=(arg, -1, idx.shape[0]), idx=(idx, 0, x.shape[0]),
+                          eid=(eid, 0, edges))
+    return kernels.scatter_winners(arg, idx, eid, grad, x, weight, need_x, need_w)
 
 
 @scatter_winners_op.register_fake

@@ -1,10 +1,10 @@
 """Triton kernels for CUDA tensors (and for CPU tensors under ``TRITON_INTERPRET=1``).
 
 The primitives and their contracts are those of :mod:`.cpu`, the check of every index array a kernel reads through
-included (:func:`check_indices`: on CUDA without a host synchronisation, as a device-side assertion). Each row-wise kernel gives one program
-to one output row (and one tile of its features) and loops over that row's edges in order, keeping
-the accumulator in registers: no ``[E, C]`` intermediate and no atomics, so results are
-deterministic (the max/min backward is the exception: it adds with atomics). Accumulation is in float32
+included (:func:`check_indices`, which each op calls before its kernel: on CUDA without a host synchronisation, as a
+device-side assertion). Each row-wise kernel gives one program to one output row (and one tile of its features)
+and loops over that row's edges in order, keeping the accumulator in registers: no ``[E, C]`` intermediate and no
+atomics, so results are deterministic (the max/min backward is the exception: it adds with atomics). Accumulation is in float32
 for 16/32-bit inputs and in float64 for float64 inputs; ``tl.dot`` runs in full IEEE precision (no
 TF32), as torch's own matmul does by default.
 """
@@ -431,8 +431,6 @@ def check_indices(kernel: str, ptr: Tensor | None = None, positions: int = 0, **
 def gather_reduce(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor | None, reduce: str):
     """See :func:`geomlearn.sparse.kernels.cpu.gather_reduce`."""
     rows, heads, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
-    edges = eid.shape[0] if weight is None else weight.shape[0]
-    check_indices("spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
     hc = heads * chans
     out = torch.empty(rows, heads, chans, dtype=x.dtype, device=x.device)
     extreme = reduce in ("max", "min")
@@ -453,8 +451,6 @@ def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tens
     """See :func:`geomlearn.sparse.kernels.cpu.scatter_winners` (atomic adds here: sums of several
     winners into one source may round differently from run to run)."""
     rows, heads, chans = arg.shape
-    edges = eid.shape[0] if weight is None else min(eid.shape[0], weight.shape[0])
-    check_indices("spmm backward", arg=(arg, -1, idx.shape[0]), idx=(idx, 0, x.shape[0]), eid=(eid, 0, edges))
     hc = heads * chans
     need_w = need_w and weight is not None
     grad_x = torch.zeros_like(x)
@@ -470,7 +466,6 @@ def scatter_winners(arg: Tensor, idx: Tensor, eid: Tensor, grad: Tensor, x: Tens
 def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.sddmm`."""
     rows, heads, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
-    check_indices("sddmm", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     out = torch.zeros(eid.shape[0], heads, dtype=a.dtype, device=a.device)
     if rows and heads and eid.shape[0]:
         _sddmm_kernel[(rows, heads)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, heads, chans,
@@ -481,7 +476,6 @@ def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.segment_softmax`."""
     rows, heads = ptr.shape[0] - 1, scores.shape[1]
-    check_indices("segment_softmax", ptr, eid.shape[0], eid=(eid, 0, scores.shape[0]))
     out = torch.zeros_like(scores)
     if rows and heads and eid.shape[0]:
         _segment_softmax_kernel[(rows,)](ptr, eid, scores.contiguous(), out, heads,
@@ -492,7 +486,6 @@ def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
 def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tensor, transpose: bool) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.block_gather`."""
     rows, d, chans = ptr.shape[0] - 1, x.shape[1], x.shape[2]
-    check_indices("block_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]), eid=(eid, 0, blocks.shape[0]))
     out = torch.zeros(rows, d, chans, dtype=x.dtype, device=x.device)
     if rows and d and chans:
         block_c = _block(chans, 64)
@@ -505,7 +498,6 @@ def block_gather(ptr: Tensor, idx: Tensor, eid: Tensor, blocks: Tensor, x: Tenso
 def block_sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.block_sddmm`."""
     rows, d, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
-    check_indices("block_spmm backward", ptr, idx.shape[0], idx=(idx, 0, b.shape[0]), eid=(eid, 0, eid.shape[0]))
     out = torch.zeros(eid.shape[0], d, d, dtype=a.dtype, device=a.device)
     if rows and d and eid.shape[0]:
         _block_sddmm_kernel[(rows,)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, d, chans,
@@ -559,8 +551,6 @@ def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values
                     x: Tensor, y: Tensor, w: Tensor, size: int) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.coupling_gather`."""
     rows, chans = ptr.shape[0] - 1, x.shape[1]
-    check_indices("coupling_spmm", ptr, idx.shape[0], idx=(idx, 0, x.shape[0]),
-                  eid=(eid, 0, min(y.shape[0], w.shape[0])))
     out = torch.zeros(rows, chans, size, dtype=x.dtype, device=x.device)
     if rows and chans and values.shape[0]:
         block_c, block_o = _block(chans, 32), _block(size, 64)
@@ -574,7 +564,6 @@ def coupling_gather(ptr: Tensor, idx: Tensor, eid: Tensor, table: Tensor, values
 def coupling_edges(src: Tensor, dst: Tensor, table: Tensor, values: Tensor, x: Tensor, y: Tensor | None,
                    w: Tensor | None, z: Tensor, wrt_w: bool, size: int) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.coupling_edges`."""
-    check_indices("coupling_spmm backward", src=(src, 0, x.shape[0]), dst=(dst, 0, z.shape[0]))
     edges, chans = src.shape[0], x.shape[1]
     out = torch.zeros((edges, size, chans) if wrt_w else (edges, size), dtype=x.dtype, device=x.device)
     if edges and chans and values.shape[0]:
@@ -616,7 +605,6 @@ def householder_product_backward(params: Tensor, product: Tensor, grad: Tensor) 
 
 def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product`."""
-    check_indices("reverse_block_product", rev=(rev, 0, blocks.shape[0]))
     edges, d = blocks.shape[0], blocks.shape[1]
     out = torch.empty_like(blocks)
     if edges:
@@ -630,7 +618,6 @@ def reverse_block_product(rev: Tensor, blocks: Tensor, left: Tensor | None, righ
 def reverse_block_product_backward(rev: Tensor, blocks: Tensor, left: Tensor | None, right: Tensor | None,
                                    grad: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """See :func:`geomlearn.sparse.kernels.cpu.reverse_block_product_backward`."""
-    check_indices("reverse_block_product backward", rev=(rev, 0, blocks.shape[0]))
     edges, d = blocks.shape[0], blocks.shape[1]
     scaled = left is not None
     grad_blocks = torch.empty_like(blocks)
