@@ -6,21 +6,19 @@ rather than hand a model a subtly different data set. Each check here raises
 float ids or labels that are not whole numbers (never truncated to ints), NaN or infinite features, ids
 outside the node range, arrays with the wrong number of rows, empty splits, overlapping train / validation /
 test sets. Files are read without running code (``np.load(allow_pickle=False)``, ``torch.load(weights_only=
-True)`` with numpy's array classes allowed, pickles through an allow-list of data classes), and written to a
-temporary name renamed into place once complete, so a half-written file is never read.
+True)`` with numpy's array classes allowed, pickles through an allow-list of data classes). What the loaders
+write goes through :func:`geomlearn.datasets.root.write_atomically`, so a half-written file is never read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 import numpy as np
 import torch
@@ -194,20 +192,6 @@ def read_torch(path: Path) -> object:
                               f"objects other than tensors and arrays): {err}") from err
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary)`` for a temporary file beside ``path`` and rename it to ``path`` once ``write``
-    returns: ``path`` is the whole file or absent, never a partial one. The temporary file is removed on error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def content_digest(paths: Iterable[Path], chunk: int = 1 << 20) -> str:
     """SHA-256 over the contents of ``paths`` (in order): the key of a cache built from them."""
     digest = hashlib.sha256()
@@ -219,4 +203,4 @@ def content_digest(paths: Iterable[Path], chunk: int = 1 << 20) -> str:
 
 
 __all__ = ["content_digest", "disjoint", "existing", "finite", "in_range", "not_empty", "read_npz", "read_pickle", "read_table",
-           "read_torch", "rows", "whole_numbers", "write_atomically"]
+           "read_torch", "rows", "whole_numbers"]

@@ -32,8 +32,8 @@ from numba import njit, prange
 from torch_geometric.data import Data
 
 from ..sparse import SparseIndex
-from .file_checks import existing, in_range, rows, write_atomically
-from .root import DataFormatError
+from .file_checks import existing, in_range, rows
+from .root import DataFormatError, write_atomically
 
 _META = "meta.json"
 _INT32_MAX = np.iinfo(np.int32).max

@@ -21,8 +21,8 @@ import torch
 from torch_geometric.data import Data
 
 from ..argument_checks import check_int
-from .file_checks import content_digest, read_torch, write_atomically
-from .root import DataFormatError, DataNotFoundError
+from .file_checks import content_digest, read_torch
+from .root import DataFormatError, DataNotFoundError, write_atomically
 
 HARTREE_EV = 27.211386245988
 # name: (column of the CSV, factor to the stated unit, unit)

@@ -16,6 +16,7 @@ import os
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 DATA_ENV = "GEOMLEARN_DATA"
 REQUIRE_ENV = "GEOMLEARN_REQUIRE_DATA"
@@ -67,25 +68,32 @@ def require_file(relative: str | os.PathLike, *, what: str) -> Path:
     )
 
 
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary)`` for a temporary file beside ``path`` and rename it to ``path`` once ``write``
+    returns: ``path`` is the whole file or absent, never a partial one. The temporary file is removed on error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
 def fetch_file(relative: str | os.PathLike, url: str, *, what: str) -> Path:
     """``data_root() / relative``, downloaded from ``url`` first when it is not there.
 
-    The download goes to a temporary file that is renamed into place once complete, so an interrupted
-    download never leaves a partial file behind. With ``$GEOMLEARN_REQUIRE_DATA`` set nothing is
+    The download goes to a temporary file that is renamed into place once complete (:func:`write_atomically`), so
+    an interrupted download never leaves a partial file behind. With ``$GEOMLEARN_REQUIRE_DATA`` set nothing is
     downloaded (offline CI): a missing file raises :class:`DataNotFoundError` at once.
     """
     path = data_root() / relative
     if path.exists() or data_required():
         return require_file(relative, what=what)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
     try:
-        urllib.request.urlretrieve(url, partial)
-        os.replace(partial, path)
+        write_atomically(path, lambda partial: urllib.request.urlretrieve(url, partial))
     except OSError as err:
         raise DataNotFoundError(f"{what}: file '{path}' is missing and downloading it from {url} failed: {err}") from err
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
     return path
