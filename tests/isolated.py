@@ -1,10 +1,11 @@
-"""Run code that could crash the interpreter (a segfault in a compiled kernel) in a fresh process, so a crash
-fails one test instead of ending the whole run."""
+"""Tests that start other processes: code that could crash the interpreter (a segfault in a compiled kernel) runs
+in a fresh process, so a crash fails one test instead of ending the whole run; process groups get a free port."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -54,3 +55,10 @@ def outcomes(code: str, timeout: float = 600) -> dict:
         if line[1] != "started":
             finished[line[0]] = (line[1], line[2])
     return finished
+
+
+def free_port() -> int:
+    """A TCP port nothing on this machine listens on now, for a process group's rendezvous."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -3,19 +3,17 @@ import json
 import numpy as np
 import pytest
 import torch
-from torch_geometric.data import Data
 
 from geomlearn.datasets import DataFormatError, DataNotFoundError, load_graph, save_graph
 from geomlearn.loader import NeighborLoader
 from geomlearn.sparse import SparseIndex, spmm
 
+from ..loader.graphs import attributed_graph
 
-def graph(seed: int = 0) -> Data:
-    g = torch.Generator().manual_seed(seed)
-    edge_index = torch.randint(0, 40, (2, 300), generator=g)
-    return Data(x=torch.randn(40, 6, generator=g), y=torch.randint(0, 3, (40,), generator=g), edge_index=edge_index,
-                edge_attr=torch.randn(300, 2, generator=g), train_mask=torch.rand(40, generator=g) < 0.5,
-                num_nodes=40)
+
+def graph(seed: int = 0):
+    """40 nodes, 300 random edges (self loops and duplicates among them), node and edge attributes."""
+    return attributed_graph(num_nodes=40, num_edges=300, seed=seed)
 
 
 def test_a_stored_graph_is_the_same_graph_memory_mapped(tmp_path):

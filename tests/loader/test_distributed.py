@@ -2,7 +2,6 @@
 process reaches on the same global batches, and a process that fails ends the run with its error, not a hang."""
 
 import os
-import socket
 import time
 
 import pytest
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 from geomlearn.gnn import SAGEConv
 from geomlearn.loader import NeighborLoader, distributed_neighbor_loader, init_data_parallel
 
+from ..isolated import free_port
 from .graphs import attributed_graph
 
 STEPS_PER_EPOCH, EPOCHS, BATCH = 3, 2, 10
@@ -27,12 +27,6 @@ class TwoLayerSAGE(torch.nn.Module):
     def forward(self, batch):
         h = self.first(batch.x, batch.edge_index).relu()
         return self.second(h, batch.edge_index)[: batch.batch_size]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _train(rank: int, world_size: int, port: int, out: str, fail_at: int) -> None:
@@ -59,7 +53,7 @@ def _train(rank: int, world_size: int, port: int, out: str, fail_at: int) -> Non
 
 
 def test_two_processes_take_the_steps_of_one_process_on_the_global_batches(tmp_path):
-    mp.spawn(_train, args=(2, _free_port(), str(tmp_path), -1), nprocs=2, join=True)
+    mp.spawn(_train, args=(2, free_port(), str(tmp_path), -1), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
     shares = [torch.cat(r["seeds"]) for r in ranks]
     for epoch in range(EPOCHS):                       # disjoint shares that cover every node, each epoch
@@ -87,7 +81,7 @@ def test_two_processes_take_the_steps_of_one_process_on_the_global_batches(tmp_p
 def test_a_failing_process_ends_the_run_with_its_error_not_a_hang(tmp_path):
     start = time.monotonic()
     with pytest.raises(mp.ProcessRaisedException, match="rank 1 failed on purpose"):
-        mp.spawn(_train, args=(2, _free_port(), str(tmp_path), 1), nprocs=2, join=True)
+        mp.spawn(_train, args=(2, free_port(), str(tmp_path), 1), nprocs=2, join=True)
     assert time.monotonic() - start < 60
 
 
