@@ -72,6 +72,9 @@ def main() -> None:
         if rank == 0:
             print(f"epoch {epoch}: loss {seen[0] / seen[2]:.4f}, train accuracy {seen[1] / seen[2]:.3f}, "
                   f"{time.perf_counter() - start:.1f} s ({world_size} processes)", flush=True)
+    # The replica's reducer holds the process group, and frees it without letting go of the GIL: were it the last
+    # holder, gloo's worker threads could deadlock at exit (pytorch/pytorch#56297). Free it first, then the group.
+    del model
     torch.distributed.destroy_process_group()
 
 

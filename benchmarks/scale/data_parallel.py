@@ -55,6 +55,7 @@ def _worker(rank: int, world_size: int, port: int, out: str, steps: int, size: t
     seconds = time.perf_counter() - start
     torch.save({"seconds": seconds, "seeds": seeds, "state": model.module.state_dict()},
                os.path.join(out, f"rank{rank}.pt"))
+    del model                                         # the reducer before the group: see geomlearn.loader.distributed
     torch.distributed.destroy_process_group()
 
 

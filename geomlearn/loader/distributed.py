@@ -10,9 +10,16 @@ Launch one process per device with ``torchrun --nproc-per-node N script.py`` (an
     for epoch in range(epochs):
         loader.sampler.set_epoch(epoch)                # a new shuffle, the same on every rank
         for batch in loader: ...                        # this rank's share of the epoch's seeds
+    del model                                           # the replica first, then the group (below)
+    torch.distributed.destroy_process_group()
 
 The gradients are averaged over the processes after every step, so ``N`` processes with batches of ``B`` seeds
 take the steps one process would take with batches of ``N B`` seeds (each rank's loss a mean over its ``B``).
+
+Free the ``DistributedDataParallel`` replica before ``destroy_process_group()``: its reducer holds the process group
+and releases it while holding the GIL, so were the reducer the group's last holder, gloo's worker threads (which take
+the GIL to free the tensors of the last collective) and the main thread would wait on each other for ever at exit
+(pytorch/pytorch#56297; about one run in three on two cores).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ def _train(rank: int, world_size: int, port: int, out: str, fail_at: int) -> Non
             optimizer.step()
             seeds.append(batch.n_id[: batch.batch_size])
     torch.save({"seeds": seeds, "state": model.module.state_dict()}, os.path.join(out, f"rank{rank}.pt"))
+    del model                                         # the reducer before the group: see geomlearn.loader.distributed
     torch.distributed.destroy_process_group()
 
 
