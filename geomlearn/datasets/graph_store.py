@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -159,6 +159,8 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     index = MappedIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)          # checked just above
     index.folder = folder
     data = Data(edge_index=edges, num_nodes=num_nodes, edge_perm=torch.from_numpy(mapped("edge_perm")))
+    # Beside torch_geometric's attribute store (which would slice and collate it): for stored_index.
+    object.__setattr__(data, "_graph_store", (edges, index))
     for key, size in [(k, num_nodes) for k in node_keys] + [(k, num_edges) for k in edge_keys]:
         array = mapped(key)
         rows(folder / f"{key}.npy", key, array, size)
@@ -166,4 +168,14 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     return data, index
 
 
-__all__ = ["MappedIndex", "load_graph", "save_graph"]
+def stored_index(data: Data) -> Optional[MappedIndex]:
+    """The :class:`MappedIndex` that :func:`load_graph` returned with ``data``, while ``data.edge_index`` is still the
+    tensor it loaded (``None`` otherwise, or for a graph not read from a store). The loaders sample through it, so a
+    stored graph is neither sorted again nor copied into the workers' shared memory."""
+    stored = data.__dict__.get("_graph_store")
+    if stored is None or data.edge_index is not stored[0]:
+        return None
+    return stored[1]
+
+
+__all__ = ["MappedIndex", "load_graph", "save_graph", "stored_index"]

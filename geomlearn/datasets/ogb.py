@@ -144,8 +144,8 @@ def ogb_node(name: str, memory_map: bool = False) -> tuple[Data, "object"]:
         memory_map: keep the set as ``.npy`` files beside OGB's (written once, see
             :func:`~geomlearn.datasets.save_graph`) and return tensors mapped from them: features larger than the
             memory train, and every process of a machine shares one copy. The edges are then grouped by target
-            (``data.edge_perm`` gives each one's position in OGB's order): give the loaders ``is_sorted=True`` and
-            they use them as they are.
+            (``data.edge_perm`` gives each one's position in OGB's order), and geomlearn's loaders sample through
+            the stored CSR as it is: nothing sorted, and nothing copied into the workers' shared memory.
 
     Returns:
         ``(data, evaluator)``: ``Data(x, edge_index, y [N, tasks], num_nodes, train_mask, val_mask, test_mask)``

@@ -14,6 +14,7 @@ from torch_geometric.sampler import BaseSampler, EdgeSamplerInput, NegativeSampl
 from torch_geometric.sampler.neighbor_sampler import edge_sample, node_sample
 
 from ..argument_checks import is_int
+from ..datasets.graph_store import stored_index
 from ..sparse import SparseIndex, sample_neighbors
 
 
@@ -58,9 +59,9 @@ class NeighborSampler(BaseSampler):
             (:meth:`~geomlearn.sparse.SparseIndex.from_sorted`).
         subgraph_type, disjoint, temporal_strategy, time_attr, directed: torch_geometric's; only their defaults are
             supported here.
-        sparse_index: ``data``'s graph as a :class:`~geomlearn.sparse.SparseIndex` already built (e.g. the
-            memory-mapped one :func:`geomlearn.datasets.load_graph` returns), used as it is; built from
-            ``data.edge_index`` otherwise.
+        sparse_index: ``data``'s graph as a :class:`~geomlearn.sparse.SparseIndex` already built, used as it is. By
+            default, for a graph read from a store (:func:`geomlearn.datasets.load_graph`, or an OGB set with
+            ``memory_map=True``), the store's memory-mapped index; otherwise built from ``data.edge_index``.
     """
 
     def __init__(self, data: Data, num_neighbors: Sequence[int], replace: bool = False,
@@ -84,6 +85,8 @@ class NeighborSampler(BaseSampler):
         self.num_neighbors = list(num_neighbors)
         self.replace = bool(replace)
         self.num_nodes = int(data.num_nodes)
+        if sparse_index is None:
+            sparse_index = stored_index(data)
         if sparse_index is None:
             self.index = SparseIndex.from_sorted(data.edge_index, self.num_nodes) if is_sorted else \
                 SparseIndex.from_data(data)

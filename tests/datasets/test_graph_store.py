@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from geomlearn.datasets import DataFormatError, DataNotFoundError, load_graph, save_graph
+from geomlearn.datasets.graph_store import MappedIndex, stored_index
 from geomlearn.loader import NeighborLoader
 from geomlearn.sparse import SparseIndex, spmm
 
@@ -38,11 +39,25 @@ def test_the_memory_mapped_path_gives_the_same_batches_as_the_in_memory_one(tmp_
     torch.manual_seed(0)
     in_memory = list(NeighborLoader(data, [4, 3], batch_size=8, shuffle=True))
     torch.manual_seed(0)
-    mapped = list(NeighborLoader(stored, [4, 3], batch_size=8, shuffle=True, sparse_index=index))
+    mapped = list(NeighborLoader(stored, [4, 3], batch_size=8, shuffle=True))
+    assert isinstance(index, MappedIndex) and NeighborLoader(stored, [4, 3]).node_sampler.index is index
     for ours, theirs in zip(mapped, in_memory):
         assert torch.equal(ours.n_id, theirs.n_id) and torch.equal(ours.x, theirs.x)
         assert torch.equal(ours.edge_index, theirs.edge_index) and torch.equal(ours.edge_attr, theirs.edge_attr)
         assert torch.equal(stored.edge_perm[ours.e_id].long(), theirs.e_id)
+
+
+def test_a_loader_samples_a_stored_graph_through_its_index_only_while_its_edges_are_the_stored_ones(tmp_path):
+    data = graph(5)
+    save_graph(data, tmp_path)
+    stored, index = load_graph(tmp_path)
+    assert stored_index(stored) is index
+    stored.edge_index = stored.edge_index.flip(0)                     # another graph now: build its own index
+    assert stored_index(stored) is None
+    sampler_index = NeighborLoader(stored, [2]).node_sampler.index
+    assert not isinstance(sampler_index, MappedIndex)
+    assert torch.equal(sampler_index.edge_index, stored.edge_index)
+    assert stored_index(data) is None                                 # never stored
 
 
 def test_an_incomplete_or_damaged_store_is_refused(tmp_path):
@@ -92,7 +107,7 @@ def test_a_mapped_index_travels_to_workers_as_its_folder_and_the_features_stay(t
     assert len(sent) < 1000                                            # the folder, not the edges
     again = pickle.loads(sent)
     assert torch.equal(again.edge_index, index.edge_index) and torch.equal(again.csr().ptr, index.csr().ptr)
-    loader = NeighborLoader(stored, [3, 2], batch_size=8, sparse_index=index, num_workers=2)
+    loader = NeighborLoader(stored, [3, 2], batch_size=8, num_workers=2)
     assert len(pickle.dumps(loader)) < 50_000                          # no features, no edges
     batches = list(loader)
     seeds = torch.cat([b.n_id[: b.batch_size] for b in batches])
