@@ -15,9 +15,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch_geometric.data import Data
 from torch_geometric.utils import negative_sampling, to_undirected
 
 from geomlearn.gnn import GCNConv, NCNCPredictor, NCNPredictor, remove_target_links
+from geomlearn.loader import LinkNeighborLoader
 from geomlearn.sparse import SparseIndex
 
 from ..best_epoch import BestEpoch
@@ -81,33 +83,37 @@ def ogb_split(split: dict) -> dict:
 
 def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60, hidden: int = 128,
                          dropout: float = 0.3, lr: float = 0.005, batch_size: int = 1024, split: dict | None = None,
-                         metric=hits_at_100, normalise: bool = True) -> dict[str, float]:
+                         metric=hits_at_100, normalise: bool = True,
+                         fanouts: list[int] | None = None) -> dict[str, float]:
     """Train encoder + predictor from ``seed``; returns validation and test ``metric`` (HR@100 by default) at
-    the best validation epoch. ``split`` defaults to :func:`split_edges` of ``data`` for this seed."""
+    the best validation epoch. ``split`` defaults to :func:`split_edges` of ``data`` for this seed.
+
+    With ``fanouts``, each step sees only the neighbourhoods sampled around its links (geomlearn's
+    ``LinkNeighborLoader``, one binary negative per positive), as on a graph too large for full-batch training;
+    without, every step runs the encoder on the whole training graph. Evaluation is full-batch either way."""
     from benchmarks.graph.node_classification import normalise_rows
 
     split = split_edges(data.edge_index, data.num_nodes, seed) if split is None else split
     torch.manual_seed(seed)
     x = normalise_rows(data.x) if normalise else data.x.float()
-    train_graph = SparseIndex(to_undirected(split["train"], num_nodes=data.num_nodes), num_nodes=data.num_nodes)
+    train_edges = to_undirected(split["train"], num_nodes=data.num_nodes)
+    train_graph = SparseIndex(train_edges, num_nodes=data.num_nodes)
     encoder = Encoder(x.shape[1], hidden, dropout)
     predictor = PREDICTORS[predictor_name](hidden, hidden, dropout=dropout)
     optimizer = torch.optim.Adam(list(encoder.parameters()) + list(predictor.parameters()), lr=lr)
-    positives = split["train"]
+    if fanouts is None:
+        steps = lambda: full_graph_steps(x, train_graph, split["train"], batch_size)  # noqa: E731
+    else:
+        loader = LinkNeighborLoader(Data(x=x, edge_index=train_edges, num_nodes=data.num_nodes), fanouts,
+                                    edge_label_index=split["train"], neg_sampling_ratio=1.0, batch_size=batch_size,
+                                    shuffle=True)
+        steps = lambda: sampled_steps(loader)  # noqa: E731
     best = BestEpoch()
     for epoch in range(epochs):
         encoder.train()
         predictor.train()
-        for batch in torch.randperm(positives.shape[1]).split(batch_size):
-            targets = positives[:, batch]
-            graph = remove_target_links(train_graph, targets)
-            h = encoder(x, graph)
-            negatives = torch.randint(0, data.num_nodes, targets.shape)
-            loss = F.binary_cross_entropy_with_logits(predictor(h, graph, targets), torch.ones(targets.shape[1])) \
-                + F.binary_cross_entropy_with_logits(predictor(h, graph, negatives), torch.zeros(targets.shape[1]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        for step in steps():
+            train_step(encoder, predictor, optimizer, *step)
         encoder.eval()
         predictor.eval()
         with torch.no_grad():
@@ -116,3 +122,33 @@ def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60,
         val = metric(scores["valid"], scores["valid_neg"])
         best.update(val, lambda: {"val": val, "test": metric(scores["test"], scores["test_neg"]), "epoch": epoch})
     return best.result
+
+
+def train_step(encoder: torch.nn.Module, predictor: torch.nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
+               graph: SparseIndex, positives: Tensor, negatives: Tensor) -> float:
+    """One step on the binary cross-entropy of positive against negative pairs; returns the loss."""
+    h = encoder(x, graph)
+    loss = F.binary_cross_entropy_with_logits(predictor(h, graph, positives), torch.ones(positives.shape[1])) \
+        + F.binary_cross_entropy_with_logits(predictor(h, graph, negatives), torch.zeros(negatives.shape[1]))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def full_graph_steps(x: Tensor, train_graph: SparseIndex, positives: Tensor, batch_size: int):
+    """An epoch of full-graph steps: ``(x, graph, positives, negatives)`` for each batch of positive links, the graph
+    without the batch's links, as many uniformly drawn negative pairs."""
+    for batch in torch.randperm(positives.shape[1]).split(batch_size):
+        targets = positives[:, batch]
+        yield x, remove_target_links(train_graph, targets), targets, torch.randint(0, x.shape[0], targets.shape)
+
+
+def sampled_steps(loader: LinkNeighborLoader):
+    """An epoch of sampled steps: ``(x, graph, positives, negatives)`` on each batch's subgraph, in its local ids, the
+    subgraph without the batch's positive links."""
+    for batch in loader:
+        positive = batch.edge_label == 1
+        targets = batch.edge_label_index[:, positive]
+        graph = SparseIndex(batch.edge_index, num_nodes=batch.num_nodes)
+        yield batch.x, remove_target_links(graph, targets), targets, batch.edge_label_index[:, ~positive]

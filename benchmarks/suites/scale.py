@@ -9,11 +9,16 @@ Cases (``--only`` matches their names):
 * ``SAGE epoch products``: a 3-layer GraphSAGE (256 channels) trained on 20 batches (3 with ``--quick``) of that
   graph, sampling and feature gathering included: geomlearn's ``NeighborLoader`` and layers (each layer on its
   block) against torch_geometric's ``NeighborLoader`` and ``SAGEConv``; time per batch and peak memory;
+* ``NCN steps products``: NCN link prediction (two GCN layers, 128 channels) trained on batches of 1,024 of that
+  graph's edges with one uniform negative each, fanouts [15, 10]: geomlearn's ``LinkNeighborLoader`` against
+  torch_geometric's, the same model and steps; time per step and peak memory;
 * ``data parallel``: GraphSAGE under ``DistributedDataParallel`` (gloo) with 1 and 2 processes on this machine,
   seeds per second, and the largest parameter difference between 2 processes and 1 process replaying their
   global batches;
 * ``accuracy <Data set>``: GraphSAGE on the Planetoid public split trained on sampled mini-batches and
-  full-batch, test accuracy at the best validation epoch, 10 seeds (1 seed, 2 epochs with ``--quick``).
+  full-batch, test accuracy at the best validation epoch, 10 seeds (1 seed, 2 epochs with ``--quick``);
+* ``NCN HR@100 Cora``: NCN with the NCN paper's protocol (HR@100 on a random 70 / 10 / 20 split) trained on
+  sampled link mini-batches (fanouts [10, 10]) and on full-graph steps, 10 seeds (1 seed, 2 epochs with ``--quick``).
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import torch
 from tqdm.auto import tqdm
 
 from geomlearn.datasets import planetoid
-from geomlearn.loader import NeighborLoader
+from geomlearn.loader import LinkNeighborLoader, NeighborLoader
 
 from ..measure import peak_memory_mib
 from ..registry import Context, Record, register
-from ..scale import data_parallel, sampling
+from ..graph.link_prediction import train_link_predictor
+from ..scale import data_parallel, link_training, sampling
 from ..scale.training import SAGE, AccuracySettings, mini_batch_epoch, train_sage
 
 SUITE = "scale"
@@ -89,6 +95,47 @@ def _epoch_cases(ctx: Context, data) -> list[Record]:
     return records
 
 
+def _link_step_cases(ctx: Context, data) -> list[Record]:
+    case = "NCN steps products"
+    batches = 3 if ctx.quick else 20
+    params = dict(encoder="2 GCN layers", hidden=link_training.HIDDEN, fanouts=link_training.FANOUTS,
+                  links=link_training.BATCH, negatives="1 uniform per link", batches=batches)
+    loaders = {"geomlearn": LinkNeighborLoader}
+    missing = sampling.pyg_sampler_available()
+    if missing is None:
+        from torch_geometric.loader import LinkNeighborLoader as PyGLinkNeighborLoader
+
+        loaders["torch_geometric"] = PyGLinkNeighborLoader
+    records = [] if missing is None else [Record(SUITE, case, "torch_geometric", "time per batch", None, "ms",
+                                                 params=params, note=missing)]
+    for impl, loader_cls in loaders.items():
+        result = link_training.time_steps(data, loader_cls, batches, ctx.device)
+        records += [Record(SUITE, case, impl, "time per batch", result["ms_per_step"], "ms", n=batches,
+                           params=params),
+                    Record(SUITE, case, impl, "peak memory", result["peak_mib"], "MiB", params=params)]
+    return records
+
+
+def _link_accuracy_cases(ctx: Context) -> list[Record]:
+    case = "NCN HR@100 Cora"
+    if not ctx.wanted(case):
+        return []
+    seeds = ctx.repeat_count(10, "seeds")
+    epochs = 2 if ctx.quick else 60
+    data, means, records = planetoid("Cora"), {}, []
+    for mode, fanouts in (("sampled mini-batches", [10, 10]), ("full graph", None)):
+        runs = [train_link_predictor("NCN", data, seed, epochs=epochs, fanouts=fanouts)
+                for seed in tqdm(range(seeds), desc=f"NCN Cora {mode}", leave=False, disable=not ctx.progress)]
+        tests = [100 * r["test"] for r in runs]
+        means[mode] = statistics.mean(tests)
+        records.append(Record(SUITE, case, mode, "test HR@100", means[mode], "%", std=statistics.pstdev(tests),
+                              n=seeds, params=dict(model="NCN", epochs=epochs, fanouts=fanouts,
+                                                   test_per_seed=tests)))
+    records.append(Record(SUITE, case, "sampled - full", "difference",
+                          means["sampled mini-batches"] - means["full graph"], "points", n=seeds))
+    return records
+
+
 def _data_parallel_cases(ctx: Context) -> list[Record]:
     case = "data parallel"
     size = (20_000, 400_000) if ctx.quick else (200_000, 4_000_000)
@@ -134,20 +181,23 @@ def _accuracy_cases(ctx: Context) -> list[Record]:
     return records
 
 
-@register(SUITE, "neighbour sampling, mini-batch GraphSAGE and data-parallel training against torch_geometric's "
-                 "loaders; sampled vs full-batch accuracy")
+@register(SUITE, "neighbour sampling, mini-batch GraphSAGE and NCN, and data-parallel training against "
+                 "torch_geometric's loaders; sampled vs full-batch accuracy")
 def run(ctx: Context) -> list[Record]:
     records: list[Record] = []
-    if ctx.wanted("sampler products") or ctx.wanted("SAGE epoch products"):
+    if ctx.wanted("sampler products") or ctx.wanted("SAGE epoch products") or ctx.wanted("NCN steps products"):
         data = sampling.products_like(ctx.quick)
         if ctx.wanted("sampler products"):
             records += _sampler_cases(ctx, data)
         if ctx.wanted("SAGE epoch products"):
             records += _epoch_cases(ctx, data)
+        if ctx.wanted("NCN steps products"):
+            records += _link_step_cases(ctx, data)
         del data
     if ctx.wanted("data parallel"):
         records += _data_parallel_cases(ctx)
     records += _accuracy_cases(ctx)
+    records += _link_accuracy_cases(ctx)
     ours = {(r.case, r.metric): r.value for r in records if r.impl == "geomlearn" and r.value is not None}
     for r in list(records):
         mine = ours.get((r.case, r.metric))

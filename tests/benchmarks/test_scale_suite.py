@@ -24,3 +24,17 @@ def test_quick_accuracy_case_trains_sampled_and_full_batch():
     assert set(accuracy) == {"sampled mini-batches", "full batch"}
     (difference,) = [r.value for r in records if r.metric == "difference"]
     assert difference == pytest.approx(accuracy["sampled mini-batches"] - accuracy["full batch"])
+
+
+def test_quick_ncn_cases_time_a_sampled_link_step_and_train_sampled_and_on_the_full_graph():
+    needs_data("planetoid/Cora/raw")
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="NCN")
+    records = SUITES["scale"].run(ctx)
+    steps = {(r.impl, r.metric): r for r in records if r.case == "NCN steps products"}
+    assert steps["geomlearn", "time per batch"].value > 0
+    peer = steps["torch_geometric", "time per batch"]
+    assert peer.value is not None or peer.note.startswith("peer not installed")
+    hits = {r.impl: r.value for r in records if r.metric == "test HR@100"}
+    assert set(hits) == {"sampled mini-batches", "full graph"} and all(0 <= v <= 100 for v in hits.values())
+    (difference,) = [r.value for r in records if r.metric == "difference"]
+    assert difference == pytest.approx(hits["sampled mini-batches"] - hits["full graph"])

@@ -1,7 +1,9 @@
 import torch
 from torch_geometric.sampler import NegativeSampling
 
+from geomlearn.gnn import NCNPredictor
 from geomlearn.loader import LinkNeighborLoader
+from geomlearn.sparse import SparseIndex
 
 from .graphs import assert_batch_is_the_sampled_subgraph, attributed_graph
 
@@ -32,3 +34,15 @@ def test_triplet_negatives():
     assert batch.dst_neg_index.shape == (4, 2)
     assert torch.equal(torch.stack([batch.n_id[batch.src_index], batch.n_id[batch.dst_pos_index]]),
                        data.edge_index[:, batch.input_id])
+
+
+def test_with_every_neighbour_drawn_a_batch_gives_ncn_the_common_neighbours_of_the_whole_graph():
+    data = attributed_graph(seed=2)
+    full = SparseIndex.from_data(data)
+    ncn = NCNPredictor(5, 8)
+    loader = LinkNeighborLoader(data, [-1], edge_label_index=data.edge_index[:, :30], batch_size=10,
+                                neg_sampling_ratio=2.0)
+    for batch in loader:
+        pairs = batch.edge_label_index
+        sampled = ncn.common_neighbor_sum(batch.x, SparseIndex(batch.edge_index, num_nodes=batch.num_nodes), pairs)
+        torch.testing.assert_close(sampled, ncn.common_neighbor_sum(data.x, full, batch.n_id[pairs]))
