@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ..argument_checks import check_int
-from ..gnn.graph_input import Graph, as_sparse_index
+from ..sparse.graph_input import Graph, as_sparse_index
 from ..sparse import coupling_spmm, gather_sum, segment_reduce
 from .cg_tensor_product import CGTensorProduct
 from .gaunt_tensor_product import GauntTensorProduct

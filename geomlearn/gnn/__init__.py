@@ -22,13 +22,13 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ======================  ==========================================================================
 """
 
+from ..feature_dropout import feature_dropout
+from ..sparse.graph_input import as_sparse_index
 from .appnp import APPNP
 from .dagnn import DAGNN, DAGNNPropagation
 from .gat_conv import GATConv
 from .gcn_conv import GCNConv
-from .feature_dropout import feature_dropout
 from .gin_conv import GINConv
-from .graph_input import as_sparse_index
 from .lcm_aggregation import LCMAggregation
 from .lightgcn import LightGCN
 from .message_passing import MessagePassing

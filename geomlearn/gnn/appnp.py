@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..argument_checks import check_int, check_probability
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
 

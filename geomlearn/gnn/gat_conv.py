@@ -11,7 +11,7 @@ from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, gather_sum, segment_reduce, segment_softmax
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
 

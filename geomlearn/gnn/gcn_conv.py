@@ -9,7 +9,7 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_width
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 from .normalization import NormalisationCache
 

@@ -12,7 +12,7 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 
 from ..argument_checks import check_channels, check_int, check_real, check_width
 from ..linalg import symmetric_matrix_function
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 
 
 class SpectralBasis:

@@ -11,7 +11,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_width
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
 

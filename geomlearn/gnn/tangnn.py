@@ -10,7 +10,7 @@ from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_probability, check_width, is_int
 from ..sparse import SparseIndex, sddmm, segment_softmax, spmm
-from .graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
 

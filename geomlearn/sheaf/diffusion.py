@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..argument_checks import check_int, check_probability
-from ..gnn.feature_dropout import feature_dropout
-from ..gnn.graph_input import Graph, as_sparse_index
+from ..feature_dropout import feature_dropout
+from ..sparse.graph_input import Graph, as_sparse_index
 from ..sparse import SparseIndex
 from .laplacian import DirectSumLaplacian, SheafLaplacian, direct_sum, sheaf_laplacian
 from .restriction_maps import fixed_channel_maps

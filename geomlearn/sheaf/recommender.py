@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 
 from ..argument_checks import is_int
-from ..gnn.lightgcn import LightGCN
+from ..propagated_embeddings import PropagatedEmbeddings
 from ..sparse import SparseIndex
 from .sheaf_learner import SheafLearner
 
 
-class SheafRecommender(LightGCN):
+class SheafRecommender(PropagatedEmbeddings):
     r"""Collaborative filtering by sheaf diffusion.
 
     Every node's embedding is a stalk of ``d`` coordinates with ``embedding_dim / d`` channels each; the

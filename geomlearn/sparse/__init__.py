@@ -3,6 +3,8 @@
 ==========================  ==========================================================================
 ``SparseIndex``             the graph ``edge_index [2, E]`` (row 0 source, row 1 target), validated once,
                             with cached CSR (by target) and CSC (by source) layouts
+``as_sparse_index``         a layer's graph argument (``edge_index``, ``SparseIndex`` or ``Data``) as a
+                            ``SparseIndex`` checked against the feature sizes (every family's layers take it)
 ``spmm``                    ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
 ``sddmm``                   ``out_e = <a_i, b_j>`` per edge
 ``gather_sum``              ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
@@ -32,6 +34,7 @@ oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by dev
 from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
+from .graph_input import Graph, as_sparse_index
 from .householder_product import householder_product
 from .index import CompressedIndex, IndexModifiedError, SparseIndex
 from .kernels import use_backend
@@ -49,10 +52,12 @@ from .spmm import spmm
 __all__ = [
     "CompressedIndex",
     "Couplings",
+    "Graph",
     "IndexModifiedError",
     "PairNeighbors",
     "SampledSubgraph",
     "SparseIndex",
+    "as_sparse_index",
     "block_gram",
     "block_spmm",
     "coupling_spmm",

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from geomlearn.gnn import feature_dropout
+from geomlearn.feature_dropout import feature_dropout
 
 
 def bag_of_words(seed=0):

@@ -11,7 +11,7 @@ from typing import Optional, Union
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ..sparse import SparseIndex
+from .index import SparseIndex
 
 Graph = Union[Tensor, SparseIndex, Data]
 
