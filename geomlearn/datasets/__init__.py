@@ -5,18 +5,18 @@ torch_geometric's and OGB's own loaders use, and downloaded there when missing (
 ``$GEOMLEARN_REQUIRE_DATA`` set). A missing file raises :class:`DataNotFoundError`, a malformed one
 :class:`DataFormatError`; both name the file, and no partial data set is ever returned.
 
-=============================  =====================================================================
-``planetoid``                  Cora, CiteSeer, PubMed: public split or the ten Geom-GCN splits
-``geom_gcn_masks``             the ten Geom-GCN train/val/test splits of a graph
-``heterophilous``              Texas ... Squirrel, filtered versions, Minesweeper, Tolokers (npz)
-``movielens_100k``             MovieLens 100K rating graph with the five u1..u5 folds
-``qm9``, ``qm9_split``         QM9 molecules (from ``qm9pack``), 12 targets, the 110k / 10k / rest split
-``ogb_node`` / ``ogb_link``    OGB node / link property prediction, with their ``Evaluator``
+===============================  =============================================================================
+``planetoid``                    Cora, CiteSeer, PubMed: public split or the ten Geom-GCN splits
+``geom_gcn_masks``               the ten Geom-GCN train/val/test splits of a graph
+``heterophilous``                Texas ... Squirrel, filtered versions, Minesweeper, Tolokers (npz)
+``movielens_100k``               MovieLens 100K rating graph with the five u1..u5 folds
+``qm9``, ``qm9_split``           QM9 molecules (from ``qm9pack``), 12 targets, the 110k / 10k / rest split
+``ogb_node`` / ``ogb_link``      OGB node / link property prediction, with their ``Evaluator``
 ``save_graph`` / ``load_graph``  a graph as ``.npy`` files, memory-mapped when read (out-of-core features; the
-                               CSR the sampler walks, stored)
-``power_law_graph``            synthetic power-law in-degree graph of any size
-``stochastic_block_model``     synthetic SBM with block labels and class-dependent features
-=============================  =====================================================================
+                                 CSR the sampler walks, stored)
+``power_law_graph``              synthetic power-law in-degree graph of any size
+``stochastic_block_model``       synthetic SBM with block labels and class-dependent features
+===============================  =============================================================================
 """
 
 from .geom_gcn import GEOM_GCN_GRAPHS, geom_gcn_masks

@@ -7,7 +7,7 @@ float ids or labels that are not whole numbers (never truncated to ints), NaN or
 outside the node range, arrays with the wrong number of rows, empty splits, overlapping train / validation /
 test sets. Files are read without running code (``np.load(allow_pickle=False)``, ``torch.load(weights_only=
 True)`` with numpy's array classes allowed, pickles through an allow-list of data classes). What the loaders
-write goes through :func:`geomlearn.datasets.root.write_atomically`, so a half-written file is never read.
+write goes through ``geomlearn.datasets.root.write_atomically``, so a half-written file is never read.
 """
 
 from __future__ import annotations

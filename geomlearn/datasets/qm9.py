@@ -137,7 +137,7 @@ def _read_cache(cache: Path) -> Optional[dict[str, torch.Tensor]]:
 
 def qm9(max_molecules: Optional[int] = None) -> list[Data]:
     """The molecules in the data set's order, each ``Data(z [n], pos [n, 3] Å, y [1, 12] float64, idx)`` with
-    ``y``'s columns the keys of :data:`TARGETS` (units there; float64 keeps total energies of ~-10^4 eV to
+    ``y``'s columns the keys of ``geomlearn.datasets.qm9.TARGETS`` (units there; float64 keeps total energies of ~-10^4 eV to
     micro-eV). ``max_molecules`` reads only the first ones. Reading all of them parses the CSV files once
     (about a minute) and keeps the tensors in ``~/.cache/geomlearn/processed`` for the next call, under the hash
     of the files' contents; the cache is written to a temporary name and renamed when complete, read with

@@ -85,7 +85,7 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 def fetch_file(relative: str | os.PathLike, url: str, *, what: str) -> Path:
     """``data_root() / relative``, downloaded from ``url`` first when it is not there.
 
-    The download goes to a temporary file that is renamed into place once complete (:func:`write_atomically`), so
+    The download goes to a temporary file that is renamed into place once complete (``write_atomically``), so
     an interrupted download never leaves a partial file behind. With ``$GEOMLEARN_REQUIRE_DATA`` set nothing is
     downloaded (offline CI): a missing file raises :class:`DataNotFoundError` at once.
     """

@@ -3,21 +3,21 @@
 Features follow e3nn's data model: an ``e3nn.o3.Irreps`` describes ``[..., irreps.dim]``, copies of each irrep
 contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and checkpoints port.
 
-=========================  ===========================================================================
-``spherical_harmonics``    real spherical harmonics, any degree (e3nn's values), batched
-``wigner_D``, ``irreps_D`` representation matrices of arbitrary rotations / reflections
-``TensorProduct``          the interface of every product (irreps, paths, shared or per-sample weights)
-``CGTensorProduct``        Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
-``GridTensorProduct``      Gaunt product by pointwise multiplication on an exact S2 quadrature grid
-``GauntTensorProduct``     Gaunt product through 2D Fourier series (Luo et al.)
-``SO2Convolution``         eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
-``EquivariantConv``        edge convolution TP(x_j, Y(r_ij); R(|r_ij|)) with any product, on the backend
-``radius_graph``           cell-list radius graph, batches and periodic cells
-``EnergyModel``            molecular energies pooled from atoms (+ atom references), forces by autograd
-``TensorNet``              Cartesian rank-2 O(3) message passing (Simeon & De Fabritiis), energies and forces
-``InteractionNetwork``     residual gated EquivariantConv layers with any product, energies and forces
-``assert_equivariant``     test helper: f(g x) = g f(x) for random rotations and reflections
-=========================  ===========================================================================
+==========================  ==================================================================================
+``spherical_harmonics``     real spherical harmonics, any degree (e3nn's values), batched
+``wigner_D``, ``irreps_D``  representation matrices of arbitrary rotations / reflections
+``TensorProduct``           the interface of every product (irreps, paths, shared or per-sample weights)
+``CGTensorProduct``         Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
+``GridTensorProduct``       Gaunt product by pointwise multiplication on an exact S2 quadrature grid
+``GauntTensorProduct``      Gaunt product through 2D Fourier series (Luo et al.)
+``SO2Convolution``          eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
+``EquivariantConv``         edge convolution ``TP(x_j, Y(r_ij); R(|r_ij|))`` with any product, on the backend
+``radius_graph``            cell-list radius graph, batches and periodic cells
+``EnergyModel``             molecular energies pooled from atoms (+ atom references), forces by autograd
+``TensorNet``               Cartesian rank-2 O(3) message passing (Simeon & De Fabritiis), energies and forces
+``InteractionNetwork``      residual gated EquivariantConv layers with any product, energies and forces
+``assert_equivariant``      test helper: f(g x) = g f(x) for random rotations and reflections
+==========================  ==================================================================================
 """
 
 from .cg_tensor_product import CGTensorProduct

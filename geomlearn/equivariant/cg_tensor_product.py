@@ -78,7 +78,7 @@ class CGTensorProduct(TensorProduct):
         r"""The product as a :class:`geomlearn.sparse.Couplings` table, for the fused edge convolution
         :func:`geomlearn.sparse.coupling_spmm`: one entry per non-zero :math:`\alpha\, C^{l_1 l_2 l_3}_{ijk}` of
         every path, from position ``i`` of ``x1``'s irrep to position ``k`` of the output's in the channel-major
-        layout (:func:`~geomlearn.equivariant.irreps.to_channel_major`), reading position ``j`` of ``x2`` and the
+        layout (``geomlearn.equivariant.irreps.to_channel_major``), reading position ``j`` of ``x2`` and the
         path's weight. Then ``product(x1, x2, weight)`` per edge equals the table applied to
         ``x1 [C, n1]``, ``x2 [n2]`` and ``weight.view(num_paths, C)``.
 

@@ -49,6 +49,6 @@ def to_channel_major(x: Tensor, irreps: Irreps) -> Tensor:
 
 
 def from_channel_major(x: Tensor, irreps: Irreps) -> Tensor:
-    """The inverse of :func:`to_channel_major`: ``[..., C, sum(2l + 1)]`` -> ``[..., C * sum(2l + 1)]``."""
+    """The inverse of ``to_channel_major``: ``[..., C, sum(2l + 1)]`` -> ``[..., C * sum(2l + 1)]``."""
     pieces = x.split([ir.dim for _, ir in irreps], dim=-1)
     return torch.cat([p.reshape(*x.shape[:-2], -1) for p in pieces], dim=-1)

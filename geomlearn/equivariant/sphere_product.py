@@ -47,7 +47,7 @@ def sphere_layout(irreps: Irreps, name: str) -> tuple[int, list[int], int]:
 
 
 class SphereProduct(TensorProduct):
-    """Base of :class:`GauntTensorProduct` and :class:`GridTensorProduct`: layouts, weights, the check of
+    """Base of :class:`~geomlearn.equivariant.GauntTensorProduct` and :class:`~geomlearn.equivariant.GridTensorProduct`: layouts, weights, the check of
     ``irreps_out``; subclasses implement :meth:`multiply` on ``[Z, C, n]`` coefficients."""
 
     def __init__(self, irreps_in1, irreps_in2, irreps_out, shared_weights: bool = True,

@@ -75,7 +75,7 @@ def equivariance_error(function: Callable, args: Sequence, kinds_in: Sequence[Ki
 
 def assert_equivariant(function: Callable, args: Sequence, kinds_in: Sequence[Kind],
                        kinds_out: Union[Kind, Sequence[Kind]], atol: float | None = None, **options) -> float:
-    """Raise ``AssertionError`` when :func:`equivariance_error` exceeds ``atol`` (default by the outputs'
+    """Raise ``AssertionError`` when ``equivariance_error`` exceeds ``atol`` (default by the outputs'
     dtype: 1e-10 in float64, 1e-4 in float32); returns the error."""
     error = equivariance_error(function, args, kinds_in, kinds_out, **options)
     dtype = next((a.dtype for a in args if isinstance(a, Tensor) and a.is_floating_point()), torch.float64)

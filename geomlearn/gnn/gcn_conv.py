@@ -40,11 +40,11 @@ class GCNConv(MessagePassing):
             ``normalize``. With ``normalize=False`` the loops are still added (torch_geometric refuses this
             combination).
         normalize: apply the symmetric normalisation (else use ``edge_weight`` as given).
+        bias: learn an additive bias.
 
     One deliberate difference: with ``improved=True`` and no ``edge_weight``, torch_geometric's
     ``edge_index`` path adds loops of weight 1 (it forgets ``improved`` when it makes the unit weights);
     here the loops weigh 2, as the paper and torch_geometric's ``SparseTensor`` path have it.
-        bias: learn an additive bias.
 
     Shapes:
         - input: ``x [N, in_channels]``, ``edge_index`` ``[2, E]`` / ``SparseIndex`` / ``Data``,

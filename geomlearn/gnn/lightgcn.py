@@ -16,8 +16,9 @@ class LightGCN(PropagatedEmbeddings):
 
     with :math:`E^{(0)}` the learned embedding table and :math:`A` the symmetric bipartite adjacency (users
     and items numbered in one node set). The API follows torch_geometric's ``LightGCN``:
-    :meth:`get_embedding`, ``forward(edge_index, edge_label_index)`` for the scores of node pairs, and
-    :meth:`recommendation_loss` (BPR with :math:`L_2` on the pairs' initial embeddings).
+    :meth:`~geomlearn.propagated_embeddings.PropagatedEmbeddings.get_embedding`, ``forward(edge_index,
+    edge_label_index)`` for the scores of node pairs, and
+    :meth:`~geomlearn.propagated_embeddings.PropagatedEmbeddings.recommendation_loss` (BPR with :math:`L_2` on the pairs' initial embeddings).
 
     Args:
         num_nodes, embedding_dim, num_layers, alpha: as

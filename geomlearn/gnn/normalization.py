@@ -29,7 +29,7 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
         index: a square graph.
         edge_weight: optional ``[E]`` weights (1 when omitted).
         add_self_loops: add the remaining self loops first (the graph from
-            :meth:`SparseIndex.with_self_loops`, cached on ``index``, its edges sorted by target).
+            :meth:`~geomlearn.sparse.SparseIndex.with_self_loops`, cached on ``index``, its edges sorted by target).
         fill: weight of an added loop.
         normalize: apply :math:`\hat D^{-1/2} \cdot \hat D^{-1/2}` (else return ``A + fill I`` as is).
         dtype: dtype of the weights when ``edge_weight`` is omitted.

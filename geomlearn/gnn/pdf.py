@@ -75,7 +75,7 @@ class PDFConv(torch.nn.Module):
     :math:`g_{co}(\lambda) = \sum_k (W_k)_{co} \varphi_k(\lambda)`. With the monomial basis and
     :math:`\epsilon` fixed this is a polynomial-filter GNN (GPR-GNN, ChebNet-like), the constrained special
     case the paper starts from. Gradients reach :math:`\epsilon` through the decomposition
-    (:func:`matrix_functions`). The decomposition is dense, :math:`O(n^3)` per graph: the layer is meant
+    (``geomlearn.gnn.pdf.matrix_functions``). The decomposition is dense, :math:`O(n^3)` per graph: the layer is meant
     for batches of small graphs (molecules, as in the paper's ZINC and ogbg-molpcba experiments).
 
     Args:

@@ -59,7 +59,7 @@ class TANGNNConv(MessagePassing):
                \frac{\langle Q_h x_i, K_h x_j \rangle}{\sqrt{d}}
 
     with :math:`\mathcal T_m(i)` the ``m`` vertices of largest :math:`\langle Q x_i, K x_j \rangle`
-    (:func:`top_m_similar`, computed once per forward pass on all heads' concatenated projections). The
+    (``geomlearn.gnn.tangnn.top_m_similar``, computed once per forward pass on all heads' concatenated projections). The
     attention reaches beyond the 1-hop neighbourhood at :math:`O(N m)` edges, not a transformer's
     :math:`O(N^2)`. The neighbourhood mean and the attention are one fused ``spmm`` each; the selected
     edges' scores are one ``sddmm`` normalised by ``segment_softmax``.

@@ -1,14 +1,14 @@
 """Mini-batch loaders on geomlearn's neighbour sampler, with torch_geometric's interfaces.
 
-==========================  ==========================================================================
-``NeighborLoader``          torch_geometric's ``NeighborLoader`` (node-level tasks): its arguments, its batches
-``LinkNeighborLoader``      torch_geometric's ``LinkNeighborLoader`` (link prediction, negative sampling)
-``NeighborSampler``         a ``torch_geometric.sampler.BaseSampler``: ``NodeLoader`` / ``LinkLoader`` without
-                            pyg-lib or torch-sparse
-``init_data_parallel``      join the ``torch.distributed`` process group ``torchrun`` set up (gloo / NCCL)
-``distributed_neighbor_     a ``NeighborLoader`` over this process's share of the seeds (torch's
-loader``                    ``DistributedSampler``), for ``DistributedDataParallel`` training
-==========================  ==========================================================================
+===============================  ====================================================================================
+``NeighborLoader``               torch_geometric's ``NeighborLoader`` (node-level tasks): its arguments, its batches
+``LinkNeighborLoader``           torch_geometric's ``LinkNeighborLoader`` (link prediction, negative sampling)
+``NeighborSampler``              a ``torch_geometric.sampler.BaseSampler``: ``NodeLoader`` / ``LinkLoader`` without
+                                 pyg-lib or torch-sparse
+``init_data_parallel``           join the ``torch.distributed`` process group ``torchrun`` set up (gloo / NCCL)
+``distributed_neighbor_loader``  a ``NeighborLoader`` over this process's share of the seeds (torch's
+                                 ``DistributedSampler``), for ``DistributedDataParallel`` training
+===============================  ====================================================================================
 
 Each batch also carries the sampler's per-layer :class:`~geomlearn.sparse.SparseIndex` blocks as ``hops``, which
 geomlearn's layers take without checking or sorting them again.

@@ -73,13 +73,13 @@ def distributed_neighbor_loader(data: Data, num_neighbors: Sequence[int], input_
                                 shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                                 rank: Optional[int] = None, world_size: Optional[int] = None,
                                 **kwargs) -> NeighborLoader:
-    """A :class:`NeighborLoader` over this process's share of ``input_nodes``: torch's ``DistributedSampler`` deals
+    r"""A :class:`NeighborLoader` over this process's share of ``input_nodes``: torch's ``DistributedSampler`` deals
     the seeds out among the ``world_size`` processes (each epoch's permutation, drawn from ``seed`` and the epoch
     set with ``loader.sampler.set_epoch``, is the same on every rank; the shares are disjoint and, but for padding
     to equal sizes unless ``drop_last``, cover it).
 
     Args:
-        data, num_neighbors, input_nodes, **kwargs: as :class:`NeighborLoader` (``batch_size``, ``num_workers``, ...).
+        data, num_neighbors, input_nodes, \*\*kwargs: as :class:`NeighborLoader` (``batch_size``, ``num_workers``, ...).
         shuffle, seed, drop_last: ``DistributedSampler``'s.
         rank, world_size: the process's; by default the process group's.
     """

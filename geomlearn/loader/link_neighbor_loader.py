@@ -32,7 +32,7 @@ class LinkNeighborLoader(SampledLoaderMixin, LinkLoader):
         edge_label: ``[M]`` their labels.
         neg_sampling: torch_geometric's ``NegativeSampling`` (``"binary"`` or ``"triplet"``), or
             ``neg_sampling_ratio`` for binary negatives.
-        replace, weight_attr, transform, transform_sampler_output, filter_per_worker, neighbor_sampler, **kwargs:
+        replace, weight_attr, transform, transform_sampler_output, filter_per_worker, neighbor_sampler, \*\*kwargs:
             as in :class:`NeighborLoader`.
 
     Temporal options (``edge_label_time``, ``time_attr``, ...) and ``subgraph_type`` / ``disjoint`` /

@@ -53,7 +53,7 @@ class NeighborSampler(BaseSampler):
         share_memory: put the graph in shared memory, so the workers of a ``DataLoader`` map it instead of copying
             it (on by default: torch_geometric keeps a copy per worker otherwise). With ``num_workers > 0`` on
             Linux, give torch_geometric's loaders ``multiprocessing_context="forkserver"`` (geomlearn's loaders do
-            it for you, see :func:`worker_options`): numba's OpenMP threads do not survive a fork.
+            it for you, see ``geomlearn.loader.neighbor_sampler.worker_options``): numba's OpenMP threads do not survive a fork.
         is_sorted: ``data.edge_index`` is grouped by target already (torch_geometric's contract; a memory-mapped
             store's is): checked in one pass and kept as it is, with no sort and no copy
             (:meth:`~geomlearn.sparse.SparseIndex.from_sorted`).

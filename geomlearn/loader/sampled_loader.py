@@ -14,7 +14,7 @@ def loader_setup(data: Data, num_neighbors, neighbor_sampler: Optional[NeighborS
                  loader_options: dict, **sampling) -> tuple[NeighborSampler, Optional[bool], dict]:
     """What both loaders hand torch_geometric's: the sampler (the one given, or one built from the ``sampling``
     options), ``filter_per_worker`` (:func:`filter_per_worker_for`) and the ``DataLoader`` options
-    (:func:`~geomlearn.loader.neighbor_sampler.worker_options`)."""
+    (``geomlearn.loader.neighbor_sampler.worker_options``)."""
     sampler = neighbor_sampler if neighbor_sampler is not None else NeighborSampler(data, num_neighbors, **sampling)
     return sampler, filter_per_worker_for(sampler, filter_per_worker), worker_options(loader_options)
 

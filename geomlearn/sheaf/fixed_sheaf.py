@@ -19,8 +19,8 @@ class FixedSheafDiffusion(SheafDiffusion):
     r"""Sheaf diffusion on the sheaf :meth:`sheaf_maps` computes from the input features and the graph.
 
     The Laplacian (augmented normalisation, :math:`\epsilon = 1`) is computed at the first call and kept in
-    :attr:`sheaf` (like torch_geometric's ``cached=True``): call :meth:`reset_sheaf` before running on
-    another graph or other features, or assign another model's :attr:`sheaf` to share one (e.g. across the
+    ``sheaf`` (like torch_geometric's ``cached=True``): call :meth:`reset_sheaf` before running on
+    another graph or other features, or assign another model's ``sheaf`` to share one (e.g. across the
     data splits of one graph). Arguments as :class:`~geomlearn.sheaf.SheafDiffusion`.
     """
 

@@ -25,9 +25,10 @@ class NeuralSheafDiffusion(SheafDiffusion):
     r"""NSD with maps of any kind.
 
     Args:
-        in_channels, hidden_channels, out_channels, d, num_layers, dropout, input_dropout, low_pass,
-            high_pass, left_weights, right_weights, use_act, second_linear: as in
-            :class:`~geomlearn.sheaf.SheafDiffusion` (``d``: stalk dimension of the learned maps).
+        in_channels, hidden_channels, out_channels, num_layers: as in :class:`~geomlearn.sheaf.SheafDiffusion`.
+        d: stalk dimension of the learned maps.
+        dropout, input_dropout, low_pass, high_pass, left_weights, right_weights, use_act, second_linear: as in
+            :class:`~geomlearn.sheaf.SheafDiffusion`.
         maps: ``"diagonal"``, ``"householder"``, ``"cayley"`` or ``"general"``.
         edge_weights: learned symmetric edge weights (orthogonal maps).
         stalk_sum: the learner reads the stalk-summed features (NSD's ``sparse_learner``).

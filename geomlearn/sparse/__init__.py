@@ -25,8 +25,8 @@
 ==========================  ==========================================================================
 
 Each numeric op is a ``torch.library`` custom op with autograd and a fake implementation (so
-``torch.compile(fullgraph=True)`` traces models that use it); :mod:`.reference` holds the plain-torch
-oracles and :mod:`.kernels` picks the CPU (numba) or GPU (Triton) kernels by device.
+``torch.compile(fullgraph=True)`` traces models that use it); ``geomlearn.sparse.reference`` holds the plain-torch
+oracles and ``geomlearn.sparse.kernels`` picks the CPU (numba) or GPU (Triton) kernels by device.
 ``segment_tree_reduce`` (it applies a user's Python operator level by level), ``pair_neighbors`` and
 ``reverse_edges`` (they return index structures) are plain torch code built on the same layouts.
 """

@@ -1,37 +1,37 @@
 """Tensor decompositions users call as an API (TensorLy's keywords), on torch, on the input's device.
 
-=====================  =====================================================================================
-``cp``                 CP by ALS (dimension-tree MTTKRP, optional line search); ``mask`` or sparse COO input
-                       fit the observed entries only (row-wise least squares on :mod:`geomlearn.sparse`)
-``tucker``             HOSVD / HOOI; ``mask`` by EM imputation
-``tensor_train``       TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
-``tt_round``           TT-rounding (QR right to left, truncated SVD left to right)
-``tensor_ring``        tensor ring by ALS; ``mask`` by EM
-``tsvd``               t-SVD (one SVD per Fourier slice of mode 3) at a tubal rank; ``t_product``,
-                       ``t_transpose``; ``mask`` by EM
-``CPTensor``,          the results: unpack (``weights, factors = cp(...)``), ``to_tensor()``, ``errors`` per
-``TuckerTensor``,      iteration, ``num_parameters``, ``compression_ratio``, ``plot_errors()``
+==========================  ============================================================================================
+``cp``                      CP by ALS (dimension-tree MTTKRP, optional line search); ``mask`` or sparse COO input
+                            fit the observed entries only (row-wise least squares on :mod:`geomlearn.sparse`)
+``tucker``                  HOSVD / HOOI; ``mask`` by EM imputation
+``tensor_train``            TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
+``tt_round``                TT-rounding (QR right to left, truncated SVD left to right)
+``tensor_ring``             tensor ring by ALS; ``mask`` by EM
+``tsvd``                    t-SVD (one SVD per Fourier slice of mode 3) at a tubal rank; ``t_product``,
+                            ``t_transpose``; ``mask`` by EM
+``CPTensor``,               the results: unpack (``weights, factors = cp(...)``), ``to_tensor()``, ``errors`` per
+``TuckerTensor``,           iteration, ``num_parameters``, ``compression_ratio``, ``plot_errors()``
 ``TTTensor``,
 ``TRTensor``,
 ``TSVDTensor``
-``TensorNetwork``      named cores and indices contracted along an opt_einsum path; every result's
-                       ``to_network()``
-``NetworkStructure``   a tensor network as an adjacency matrix (mode sizes on the diagonal, bond ranks off it)
-``fit_network``        fit a structure by Adam (the structure-search protocol); returns a ``NetworkTensor``
-``greedy_search``,     structure search by greedy rank increments (Hashemizadeh et al.) and by alternating local
-``tnale``              enumeration (Li et al.), objective compression ratio + 200 RSE; return a ``StructureSearch``
-``MPSClassifier``      Stoudenmire & Schwab's MPS classifier (cos / sin feature map, label core mid-chain)
-``TRL``                tensor regression layer, CP or Tucker weight, tensor dropout
-``FactorizedLinear``,  linear layers with a CP / Tucker / TT-matrix weight, never formed
+``TensorNetwork``           named cores and indices contracted along an opt_einsum path; every result's
+                            ``to_network()``
+``NetworkStructure``        a tensor network as an adjacency matrix (mode sizes on the diagonal, bond ranks off it)
+``fit_network``             fit a structure by Adam (the structure-search protocol); returns a ``NetworkTensor``
+``greedy_search``,          structure search by greedy rank increments (Hashemizadeh et al.) and by alternating local
+``tnale``                   enumeration (Li et al.), objective compression ratio + 200 RSE; return a ``StructureSearch``
+``MPSClassifier``           Stoudenmire & Schwab's MPS classifier (cos / sin feature map, label core mid-chain)
+``TRL``                     tensor regression layer, CP or Tucker weight, tensor dropout
+``FactorizedLinear``,       linear layers with a CP / Tucker / TT-matrix weight, never formed
 ``TTLinear``
 ``FactorizedSpectralConv``  TFNO's spectral convolution with one global low-rank complex weight
-``LowRankWeight``      the factorised weight these layers share
-``unfold``, ``fold``,  the multilinear algebra they are written in
+``LowRankWeight``           the factorised weight these layers share
+``unfold``, ``fold``,       the multilinear algebra they are written in
 ``mode_dot``,
 ``khatri_rao``
-=====================  =====================================================================================
+==========================  ============================================================================================
 
-Ranks are ints, tuples or a float fraction of the dense parameter count (:mod:`.ranks`).
+Ranks are ints, tuples or a float fraction of the dense parameter count (``geomlearn.tensor_networks.ranks``).
 """
 
 from .cp import CPTensor, cp

@@ -16,7 +16,7 @@ from the last MTTKRP and the Gram matrices for free. ``linesearch`` extrapolates
 iteration (Bro, 1998; TensorLy's rule) and keeps the jump when it lowers the error.
 
 Missing entries (``mask``) and sparse COO input fit the observed entries only: each factor row is a small
-least-squares problem over its observations (:mod:`.observations`), the dense tensor is never formed.
+least-squares problem over its observations (``geomlearn.tensor_networks.observations``), the dense tensor is never formed.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
         linesearch: extrapolate every other sweep (dense tensors).
         l2_reg: :math:`\lambda` added to every normal equation's diagonal, or one :math:`\lambda_n` per mode.
         weighted_l2: with a mask or sparse input, scale the ridge of each row by its number of observed entries
-            (weighted-:math:`\lambda` ALS, Zhou et al. 2008; see :mod:`.observations`).
+            (weighted-:math:`\lambda` ALS, Zhou et al. 2008; see ``geomlearn.tensor_networks.observations``).
         max_sensitivity: the stabilised CP (after Phan et al., ECCV 2020): keep the sensitivity
             :math:`\sum_r \prod_n \|\lambda_r^{1/N} a^{(n)}_r\|^2` (the squared norms of the rank-one terms)
             at most :math:`c^2` for ``max_sensitivity`` :math:`= c`. Each mode's update is

@@ -12,7 +12,7 @@ from .tensor_network import TensorNetwork
 
 
 class Decomposition:
-    """Base of :class:`CPTensor`, :class:`TuckerTensor`, :class:`TTTensor`.
+    """Base of :class:`CPTensor`, :class:`TuckerTensor`, :class:`~geomlearn.tensor_networks.TTTensor`.
 
     Attributes:
         errors: the relative reconstruction error :math:`\\|X - \\hat X\\|_F / \\|X\\|_F` after each iteration (on the
@@ -66,7 +66,7 @@ class Decomposition:
 
 
 class CoreSequence(Decomposition):
-    """Base of :class:`TTTensor` and :class:`TRTensor`: ``cores`` ``[R_n, I_n, R_{n+1}]``, bond ``n + 1`` joining
+    """Base of :class:`~geomlearn.tensor_networks.TTTensor` and :class:`~geomlearn.tensor_networks.TRTensor`: ``cores`` ``[R_n, I_n, R_{n+1}]``, bond ``n + 1`` joining
     core ``n`` to core ``n + 1``; a ring (``closed``) joins the last core back to the first. Unpacks as the cores."""
 
     cores: list[Tensor]
@@ -80,7 +80,7 @@ class CoreSequence(Decomposition):
         return tuple(core.shape[1] for core in self.cores)
 
     def to_network(self):
-        """The :class:`TensorNetwork` view: bond ``b{n}`` between cores ``n - 1`` and ``n`` (a train's end bonds, of
+        """The :class:`~geomlearn.tensor_networks.TensorNetwork` view: bond ``b{n}`` between cores ``n - 1`` and ``n`` (a train's end bonds, of
         size 1, are ``b0`` and ``b{N}``; a ring's last bond is ``b0``)."""
         order = len(self.cores)
         period = order if self.closed else order + 1

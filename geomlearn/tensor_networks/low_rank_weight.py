@@ -31,7 +31,7 @@ FACTORIZATIONS = ("cp", "tucker", "tt")
 class LowRankWeight(torch.nn.Module):
     """Args:
         shape: the weight's shape ``(I_1, ..., I_N)``.
-        rank: as the decompositions take it (:mod:`~geomlearn.tensor_networks.ranks`).
+        rank: as the decompositions take it (``geomlearn.tensor_networks.ranks``).
         factorization: ``"cp"``, ``"tucker"`` or ``"tt"``.
         std: the standard deviation of the weight's entries at initialisation.
         dtype: e.g. ``torch.cfloat`` for a spectral weight.

@@ -137,7 +137,7 @@ class NetworkStructure:
         return self.num_parameters / math.prod(self.shape)
 
     def network(self, cores: Sequence[Tensor], batch: bool = False) -> TensorNetwork:
-        """The :class:`TensorNetwork` of ``cores`` (core ``k`` of :meth:`core_shape` ``(k)``); with ``batch``, every
+        """The :class:`TensorNetwork` of ``cores`` (core ``k`` of ``core_shape`` ``(k)``); with ``batch``, every
         core has a leading batch dimension that stays open in front of the modes."""
         lead = ("batch",) if batch else ()
         legs = {f"core{k}": (*lead, f"i{k}", *(self.bond_index(k, l) for l in self.bonds(k)))

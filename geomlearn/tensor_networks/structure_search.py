@@ -73,7 +73,7 @@ class Evaluation:
 
 @dataclass
 class StructureSearch:
-    """What a search returns: ``best`` (the :class:`Evaluation` of least objective) and ``history`` (every
+    """What a search returns: ``best`` (the :class:`~geomlearn.tensor_networks.structure_search.Evaluation` of least objective) and ``history`` (every
     evaluation, in the order made)."""
 
     best: Evaluation

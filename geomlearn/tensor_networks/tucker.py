@@ -12,7 +12,7 @@ singular vectors of :math:`(X \times_{m \ne n} A^{(m)H})_{(n)}`, which never inc
 
 Missing entries (``mask``): the missing entries are imputed by the current fit before every sweep (EM), the
 errors are those on the observed entries. Sparse COO input (the observed entries only, never densified):
-alternating least squares on the observations (:mod:`.observations`): factor :math:`n`'s rows from the design
+alternating least squares on the observations (``geomlearn.tensor_networks.observations``): factor :math:`n`'s rows from the design
 :math:`h = G_{(n)} \bigotimes_{m \ne n} a^{(m)}_{i_m}` of each observation (the core contracted with the other
 factors' gathered rows), each factor then re-orthonormalised by QR into the core, and the core from the design
 :math:`\bigotimes_m a^{(m)}_{i_m}`; the factors start from the spectral initialisation of
