@@ -5,6 +5,7 @@ import torch
 from torch_geometric.utils import coalesce, to_undirected
 
 from geomlearn.sheaf import connection_maps, local_pca_frames, procrustes_transports, sheaf_laplacian
+from geomlearn.sheaf.connection import leading_right_singular_vectors
 from geomlearn.sparse import SparseIndex
 
 
@@ -91,3 +92,16 @@ def test_bad_input():
         connection_maps(x[:5], index, 2)
     with pytest.raises(ValueError, match="has no reverse"):
         connection_maps(x, SparseIndex(torch.tensor([[0], [1]]), num_nodes=6), 2)
+
+
+@pytest.mark.parametrize("rows", [5, 40, 70])                          # fewer rows than columns, and more
+def test_the_gram_route_gives_the_leading_right_singular_vectors_of_an_svd(rows):
+    g = torch.Generator().manual_seed(rows)
+    scales = torch.tensor([9.0, 3.0, 1.0, 9e-3, 3e-3] + [0.0] * 45)    # regulariser-sized directions among them
+    matrix = torch.randn(4, rows, 50, generator=g) * scales[torch.randperm(50, generator=g)]
+    exact = torch.linalg.svd(matrix.double(), full_matrices=False)[2][:, :5].transpose(1, 2)
+    found = leading_right_singular_vectors(matrix, 5)
+    assert found.dtype == torch.float32 and found.shape == (4, 50, 5)
+    # the same directions up to sign: |<v_found, v_exact>| = 1 column by column
+    cosines = (found.double() * exact).sum(dim=1).abs()
+    torch.testing.assert_close(cosines, torch.ones(4, 5, dtype=torch.float64), atol=1e-5, rtol=0)
