@@ -69,7 +69,11 @@ def local_pca_frames(x: Tensor, index: SparseIndex, d: int) -> Tensor:
     degree = ptr[1:] - ptr[:-1]
     frames = x.new_empty(n, x.shape[1], d)
     rows_needed = degree + d
-    bucket = torch.where(rows_needed > 1, 2 ** torch.ceil(torch.log2(rows_needed.double())).long(), rows_needed)
+    # Nodes whose neighbourhoods have about as many rows are decomposed together, padded to a common size: four
+    # sizes per octave (rows rounded up to a multiple of a quarter of their power of two), so padding adds at most
+    # a quarter of the rows; the decomposition's cost grows with their cube.
+    step = (2 ** (torch.floor(torch.log2(rows_needed.double())).long() - 2)).clamp(min=1)
+    bucket = (rows_needed + step - 1) // step * step
     for rows in bucket.unique().tolist():
         nodes_all = (bucket == rows).nonzero().squeeze(1)
         per_chunk = max(1, _CHUNK_ELEMENTS // (rows * x.shape[1]))
