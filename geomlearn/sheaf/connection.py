@@ -53,11 +53,11 @@ def local_pca_frames(x: Tensor, index: SparseIndex, d: int) -> Tensor:
     r"""``[N, C, d]``: orthonormal frames of the ``d`` leading principal directions of each node's offsets
     :math:`\{x_u - x_v : u \to v\}`.
 
-    Nodes are grouped by degree and their neighbourhood matrices (zero-padded to the group's size)
-    decomposed in batches (:func:`leading_right_singular_vectors`), in chunks of bounded memory. A neighbourhood spanning fewer than ``d``
-    directions (a node of degree < d, or neighbours with equal features) is completed by the data set's
-    own principal directions: every neighbourhood carries them as extra rows scaled by
-    :math:`10^{-3}` of its largest offset, which leaves a well-determined frame unchanged to that order.
+    Nodes are grouped by degree and their neighbourhood matrices (zero-padded to the group's size) decomposed in
+    batches (``leading_right_singular_vectors``), in chunks of bounded memory. A neighbourhood spanning fewer than
+    ``d`` directions (a node of degree < d, or neighbours with equal features) is completed by the data set's own
+    principal directions: every neighbourhood carries them as extra rows scaled by :math:`10^{-3}` of its largest
+    offset, which leaves a well-determined frame unchanged to that order.
     Each direction's sign is fixed (largest entry positive).
     """
     _check_features(x, index, d)
