@@ -25,7 +25,6 @@ from geomlearn.tensor_networks import NetworkStructure, TuckerTensor, greedy_sea
 from ..registry import Context, Record
 
 SUITE = "tensor"
-TARGET_RATIO, TARGET_RSE = 1.5, 1e-4
 TNALE_BUDGET = 40
 TNALE_RING_BUDGET = 100
 
@@ -69,23 +68,20 @@ def structure_search_cases(ctx: Context, records: list[Record]) -> None:
             result = search(tensor)
             seconds = time.perf_counter() - start
             ratio = result.compression_ratio / planted_ratio
-            met = ratio <= TARGET_RATIO and result.rse < TARGET_RSE
             params = dict(shape=list(tensor.shape), planted_parameters=planted_parameters,
                           found_parameters=result.structure.num_parameters,
                           found=[list(row) for row in result.structure.adjacency], seconds=round(seconds, 1))
-            note = "" if ctx.quick else (f"target <= {TARGET_RATIO}x at RSE < {TARGET_RSE:g}: "
-                                         f"{'met' if met else 'MISSED'}")
             records += [
                 Record(SUITE, case, impl, "evaluations", result.evaluations, "fits", params=params),
                 Record(SUITE, case, impl, "time", seconds, "s", params=params),
                 Record(SUITE, case, impl, "RSE", result.rse, "", params=params),
                 Record(SUITE, case, impl, "compression ratio", result.compression_ratio, "", params=params),
-                Record(SUITE, case, impl, "CR / planted CR", ratio, "x", params=params, note=note),
+                Record(SUITE, case, impl, "CR / planted CR", ratio, "x", params=params),
             ]
 
 
 def plot_structure_search(records: list[Record], out) -> None:
-    """``structure_search.png``: each search's compression ratio over the planted one, per case, with the target."""
+    """``structure_search.png``: each search's compression ratio over the planted one, per case, against the planted network's."""
     import matplotlib.pyplot as plt
 
     found = [r for r in records if r.metric == "CR / planted CR"]
@@ -99,7 +95,7 @@ def plot_structure_search(records: list[Record], out) -> None:
         values = {r.case: r.value for r in found if r.impl == impl}
         ax.bar([c + k * width for c in range(len(cases))], [values.get(case, float("nan")) for case in cases],
                width, label=impl)
-    ax.axhline(TARGET_RATIO, color="grey", linestyle="--", linewidth=1, label=f"target {TARGET_RATIO}x")
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="the planted network")
     ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))], [c.removeprefix("search ") for c in cases])
     ax.set(ylabel="found CR / planted CR", title="structure search on planted networks")
     ax.legend(fontsize=8)
