@@ -1,6 +1,7 @@
 """Command line: ``python -m benchmarks SUITE [--quick] [--out results/] [--device cpu|cuda]``.
 
-``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table) or ``list``. Long cases write
+``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table), ``list``, or ``index`` (write
+``OUT/README.md``, the index of the runs under ``OUT``). Long cases write
 each finished unit under ``OUT/.checkpoints/SUITE/`` until the suite's results are written; ``--resume`` picks an
 interrupted run up from there.
 """
@@ -18,11 +19,12 @@ from .checkpoints import Checkpoints
 from .registry import SUITES, Context
 from .provenance import git_commit
 from .report import machine_description, markdown_table, write_results
+from .results_index import write_index
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("suite", help=f"one of {sorted(SUITES)}, 'quick' or 'list'")
+    parser.add_argument("suite", help=f"one of {sorted(SUITES)}, 'quick', 'list' or 'index'")
     parser.add_argument("--quick", action="store_true", help="a small version of the suite")
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for JSON, markdown and plots")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -53,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         for suite in SUITES.values():
             print(f"{suite.name:12s} {suite.description}")
         return 0
+    if args.suite == "index":
+        print(f"wrote {write_index(args.out)}", file=sys.stderr)
+        return 0
     if args.suite != "quick" and args.suite not in SUITES:
-        parser.error(f"SUITE: expected one of {sorted(SUITES) + ['quick', 'list']}, got {args.suite!r}")
+        parser.error(f"SUITE: expected one of {sorted(SUITES) + ['quick', 'list', 'index']}, got {args.suite!r}")
 
     device = torch.device(args.device)
     commit = git_commit()                    # the code that runs: taken before the suites, however long they take
