@@ -3,7 +3,6 @@ headers (``python -m benchmarks index`` writes ``results/README.md``; a test kee
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 HEADER_FIELDS = ("Commit", "Command", "Run")
