@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks SUITE [--quick] [--out results/] [--device cpu|cuda]``.
+"""Command line: ``python -m benchmarks SUITE [--quick] [--out results/SUITE] [--device cpu|cuda]``.
 
 ``SUITE`` is a registered suite's name, ``quick`` (every suite, small, one table), ``list``, or ``index`` (write
 ``OUT/README.md``, the index of the runs under ``OUT``). Long cases write
@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("suite", help=f"one of {sorted(SUITES)}, 'quick', 'list' or 'index'")
     parser.add_argument("--quick", action="store_true", help="a small version of the suite")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="folder for JSON, markdown and plots")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for JSON, markdown and plots (default: results/SUITE, results/quick for 'quick', "
+                             "results for 'index')")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", default="",
                         help="run only the cases whose name contains this text (or one of several separated by |)")
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{suite.name:12s} {suite.description}")
         return 0
     if args.suite == "index":
-        print(f"wrote {write_index(args.out)}", file=sys.stderr)
+        print(f"wrote {write_index(args.out or Path('results'))}", file=sys.stderr)
         return 0
     if args.suite != "quick" and args.suite not in SUITES:
         parser.error(f"SUITE: expected one of {sorted(SUITES) + ['quick', 'list', 'index']}, got {args.suite!r}")
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     commit = git_commit()                    # the code that runs: taken before the suites, however long they take
     quick = args.quick or args.suite == "quick"
+    if args.out is None:                     # one folder per suite (and one for quick runs): no run overwrites another
+        args.out = Path("results") / ("quick" if args.suite == "quick" else args.suite)
     names = sorted(SUITES) if args.suite == "quick" else [args.suite]
     everything = []
     for name in names:
