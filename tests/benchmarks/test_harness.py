@@ -109,7 +109,7 @@ def test_kernels_suite_times_the_index_check_beside_the_spmm_it_guards():
     assert share.value == pytest.approx(100 * times["index check"] / times["spmm sum (checks included)"])
 
 
-def test_git_tracks_the_finished_units_of_a_run_under_results_but_not_its_records():
+def test_git_tracks_a_runs_records_and_finished_units_but_not_quick_runs_or_partial_files():
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         pytest.skip("not a git checkout")
@@ -118,7 +118,8 @@ def test_git_tracks_the_finished_units_of_a_run_under_results_but_not_its_record
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode == 0
 
     assert not ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.json")
-    assert ignored("results/sheaf-squirrel-od/sheaf.json")
+    assert not ignored("results/sheaf-squirrel-od/sheaf.json")
+    assert ignored("results/quick/sheaf.json") and ignored("results/quick/sheaf.md")
     assert ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.partial")
 
 
