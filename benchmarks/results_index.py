@@ -32,9 +32,10 @@ def _cell(text: str) -> str:
 
 
 def index_markdown(results: Path) -> str:
-    """The index as markdown: a row per run (the tables directly under ``results`` and one folder deep)."""
+    """The index as markdown: a row per run (the tables directly under ``results`` and one folder deep, but for the
+    local ``quick`` runs)."""
     tables = sorted(list(results.glob("*.md")) + list(results.glob("*/*.md")))
-    tables = [t for t in tables if t.name != "README.md"]
+    tables = [t for t in tables if t.name != "README.md" and t.parent.name != "quick"]    # quick runs stay local
     rows = ["| run | suite | cases | command | commit | run at |", "|---|---|---|---|---|---|"]
     for table in tables:
         summary = run_summary(table)
