@@ -17,6 +17,8 @@ def test_a_runs_header_and_cases_are_read_and_a_missing_field_is_said(tmp_path):
                                      "|---|---|---|\n| a | geomlearn | 1 |\n| a | peer | 2 |\n| b | geomlearn | 3 |\n")
     (tmp_path / "old" / "graph.md").write_text("# graph\n\nRun: 2026-11-01 09:00 UTC\n\n| case | impl |\n|---|---|\n"
                                                "| node Cora GCN | geomlearn |\n")
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "graph.md").write_text("# graph\n")                  # a local quick run: not indexed
     summary = run_summary(tmp_path / "new.md")
     assert summary == {"suite": "scale", "Commit": "abc1234", "Command": "`python -m benchmarks scale --only 'a|b'`",
                        "Run": "2026-12-01 10:00 UTC", "cases": ["a", "b"]}
@@ -24,4 +26,4 @@ def test_a_runs_header_and_cases_are_read_and_a_missing_field_is_said(tmp_path):
     index = write_index(tmp_path).read_text(encoding="utf-8")
     assert "| [new](new.md) | scale | a, b | `python -m benchmarks scale --only 'a\\|b'` | abc1234 |" in index
     assert f"| [old/graph](old/graph.md) | graph | node Cora GCN | {NOT_RECORDED} | {NOT_RECORDED} |" in index
-    assert not list(tmp_path.glob("*.partial"))
+    assert "quick/graph" not in index and not list(tmp_path.glob("*.partial"))
