@@ -59,6 +59,12 @@ def tucker_rank(rank, shape) -> tuple[int, ...]:
     for n, (r, s) in enumerate(zip(ranks, shape)):
         if r > s:
             raise ValueError(f"rank: mode {n} has size {s}, so its Tucker rank is at most {s}; got {r}")
+    for n, r in enumerate(ranks):                   # a multilinear rank: R_n <= the product of the other R_m
+        others = math.prod(ranks[:n] + ranks[n + 1:])
+        if r > others:
+            raise ValueError(f"rank: no tensor has multilinear rank {list(ranks)}: mode {n}'s rank {r} exceeds the "
+                             f"product of the other modes' ranks ({others}); the core's mode-{n} unfolding has at most "
+                             f"{others} columns")
     return ranks
 
 

@@ -44,6 +44,17 @@ def test_unpacks_and_bad_input():
         tucker(x, 2, method="als")
 
 
+@pytest.mark.parametrize("method", ["hosvd", "hooi"])
+def test_a_multilinear_rank_no_tensor_has_is_refused_not_shrunk(method):
+    # mode 1's unfolding of a [2, R, 1] core has at most 2 columns: rank 3 cannot be reached, and a factor of 2
+    # columns returned for a requested 3 would be a silent change of rank
+    x = torch.randn(5, 6, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"rank: no tensor has multilinear rank \[2, 3, 1\]: mode 1's rank 3 exceeds"):
+        tucker(x, [2, 3, 1], method=method)
+    core, factors = tucker(x, [2, 2, 1], method=method)                    # the bound itself is reachable
+    assert core.shape == (2, 2, 1) and [f.shape[1] for f in factors] == [2, 2, 1]
+
+
 def test_sparse_observed_entries_complete_the_tensor_and_agree_with_the_mask_path():
     x = planted_tucker((30, 32, 28), (2, 3, 2), seed=4).to_tensor()
     mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.1
