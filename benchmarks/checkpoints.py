@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
+from geomlearn.datasets.root import write_atomically
+
 from .provenance import git_commit
 
 
@@ -94,12 +96,10 @@ class Checkpoints:
             self.resumed.setdefault(case, {})[unit] = stored["commit"]
             return stored["result"]
         result = compute()
-        folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(dict(case=case, unit=unit, settings=settings, finished=stamp,
-                                           commit=git_commit(), result=result), indent=1))
-        partial.replace(path)                      # a unit's file is whole or absent, even if the run is killed
+        text = json.dumps(dict(case=case, unit=unit, settings=settings, finished=stamp, commit=git_commit(),
+                               result=result), indent=1)
+        write_atomically(path, lambda temporary: temporary.write_text(text))   # whole or absent, even if killed
         return result
 
     def clear(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geomlearn.datasets.root import write_atomically
+
 HEADER_FIELDS = ("Commit", "Command", "Run")
 NOT_RECORDED = "not recorded"
 
@@ -54,7 +56,5 @@ def index_markdown(results: Path) -> str:
 def write_index(results: Path) -> Path:
     path = results / "README.md"
     text = index_markdown(results)
-    partial = path.with_suffix(".md.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)                                  # never a half-written index
+    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))   # never half-written
     return path

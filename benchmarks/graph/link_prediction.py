@@ -101,18 +101,16 @@ def train_link_predictor(predictor_name: str, data, seed: int, epochs: int = 60,
     encoder = Encoder(x.shape[1], hidden, dropout)
     predictor = PREDICTORS[predictor_name](hidden, hidden, dropout=dropout)
     optimizer = torch.optim.Adam(list(encoder.parameters()) + list(predictor.parameters()), lr=lr)
-    if fanouts is None:
-        steps = lambda: full_graph_steps(x, train_graph, split["train"], batch_size)  # noqa: E731
-    else:
-        loader = LinkNeighborLoader(Data(x=x, edge_index=train_edges, num_nodes=data.num_nodes), fanouts,
-                                    edge_label_index=split["train"], neg_sampling_ratio=1.0, batch_size=batch_size,
-                                    shuffle=True)
-        steps = lambda: sampled_steps(loader)  # noqa: E731
+    loader = None if fanouts is None else LinkNeighborLoader(
+        Data(x=x, edge_index=train_edges, num_nodes=data.num_nodes), fanouts, edge_label_index=split["train"],
+        neg_sampling_ratio=1.0, batch_size=batch_size, shuffle=True)
     best = BestEpoch()
     for epoch in range(epochs):
         encoder.train()
         predictor.train()
-        for step in steps():
+        steps = full_graph_steps(x, train_graph, split["train"], batch_size) if loader is None else \
+            sampled_steps(loader)
+        for step in steps:
             train_step(encoder, predictor, optimizer, *step)
         encoder.eval()
         predictor.eval()

@@ -116,24 +116,37 @@ def _link_step_cases(ctx: Context, data) -> list[Record]:
     return records
 
 
+def _sampled_against_full(ctx: Context, case: str, metric: str, full_mode: str, train, params) -> list[Record]:
+    """``train(seed, sampled)`` (a dict with ``test`` in [0, 1]) over the protocol's 10 seeds, sampled and not: a record
+    of the mean test figure per mode (``params(sampled, runs)`` and the per-seed figures in its params) and one of
+    their difference."""
+    seeds = ctx.repeat_count(10, "seeds")
+    records, means = [], {}
+    for mode, sampled in (("sampled mini-batches", True), (full_mode, False)):
+        runs = [train(seed, sampled)
+                for seed in tqdm(range(seeds), desc=f"{case} {mode}", leave=False, disable=not ctx.progress)]
+        tests = [100 * r["test"] for r in runs]
+        means[mode] = statistics.mean(tests)
+        records.append(Record(SUITE, case, mode, metric, means[mode], "%", std=statistics.pstdev(tests), n=seeds,
+                              params=dict(params(sampled, runs), test_per_seed=tests)))
+    records.append(Record(SUITE, case, "sampled - full", "difference",
+                          means["sampled mini-batches"] - means[full_mode], "points", n=seeds))
+    return records
+
+
 def _link_accuracy_cases(ctx: Context) -> list[Record]:
     case = "NCN HR@100 Cora"
     if not ctx.wanted(case):
         return []
-    seeds = ctx.repeat_count(10, "seeds")
-    epochs = 2 if ctx.quick else 60
-    data, means, records = planetoid("Cora"), {}, []
-    for mode, fanouts in (("sampled mini-batches", [10, 10]), ("full graph", None)):
-        runs = [train_link_predictor("NCN", data, seed, epochs=epochs, fanouts=fanouts)
-                for seed in tqdm(range(seeds), desc=f"NCN Cora {mode}", leave=False, disable=not ctx.progress)]
-        tests = [100 * r["test"] for r in runs]
-        means[mode] = statistics.mean(tests)
-        records.append(Record(SUITE, case, mode, "test HR@100", means[mode], "%", std=statistics.pstdev(tests),
-                              n=seeds, params=dict(model="NCN", epochs=epochs, fanouts=fanouts,
-                                                   test_per_seed=tests)))
-    records.append(Record(SUITE, case, "sampled - full", "difference",
-                          means["sampled mini-batches"] - means["full graph"], "points", n=seeds))
-    return records
+    epochs, data = (2 if ctx.quick else 60), planetoid("Cora")
+
+    def fanouts(sampled: bool):
+        return [10, 10] if sampled else None
+
+    return _sampled_against_full(
+        ctx, case, "test HR@100", "full graph",
+        lambda seed, sampled: train_link_predictor("NCN", data, seed, epochs=epochs, fanouts=fanouts(sampled)),
+        lambda sampled, runs: dict(model="NCN", epochs=epochs, fanouts=fanouts(sampled)))
 
 
 def _data_parallel_cases(ctx: Context) -> list[Record]:
@@ -160,24 +173,16 @@ def _data_parallel_cases(ctx: Context) -> list[Record]:
 
 def _accuracy_cases(ctx: Context) -> list[Record]:
     records = []
-    seeds = ctx.repeat_count(10, "seeds")
     settings = AccuracySettings(epochs=2) if ctx.quick else AccuracySettings()
     for dataset in DATASETS:
         if not ctx.wanted(f"accuracy {dataset}"):
             continue
         data = planetoid(dataset)
-        means = {}
-        for mode, sampled in (("sampled mini-batches", True), ("full batch", False)):
-            runs = [train_sage(data, seed, sampled, settings)
-                    for seed in tqdm(range(seeds), desc=f"{dataset} {mode}", leave=False, disable=not ctx.progress)]
-            tests = [100 * r["test"] for r in runs]
-            means[mode] = statistics.mean(tests)
-            records.append(Record(SUITE, f"accuracy {dataset}", mode, "test accuracy", means[mode], "%",
-                                  std=statistics.pstdev(tests), n=seeds,
-                                  params=dict(dataset=dataset, **vars(settings), test_per_seed=tests,
-                                              seconds=statistics.mean(r["seconds"] for r in runs))))
-        records.append(Record(SUITE, f"accuracy {dataset}", "sampled - full", "difference",
-                              means["sampled mini-batches"] - means["full batch"], "points", n=seeds))
+        records += _sampled_against_full(
+            ctx, f"accuracy {dataset}", "test accuracy", "full batch",
+            lambda seed, sampled: train_sage(data, seed, sampled, settings),
+            lambda sampled, runs: dict(dataset=dataset, **vars(settings),
+                                       seconds=statistics.mean(r["seconds"] for r in runs)))
     return records
 
 
