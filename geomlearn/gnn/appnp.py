@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ..argument_checks import check_int, check_probability
 from ..sparse.graph_input import Graph, graph_and_features
-from .message_passing import MessagePassing
+from .message_passing import MessagePassing, weighted_message
 from .normalization import NormalisationCache
 
 
@@ -30,6 +30,7 @@ class APPNP(MessagePassing):
         cached: normalise once and reuse (one graph only).
         add_self_loops: add the remaining self loops.
         normalize: apply the symmetric normalisation.
+        **kwargs: :class:`~geomlearn.gnn.MessagePassing`'s options.
 
     Shapes:
         - input: ``x [N, C]``, ``edge_index`` / ``SparseIndex`` / ``Data``, ``edge_weight [E]`` (optional)
@@ -37,15 +38,16 @@ class APPNP(MessagePassing):
     """
 
     def __init__(self, K: int, alpha: float, dropout: float = 0.0, cached: bool = False, add_self_loops: bool = True,
-                 normalize: bool = True):
-        super().__init__(aggr="sum")
+                 normalize: bool = True, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
         check_int("K", K, 0)
         check_probability("dropout", dropout)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
-        self._norm = NormalisationCache(cached)
+        self._norm = NormalisationCache()
 
     def reset_parameters(self) -> None:
         self._norm.clear()
@@ -53,14 +55,16 @@ class APPNP(MessagePassing):
     def forward(self, x: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
         if self.normalize:
-            index, edge_weight = self._norm(index, edge_weight, add_self_loops=self.add_self_loops, dtype=x.dtype)
+            index, edge_weight = self._norm(index, edge_weight, cached=self.cached, add_self_loops=self.add_self_loops, dtype=x.dtype)
         h = x
         for _ in range(self.K):
             weight = edge_weight
             if self.dropout > 0 and self.training:
                 weight = F.dropout(weight if weight is not None else x.new_ones(index.num_edges), p=self.dropout)
-            x = (1 - self.alpha) * self.propagate(index, x, weight) + self.alpha * h
+            x = (1 - self.alpha) * self.propagate(index, x=x, edge_weight=weight) + self.alpha * h
         return x
 
-    def extra_repr(self) -> str:
-        return f"K={self.K}, alpha={self.alpha}"
+    message = weighted_message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(K={self.K}, alpha={self.alpha})"

@@ -11,7 +11,7 @@ from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_probability, check_width
 from ..sparse.graph_input import Graph, graph_and_features
-from .message_passing import MessagePassing
+from .message_passing import MessagePassing, weighted_message
 from .normalization import NormalisationCache
 
 
@@ -43,7 +43,7 @@ class DAGNNPropagation(MessagePassing):
         check_int("K", K, 0)
         self.channels, self.K, self.cached = check_channels("channels", channels), K, cached
         self.proj = torch.nn.Linear(channels, 1)
-        self._norm = NormalisationCache(cached)
+        self._norm = NormalisationCache()
 
     def reset_parameters(self) -> None:
         self.proj.reset_parameters()
@@ -52,16 +52,18 @@ class DAGNNPropagation(MessagePassing):
     def forward(self, z: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, z, _, edge_weight = graph_and_features(z, edge_index, edge_weight)
         check_width("z", z, self.channels, "channels")
-        index, edge_weight = self._norm(index, edge_weight, dtype=z.dtype)
+        index, edge_weight = self._norm(index, edge_weight, cached=self.cached, dtype=z.dtype)
         hops = [z]
         for _ in range(self.K):
-            hops.append(self.propagate(index, hops[-1], edge_weight))
+            hops.append(self.propagate(index, x=hops[-1], edge_weight=edge_weight))
         stack = torch.stack(hops, dim=1)                                # [N, K + 1, C]
         retain = torch.sigmoid(self.proj(stack))                        # [N, K + 1, 1]
         return (retain * stack).sum(dim=1)
 
-    def extra_repr(self) -> str:
-        return f"{self.channels}, K={self.K}"
+    message = weighted_message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.channels}, K={self.K})"
 
 
 class DAGNN(torch.nn.Module):

@@ -42,12 +42,14 @@ class GATConv(MessagePassing):
         concat: concatenate the heads (``[N, H * C]``), else average them (``[N, C]``).
         negative_slope: slope of the LeakyReLU.
         dropout: dropout on the attention coefficients during training.
-        add_self_loops: replace existing self loops by one loop per node (square graphs only).
+        add_self_loops: replace existing self loops by one loop per node (on a bipartite graph, loops join the
+            first ``min(N_src, N_dst)`` nodes, as in torch_geometric).
         edge_dim: size of edge features ``edge_attr`` that enter the scores, or ``None``.
         fill_value: edge features of the added loops: ``"mean"`` of each node's incoming edge features,
             or a number.
         bias: learn an additive bias.
         residual: add a linear map of the target's input features.
+        **kwargs: :class:`~geomlearn.gnn.MessagePassing`'s options.
 
     Shapes:
         - input: ``x [N, in]`` or ``(x_src, x_dst)``, ``edge_index`` / ``SparseIndex`` / ``Data``,
@@ -60,8 +62,9 @@ class GATConv(MessagePassing):
     def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int, heads: int = 1,
                  concat: bool = True, negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
                  edge_dim: Optional[int] = None, fill_value: Union[float, str] = "mean", bias: bool = True,
-                 residual: bool = False):
-        super().__init__(aggr="sum")
+                 residual: bool = False, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(node_dim=0, **kwargs)
         check_channels("in_channels", in_channels, lazy=True, pair=True)
         check_channels("out_channels", out_channels)
         check_int("heads", heads)
@@ -136,7 +139,7 @@ class GATConv(MessagePassing):
         alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), index)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
 
-        out = self.propagate(index, x_src, alpha)                      # [N_dst, H, C]
+        out = self.propagate(index, x=(x_src, x_dst), alpha=alpha)    # [N_dst, H, C]
         out = out.reshape(-1, heads * chans) if self.concat else out.mean(dim=1)
         if self.res is not None:
             out = out + self.res(x_in_dst)
@@ -146,26 +149,25 @@ class GATConv(MessagePassing):
             return out, (index.edge_index.long(), alpha)
         return out
 
+    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
+        """``alpha_ji x_j`` per head (``[E, H, C]``); propagation runs it as one multi-head ``spmm``."""
+        return alpha.unsqueeze(-1) * x_j
+
     def _with_self_loops(self, index: SparseIndex, edge_attr: Optional[Tensor]):
-        if index.num_src != index.num_dst:
-            raise ValueError(
-                f"edge_index: add_self_loops=True needs one node set, got a bipartite graph "
-                f"({index.num_src} sources, {index.num_dst} targets); build the layer with add_self_loops=False"
-            )
         looped, kept, order = index.with_self_loops()
         if edge_attr is None:
             return looped, None
         edge_attr = edge_attr.reshape(index.num_edges, -1)
-        num_nodes = index.num_dst
+        num_nodes = min(index.num_src, index.num_dst)
         if self.fill_value == "mean":
             # Mean of each node's incoming non-loop edge features (0 for a node with none).
             pad = edge_attr.new_zeros(num_nodes, edge_attr.shape[1])
             total = segment_reduce(torch.cat([edge_attr[kept], pad])[order], looped, "sum")
             count = segment_reduce(torch.cat([kept[kept].to(edge_attr.dtype), pad[:, 0]])[order], looped, "sum")
-            loop_attr = total / count.clamp(min=1).unsqueeze(1)
+            loop_attr = (total / count.clamp(min=1).unsqueeze(1))[:num_nodes]
         else:
             loop_attr = edge_attr.new_full((num_nodes, edge_attr.shape[1]), float(self.fill_value))
         return looped, torch.cat([edge_attr[kept], loop_attr])[order]
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"

@@ -10,7 +10,7 @@ from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_width
 from ..sparse.graph_input import Graph, graph_and_features
-from .message_passing import MessagePassing
+from .message_passing import MessagePassing, weighted_message
 from .normalization import NormalisationCache
 
 
@@ -41,6 +41,7 @@ class GCNConv(MessagePassing):
             combination).
         normalize: apply the symmetric normalisation (else use ``edge_weight`` as given).
         bias: learn an additive bias.
+        **kwargs: :class:`~geomlearn.gnn.MessagePassing`'s options (``aggr``, ``flow``, ``node_dim``, ...).
 
     One deliberate difference: with ``improved=True`` and no ``edge_weight``, torch_geometric's
     ``edge_index`` path adds loops of weight 1 (it forgets ``improved`` when it makes the unit weights);
@@ -53,8 +54,9 @@ class GCNConv(MessagePassing):
     """
 
     def __init__(self, in_channels: int, out_channels: int, improved: bool = False, cached: bool = False,
-                 add_self_loops: Optional[bool] = None, normalize: bool = True, bias: bool = True):
-        super().__init__(aggr="sum")
+                 add_self_loops: Optional[bool] = None, normalize: bool = True, bias: bool = True, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
         self.in_channels = check_channels("in_channels", in_channels, lazy=True)
         self.out_channels = check_channels("out_channels", out_channels)
         self.improved, self.cached = improved, cached
@@ -62,7 +64,7 @@ class GCNConv(MessagePassing):
         self.normalize = normalize
         self.lin = Linear(in_channels, out_channels, bias=False, weight_initializer="glorot")
         self.bias = torch.nn.Parameter(torch.empty(out_channels)) if bias else None
-        self._norm = NormalisationCache(cached)
+        self._norm = NormalisationCache()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -75,14 +77,13 @@ class GCNConv(MessagePassing):
         index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
         check_width("x", x, self.lin.in_channels)
         if self.normalize or self.add_self_loops:
-            index, edge_weight = self._norm(index, edge_weight, add_self_loops=self.add_self_loops,
+            index, edge_weight = self._norm(index, edge_weight, cached=self.cached, add_self_loops=self.add_self_loops,
                                             fill=2.0 if self.improved else 1.0, normalize=self.normalize,
                                             dtype=x.dtype)
         if self.out_channels <= x.shape[-1]:
-            out = self.propagate(index, self.lin(x), edge_weight)
+            out = self.propagate(index, x=self.lin(x), edge_weight=edge_weight)
         else:
-            out = self.lin(self.propagate(index, x, edge_weight))
+            out = self.lin(self.propagate(index, x=x, edge_weight=edge_weight))
         return out if self.bias is None else out + self.bias
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}"
+    message = weighted_message

@@ -26,6 +26,7 @@ class GINConv(MessagePassing):
         nn: the network :math:`h_\Theta` mapping ``[N, in]`` to ``[N, out]``, e.g. an MLP.
         eps: initial :math:`\epsilon`.
         train_eps: learn :math:`\epsilon` (else it is a buffer).
+        **kwargs: :class:`~geomlearn.gnn.MessagePassing`'s options.
 
     Shapes:
         - input: ``x [N, in]`` or ``(x_src [N_src, in], x_dst [N_dst, in])``, ``edge_index`` / ``SparseIndex``
@@ -33,8 +34,9 @@ class GINConv(MessagePassing):
         - output: ``[N_dst, out]``
     """
 
-    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False):
-        super().__init__(aggr="sum")
+    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
         if not isinstance(nn, torch.nn.Module):
             raise TypeError(f"nn: expected a torch.nn.Module mapping [N, in] to [N, out], got {type(nn).__name__}")
         check_real("eps", eps)
@@ -53,7 +55,7 @@ class GINConv(MessagePassing):
 
     def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
         index, x_src, x_dst, _ = graph_and_features(x, edge_index)
-        return self.nn(self.propagate(index, x_src) + (1 + self.eps) * x_dst)
+        return self.nn(self.propagate(index, x=x_src) + (1 + self.eps) * x_dst)
 
-    def extra_repr(self) -> str:
-        return f"nn={self.nn}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nn={self.nn})"

@@ -37,6 +37,9 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
     Returns:
         ``(index', weights [E'])``; a node without any edge gets weight 0 rather than a division by zero.
     """
+    if index.num_src != index.num_dst:
+        raise ValueError(f"index: the normalisation needs one node set, got a bipartite graph ({index.num_src} sources, "
+                         f"{index.num_dst} targets)")
     if edge_weight is None:
         edge_weight = torch.ones(index.num_edges, dtype=dtype, device=index.device)
     if add_self_loops:
@@ -54,19 +57,20 @@ def gcn_norm(index: SparseIndex, edge_weight: Optional[Tensor] = None, *, add_se
 
 
 class NormalisationCache:
-    """:func:`gcn_norm` for a layer's ``cached`` option: with ``cached=True`` the first result is kept (its
-    weights detached) and returned on every later call, whatever graph is passed (transductive training on
-    one graph, as torch_geometric's ``cached``); :meth:`clear` forgets it."""
+    """:func:`gcn_norm` for a layer's ``cached`` option, read at every call (so ``conv.cached = True`` set
+    after construction takes effect, as in torch_geometric): while ``cached`` is true the first result is kept
+    (its weights detached) and returned on every later call, whatever graph is passed (transductive training
+    on one graph); :meth:`clear` forgets it."""
 
-    def __init__(self, cached: bool):
-        self.cached = cached
+    def __init__(self):
         self.value: tuple[SparseIndex, Tensor] | None = None
 
-    def __call__(self, index: SparseIndex, edge_weight: Optional[Tensor] = None, **options) -> tuple[SparseIndex, Tensor]:
-        if self.value is not None:
+    def __call__(self, index: SparseIndex, edge_weight: Optional[Tensor] = None, *, cached: bool,
+                 **options) -> tuple[SparseIndex, Tensor]:
+        if cached and self.value is not None:
             return self.value
         index, edge_weight = gcn_norm(index, edge_weight, **options)
-        if self.cached:
+        if cached:
             self.value = (index, edge_weight.detach())
         return index, edge_weight
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.parameter import UninitializedParameter
 from torch_geometric.nn import Linear
+from torch_geometric.nn.aggr import MultiAggregation
 
 from ..argument_checks import check_channels, check_width
 from ..sparse.graph_input import Graph, graph_and_features
@@ -33,11 +34,14 @@ class SAGEConv(MessagePassing):
         in_channels: input size, or ``(source size, target size)`` for a bipartite graph; -1 takes a size from the
             first input (torch_geometric's lazy initialisation).
         out_channels: output size.
-        aggr: ``"mean"`` (default), ``"sum"``, ``"max"``, ``"min"`` or an aggregation module.
+        aggr: ``"mean"`` (default), ``"sum"``, ``"max"``, ``"min"`` (fused), any other aggregation torch_geometric
+            resolves (``"lstm"``, ``"std"``, a list of names, whose concatenation ``lin_l`` then maps), or an
+            aggregation module.
         normalize: L2-normalise the outputs.
         root_weight: add :math:`W_1 x_i` (else only the aggregated neighbours).
         project: project the sources first.
         bias: bias of :math:`W_2`.
+        **kwargs: :class:`~geomlearn.gnn.MessagePassing`'s options.
 
     Shapes:
         - input: ``x [N, in]`` or ``(x_src [N_src, in_src], x_dst [N_dst, in_dst])``, ``edge_index`` /
@@ -47,17 +51,21 @@ class SAGEConv(MessagePassing):
 
     def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int,
                  aggr: Union[str, torch.nn.Module] = "mean", normalize: bool = False, root_weight: bool = True,
-                 project: bool = False, bias: bool = True):
-        super().__init__(aggr=aggr)
+                 project: bool = False, bias: bool = True, **kwargs):
         check_channels("in_channels", in_channels, lazy=True, pair=True)
         in_src, in_dst = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
+        if aggr == "lstm":
+            kwargs["aggr_kwargs"] = {"in_channels": in_src, "out_channels": in_src, **kwargs.get("aggr_kwargs", {})}
+        super().__init__(aggr=aggr, **kwargs)
         if project and in_src == -1:
             raise ValueError("in_channels: project=True maps the sources to their own size, which must be given; "
                              "got -1")
         self.in_channels, self.out_channels = in_channels, check_channels("out_channels", out_channels)
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
         self.lin = Linear(in_src, in_src, bias=True) if project else None
-        self.lin_l = Linear(in_src, out_channels, bias=bias)
+        aggregated = self.aggr_module.get_out_channels(in_src) if isinstance(self.aggr_module, MultiAggregation) \
+            else in_src
+        self.lin_l = Linear(aggregated, out_channels, bias=bias)
         self.lin_r = Linear(in_dst, out_channels, bias=False) if root_weight else None
 
     def reset_parameters(self) -> None:
@@ -67,21 +75,24 @@ class SAGEConv(MessagePassing):
 
     def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
         index, x_src, x_dst, _ = graph_and_features(x, edge_index)
-        check_width("x", x_src, (self.lin or self.lin_l).in_channels)
+        source_width = self.lin.in_channels if self.lin is not None else self.lin_l.in_channels
+        if isinstance(self.aggr_module, MultiAggregation):
+            source_width = self.in_channels if isinstance(self.in_channels, int) else self.in_channels[0]
+        check_width("x", x_src, source_width)
         if self.lin_r is not None:
             check_width("x_dst" if x_dst is not x_src else "x", x_dst, self.lin_r.in_channels)
         if self.lin is not None:
             x_src = F.relu(self.lin(x_src))
-        if self.fused and self.aggr in ("sum", "mean") and self.out_channels < x_src.shape[-1] and \
+        if self.fused and self.reductions in (("sum",), ("mean",)) and self.out_channels < x_src.shape[-1] and \
                 not isinstance(self.lin_l.weight, UninitializedParameter):
             # A linear reduction commutes with the linear map: propagate the narrower features.
-            out = self.propagate(index, F.linear(x_src, self.lin_l.weight))
+            out = self.propagate(index, x=F.linear(x_src, self.lin_l.weight))
             out = out if self.lin_l.bias is None else out + self.lin_l.bias
         else:
-            out = self.lin_l(self.propagate(index, x_src))
+            out = self.lin_l(self.propagate(index, x=x_src))
         if self.lin_r is not None:
             out = out + self.lin_r(x_dst)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, aggr={self.aggr if isinstance(self.aggr, str) else '...'}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"

@@ -101,7 +101,7 @@ class TANGNNConv(MessagePassing):
         index, x, _, _ = graph_and_features(x, edge_index)
         check_width("x", x, self.lin_root.in_channels)
         heads, width = self.heads, self.out_channels // self.heads
-        out = self.lin_root(x) + self.propagate(index, self.lin_neighbors(x))
+        out = self.lin_root(x) + self.propagate(index, x=self.lin_neighbors(x))
         q, k, v = self.query(x), self.key(x), self.value(x)
         similar = top_m_similar(q.detach(), k.detach(), self.top_m)
         scores = sddmm(similar, q.view(-1, heads, width), k.view(-1, heads, width)) / math.sqrt(width)
@@ -109,8 +109,8 @@ class TANGNNConv(MessagePassing):
         out = out + spmm(similar, v.view(-1, heads, width), alpha).reshape(-1, self.out_channels)
         return (out, (similar, alpha)) if return_attention else out
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, top_m={self.top_m}, heads={self.heads}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, top_m={self.top_m}, heads={self.heads})"
 
 
 class TANGNN(torch.nn.Module):

@@ -28,7 +28,7 @@ and edge ids) as ``int32`` whenever ``E`` fits (``position_dtype``), ``int64`` o
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -345,7 +345,8 @@ class SparseIndex:
     def with_self_loops(self) -> "tuple[SparseIndex, Tensor, Tensor]":
         """The graph with exactly one self loop per node: the edges that are not self loops and the loops
         ``i -> i``, sorted by target (stably, so each target's edges keep their order and its loop comes
-        last). Square graphs only; computed once and cached.
+        last); computed once and cached. On a bipartite graph the loops join the first
+        ``min(num_src, num_dst)`` sources and targets (torch_geometric's convention in ``GATConv``).
 
         Sorting by target makes the new graph's CSR the identity permutation: every per-edge tensor of the
         looped graph (normalised weights, attention scores) is then read and written sequentially by the
@@ -357,18 +358,13 @@ class SparseIndex:
             follow as ``cat([values[kept], loop_values])[order]``, where the old loops' values are
             ``values[~kept]`` at nodes ``src[~kept]``.
         """
-        if self.num_src != self.num_dst:
-            raise ValueError(
-                f"with_self_loops: self loops need a square graph, got num_src={self.num_src}, "
-                f"num_dst={self.num_dst}"
-            )
         self.check_intact()
         if self._self_loops is None:
             kept = self._edge_index[0] != self._edge_index[1]
-            loops = torch.arange(self.num_dst, device=self.device, dtype=self.index_dtype)
+            loops = torch.arange(min(self.num_src, self.num_dst), device=self.device, dtype=self.index_dtype)
             edge_index = torch.cat([self._edge_index[:, kept], torch.stack([loops, loops])], dim=1)
             order = torch.argsort(edge_index[1], stable=True)
-            looped = SparseIndex._trusted(edge_index[:, order], self.num_dst, self.num_dst)
+            looped = SparseIndex._trusted(edge_index[:, order], self.num_src, self.num_dst)
             identity = torch.arange(looped.num_edges, device=self.device)
             all_kept = torch.ones(looped.num_edges, dtype=torch.bool, device=self.device)
             looped._self_loops = (looped, all_kept, identity)
@@ -435,6 +431,34 @@ class SparseIndex:
         if getattr(data, "edge_index", None) is None:
             raise ValueError(f"data: expected a torch_geometric Data with an edge_index, got {data!r}")
         return cls(data.edge_index, num_nodes=int(data.num_nodes))
+
+    @classmethod
+    def from_targets(cls, index: Tensor, num_targets: Optional[int] = None) -> "SparseIndex":
+        """The graph that sends position ``e`` to target ``index[e]``: per-edge values ``[E, ...]`` reduce into
+        their targets through it (torch_geometric's ``scatter(src, index, dim_size=...)`` contract).
+
+        Args:
+            index: ``[E]`` target of every value.
+            num_targets: the number of targets; ``index.max() + 1`` when ``None``.
+
+        Raises:
+            TypeError: ``index`` is not an integer tensor.
+            ValueError: a target is out of range (named with its position).
+        """
+        if not isinstance(index, Tensor) or index.dim() != 1:
+            shape = list(index.shape) if isinstance(index, Tensor) else type(index).__name__
+            raise ValueError(f"index: expected a 1-D tensor of targets, got {shape}")
+        if index.dtype not in (torch.int32, torch.int64):
+            raise TypeError(f"index: expected an int32 or int64 tensor, got dtype {index.dtype}")
+        if num_targets is None:
+            num_targets = int(index.max()) + 1 if index.numel() else 0
+        bad = ((index < 0) | (index >= num_targets)).nonzero()
+        if bad.numel():
+            position = int(bad[0])
+            raise ValueError(f"index: target {int(index[position])} at position {position} is out of range for "
+                             f"{num_targets} targets")
+        positions = torch.arange(index.numel(), device=index.device, dtype=index.dtype)
+        return cls(torch.stack([positions, index]), num_nodes=(index.numel(), num_targets))
 
     @classmethod
     def from_sorted(cls, edge_index: Tensor, num_nodes: int) -> "SparseIndex":

@@ -59,8 +59,10 @@ def test_with_self_loops_replaces_loops_by_one_per_node_and_is_cached():
     assert looped.index_dtype == index.index_dtype
     assert index.with_self_loops()[0] is looped
     assert looped.with_self_loops()[0] is looped
-    with pytest.raises(ValueError, match="with_self_loops: self loops need a square graph"):
-        SparseIndex(torch.tensor([[0], [1]]), num_nodes=(1, 2)).with_self_loops()
+    # Bipartite: loops join the first min(num_src, num_dst) nodes, as torch_geometric's GATConv adds them.
+    bipartite, _, _ = SparseIndex(torch.tensor([[0, 2], [1, 0]]), num_nodes=(3, 2)).with_self_loops()
+    assert (bipartite.num_src, bipartite.num_dst) == (3, 2)
+    assert sorted(map(tuple, bipartite.edge_index.t().tolist())) == [(0, 0), (0, 1), (1, 1), (2, 0)]
 
 
 def test_find_edges_by_endpoints():
