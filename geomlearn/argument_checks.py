@@ -35,14 +35,17 @@ def check_int(name: str, value, minimum: int = 1, *, optional: bool = False, wha
     return value
 
 
-def check_probability(name: str, value, what: str = "a dropout probability") -> float:
-    """Return ``value`` if it is a real number in ``[0, 1)`` (a dropout rate: 1 would drop everything).
+def check_probability(name: str, value, what: str = "a dropout probability", *, one: bool = True) -> float:
+    """Return ``value`` if it is a real number in ``[0, 1]`` (``torch.nn.functional.dropout``'s range: 1 drops
+    everything), or in ``[0, 1)`` with ``one=False`` (where a rate of 1 would divide by zero).
 
     Raises:
-        ValueError: ``"{name}: expected {what} in [0, 1), got {value!r}"``; bools, strings, NaN and tensors too.
+        ValueError: ``"{name}: expected {what} in [0, 1], got {value!r}"`` (``[0, 1)``); bools, strings, NaN and
+            tensors too.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name}: expected {what} in [0, 1), got {value!r}")
+    interval = "[0, 1]" if one else "[0, 1)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value <= 1 if one else 0 <= value < 1):
+        raise ValueError(f"{name}: expected {what} in {interval}, got {value!r}")
     return value
 
 

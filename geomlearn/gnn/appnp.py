@@ -10,7 +10,7 @@ from torch import Tensor
 from ..argument_checks import check_int, check_probability
 from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing, weighted_message
-from .normalization import NormalisationCache
+from .normalization import cached_normalization
 
 
 class APPNP(MessagePassing):
@@ -47,15 +47,17 @@ class APPNP(MessagePassing):
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         self.K, self.alpha, self.dropout = K, alpha, dropout
         self.cached, self.add_self_loops, self.normalize = cached, add_self_loops, normalize
-        self._norm = NormalisationCache()
+        self._cached_edge_index = None
 
     def reset_parameters(self) -> None:
-        self._norm.clear()
+        self._cached_edge_index = None
 
     def forward(self, x: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
-        index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight)
+        index, x, _, edge_weight = graph_and_features(x, edge_index, edge_weight, node_dim=self.node_dim,
+                                                      flow=self.flow)
         if self.normalize:
-            index, edge_weight = self._norm(index, edge_weight, cached=self.cached, add_self_loops=self.add_self_loops, dtype=x.dtype)
+            index, edge_weight = cached_normalization(self, index, edge_weight, add_self_loops=self.add_self_loops,
+                                                      dtype=x.dtype)
         h = x
         for _ in range(self.K):
             weight = edge_weight

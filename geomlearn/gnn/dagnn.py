@@ -12,7 +12,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_channels, check_int, check_probability, check_width
 from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing, weighted_message
-from .normalization import NormalisationCache
+from .normalization import cached_normalization
 
 
 class DAGNNPropagation(MessagePassing):
@@ -43,16 +43,16 @@ class DAGNNPropagation(MessagePassing):
         check_int("K", K, 0)
         self.channels, self.K, self.cached = check_channels("channels", channels), K, cached
         self.proj = torch.nn.Linear(channels, 1)
-        self._norm = NormalisationCache()
+        self._cached_edge_index = None
 
     def reset_parameters(self) -> None:
         self.proj.reset_parameters()
-        self._norm.clear()
+        self._cached_edge_index = None
 
     def forward(self, z: Tensor, edge_index: Graph, edge_weight: Optional[Tensor] = None) -> Tensor:
         index, z, _, edge_weight = graph_and_features(z, edge_index, edge_weight)
         check_width("z", z, self.channels, "channels")
-        index, edge_weight = self._norm(index, edge_weight, cached=self.cached, dtype=z.dtype)
+        index, edge_weight = cached_normalization(self, index, edge_weight, dtype=z.dtype)
         hops = [z]
         for _ in range(self.K):
             hops.append(self.propagate(index, x=hops[-1], edge_weight=edge_weight))

@@ -11,7 +11,7 @@ from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, gather_sum, segment_reduce, segment_softmax
-from ..sparse.graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, graph_and_features, is_sparse_adjacency
 from .message_passing import MessagePassing
 
 
@@ -56,7 +56,9 @@ class GATConv(MessagePassing):
           ``edge_attr [E, edge_dim]`` (optional)
         - output: ``[N_dst, H * out_channels]`` (``concat``) or ``[N_dst, out_channels]``; with
           ``return_attention_weights=True`` also ``(edge_index [2, E'], alpha [E', H])`` of the graph used
-          (with ``add_self_loops``, its edges sorted by target: torch_geometric lists the loops last).
+          (with ``add_self_loops``, its edges sorted by target: torch_geometric lists the loops last), or, for a
+          sparse adjacency, ``(adj [N_dst, N_src, H], alpha)`` holding the attention as its values (in COO,
+          whatever the input's layout: torch cannot hold per-head values in CSR).
     """
 
     def __init__(self, in_channels: Union[int, tuple[int, int]], out_channels: int, heads: int = 1,
@@ -107,18 +109,19 @@ class GATConv(MessagePassing):
             torch.nn.init.zeros_(self.bias)
 
     def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph, edge_attr: Optional[Tensor] = None,
-                return_attention_weights: bool = False):
-        index, x_in_src, x_in_dst, _ = graph_and_features(x, edge_index)
+                size: Optional[tuple[int, int]] = None, return_attention_weights: Optional[bool] = None):
+        index, x_in_src, x_in_dst, _ = graph_and_features(x, edge_index, flow=self.flow, size=size,
+                                                          allow_missing_dst=True)
         check_width("x", x_in_src, (self.lin or self.lin_src).in_channels)
-        if x_in_dst is not x_in_src:
+        if x_in_dst is not x_in_src and x_in_dst is not None:
             check_width("x_dst", x_in_dst, (self.lin or self.lin_dst).in_channels)
         heads, chans = self.heads, self.out_channels
-        if self.lin is not None:
-            x_src = self.lin(x_in_src).view(-1, heads, chans)
-            x_dst = x_src if x_in_dst is x_in_src else self.lin(x_in_dst).view(-1, heads, chans)
+        target_map = self.lin if self.lin is not None else self.lin_dst
+        x_src = (self.lin or self.lin_src)(x_in_src).view(-1, heads, chans)
+        if x_in_dst is x_in_src and self.lin is not None:
+            x_dst = x_src
         else:
-            x_src = self.lin_src(x_in_src).view(-1, heads, chans)
-            x_dst = self.lin_dst(x_in_dst).view(-1, heads, chans)
+            x_dst = None if x_in_dst is None else target_map(x_in_dst).view(-1, heads, chans)
         if edge_attr is not None:
             if self.lin_edge is None:
                 raise ValueError("edge_attr: this GATConv was built with edge_dim=None, so it takes no edge features")
@@ -131,7 +134,7 @@ class GATConv(MessagePassing):
             index, edge_attr = self._with_self_loops(index, edge_attr)
 
         score_src = (x_src * self.att_src).sum(-1)                     # [N_src, H]
-        score_dst = (x_dst * self.att_dst).sum(-1)                     # [N_dst, H]
+        score_dst = None if x_dst is None else (x_dst * self.att_dst).sum(-1)     # [N_dst, H]
         scores = gather_sum(index, score_dst, score_src)               # [E, H]: s_i + s_j per edge
         if edge_attr is not None:
             edge_features = self.lin_edge(edge_attr.reshape(index.num_edges, -1)).view(-1, heads, chans)
@@ -141,11 +144,17 @@ class GATConv(MessagePassing):
 
         out = self.propagate(index, x=(x_src, x_dst), alpha=alpha)    # [N_dst, H, C]
         out = out.reshape(-1, heads * chans) if self.concat else out.mean(dim=1)
-        if self.res is not None:
+        if self.res is not None and x_in_dst is not None:
             out = out + self.res(x_in_dst)
         if self.bias is not None:
             out = out + self.bias
         if return_attention_weights:
+            if is_sparse_adjacency(edge_index):
+                # torch_geometric gives the attention as the adjacency's values: [N_dst, N_src, H] (COO here).
+                sources, targets = index.edge_index.long()
+                adj = torch.sparse_coo_tensor(torch.stack([targets, sources]), alpha,
+                                              (index.num_dst, index.num_src, heads)).coalesce()
+                return out, (adj, alpha)
             return out, (index.edge_index.long(), alpha)
         return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
@@ -53,9 +53,12 @@ class GINConv(MessagePassing):
                 module.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
-    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
-        index, x_src, x_dst, _ = graph_and_features(x, edge_index)
-        return self.nn(self.propagate(index, x=x_src) + (1 + self.eps) * x_dst)
+    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph,
+                size: Optional[tuple[int, int]] = None) -> Tensor:
+        index, x_src, x_dst, _ = graph_and_features(x, edge_index, node_dim=self.node_dim, flow=self.flow, size=size,
+                                                    allow_missing_dst=True)
+        out = self.propagate(index, x=(x_src, x_dst))
+        return self.nn(out if x_dst is None else out + (1 + self.eps) * x_dst)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(nn={self.nn})"

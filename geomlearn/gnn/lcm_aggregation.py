@@ -47,7 +47,8 @@ class LCMAggregation(Aggregation):
         check_channels("in_channels", in_channels)
         check_channels("out_channels", out_channels)
         if in_channels != out_channels and not project:
-            raise ValueError(f"project: in_channels ({in_channels}) != out_channels ({out_channels}) needs project=True")
+            raise ValueError(f"project: in_channels ({in_channels}) != out_channels ({out_channels}) needs "
+                             f"project=True")
         self.in_channels, self.out_channels, self.project = in_channels, out_channels, project
         self.lin = torch.nn.Linear(in_channels, out_channels) if project else None
         self.gru_cell = torch.nn.GRUCell(out_channels, out_channels)

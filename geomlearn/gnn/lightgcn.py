@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..propagated_embeddings import PropagatedEmbeddings
 from ..sparse import SparseIndex, spmm
-from .normalization import gcn_norm
+from .normalization import symmetric_normalization
 
 
 class LightGCN(PropagatedEmbeddings):
@@ -27,5 +27,5 @@ class LightGCN(PropagatedEmbeddings):
 
     def propagation(self, index: SparseIndex):
         """The operator of one propagation step, ``[N, C] -> [N, C]``."""
-        normalised, weight = gcn_norm(index, add_self_loops=False, dtype=self.embedding.weight.dtype)
+        normalised, weight = symmetric_normalization(index, add_self_loops=False, dtype=self.embedding.weight.dtype)
         return lambda x: spmm(normalised, x, weight)

@@ -23,23 +23,29 @@ then :func:`~geomlearn.sparse.segment_reduce` for the built-in reductions or the
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import warnings
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Optional, Union
 
 import torch
 from torch import Tensor
+from torch.utils.hooks import RemovableHandle
 from torch_geometric.nn.aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation,
                                      MultiAggregation, SumAggregation)
 from torch_geometric.nn.resolver import aggregation_resolver
 
 from ..sparse import SparseIndex, segment_reduce, spmm
+from ..sparse.graph_input import is_sparse_adjacency
 
 FLOWS = ("source_to_target", "target_to_source")
 BUILT_IN_REDUCTIONS = {SumAggregation: "sum", MeanAggregation: "mean", MaxAggregation: "max", MinAggregation: "min"}
 SPECIAL_ARGUMENTS = ("edge_index", "adj_t", "edge_index_i", "edge_index_j", "size", "size_i", "size_j", "ptr",
                      "index", "dim_size")
+HOOKS = ("propagate_pre", "propagate", "message_pre", "message", "aggregate_pre", "aggregate",
+         "message_and_aggregate_pre", "message_and_aggregate", "edge_update_pre", "edge_update")
 # Methods that only reshape a per-edge weight so that it broadcasts against the messages.
 BROADCAST_METHODS = ("view", "reshape", "unsqueeze")
 
@@ -101,6 +107,7 @@ class MessagePassing(torch.nn.Module):
                 raise ValueError(f"aggr: {error}") from None
             self.aggr = [str(a) for a in aggr] if isinstance(aggr, (list, tuple)) else str(aggr)
         self.flow, self.node_dim, self.decomposed_layers = flow, node_dim, decomposed_layers
+        self._hooks: dict[str, OrderedDict] = {name: OrderedDict() for name in HOOKS}
         self._message_forms: dict = {}
         self._current: Optional[tuple[Tensor, SparseIndex]] = None
 
@@ -114,6 +121,67 @@ class MessagePassing(torch.nn.Module):
         if hasattr(self, "channels"):
             return f"{type(self).__name__}({self.channels})"
         return f"{type(self).__name__}()"
+
+    # ------------------------------------------------------------------ hooks (torch_geometric's)
+    def _add_hook(self, kind: str, hook) -> RemovableHandle:
+        handle = RemovableHandle(self._hooks[kind])
+        self._hooks[kind][handle.id] = hook
+        return handle
+
+    def register_propagate_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (edge_index, size, kwargs))`` before :meth:`propagate`; may return new inputs."""
+        return self._add_hook("propagate_pre", hook)
+
+    def register_propagate_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (edge_index, size, kwargs), out)`` after :meth:`propagate`; may return a new output."""
+        return self._add_hook("propagate", hook)
+
+    def register_message_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (message_kwargs,))`` before ``message``; may return new arguments. While one is
+        registered, propagation forms the messages (no fused path)."""
+        return self._add_hook("message_pre", hook)
+
+    def register_message_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (message_kwargs,), messages)`` after ``message`` (no fused path while registered)."""
+        return self._add_hook("message", hook)
+
+    def register_aggregate_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (aggregate_kwargs,))`` before ``aggregate`` (no fused path while registered)."""
+        return self._add_hook("aggregate_pre", hook)
+
+    def register_aggregate_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (aggregate_kwargs,), out)`` after ``aggregate`` (no fused path while registered)."""
+        return self._add_hook("aggregate", hook)
+
+    def register_message_and_aggregate_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (adj_t, kwargs))`` before ``message_and_aggregate``."""
+        return self._add_hook("message_and_aggregate_pre", hook)
+
+    def register_message_and_aggregate_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (adj_t, kwargs), out)`` after ``message_and_aggregate``."""
+        return self._add_hook("message_and_aggregate", hook)
+
+    def register_edge_update_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (edge_index, size, kwargs))`` before :meth:`edge_updater`; may return new inputs."""
+        return self._add_hook("edge_update_pre", hook)
+
+    def register_edge_update_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, (edge_index, size, kwargs), out)`` after :meth:`edge_updater`."""
+        return self._add_hook("edge_update", hook)
+
+    def _run_pre_hooks(self, kind: str, inputs: tuple) -> tuple:
+        for hook in self._hooks[kind].values():
+            result = hook(self, inputs)
+            if result is not None:
+                inputs = result if isinstance(result, tuple) else (result,)
+        return inputs
+
+    def _run_hooks(self, kind: str, inputs: tuple, out):
+        for hook in self._hooks[kind].values():
+            result = hook(self, inputs, out)
+            if result is not None:
+                out = result
+        return out
 
     # ------------------------------------------------------------------ what runs fused
     @property
@@ -184,15 +252,16 @@ class MessagePassing(torch.nn.Module):
         return None
 
     # ------------------------------------------------------------------ propagation
-    def propagate(self, edge_index: Union[Tensor, SparseIndex], size: Optional[tuple[Optional[int], Optional[int]]] = None,
+    def propagate(self, edge_index: Union[Tensor, SparseIndex],
+                  size: Optional[tuple[Optional[int], Optional[int]]] = None,
                   **kwargs: Any) -> Tensor:
         """Messages along every edge, aggregated into the targets, then :meth:`update`.
 
         Args:
             edge_index: ``[2, E]`` (messages from ``edge_index[0]`` to ``edge_index[1]`` with the default
-                ``flow``), a :class:`~geomlearn.sparse.SparseIndex` (sources to targets; its layouts are
-                reused), or a ``torch.sparse`` adjacency ``adj_t [num_dst, num_src]`` whose values are the
-                edge weights.
+                ``flow``), a :class:`~geomlearn.sparse.SparseIndex` (sources to targets whatever the ``flow``;
+                its layouts are reused), or a ``torch.sparse`` adjacency ``adj_t [num_dst, num_src]`` whose values
+                are the edge weights.
             size: ``(N, M)``, the node counts of ``edge_index[0]`` and ``edge_index[1]``; inferred from the
                 features when ``None`` (and assumed equal where only one side is known).
             **kwargs: whatever ``message``, ``aggregate`` and ``update`` ask for by name.
@@ -200,18 +269,22 @@ class MessagePassing(torch.nn.Module):
         Returns:
             ``[..., num_dst, ...]`` (the node axis at ``node_dim``).
         """
+        edge_index, size, kwargs = self._run_pre_hooks("propagate_pre", (edge_index, size, kwargs))
         graph = _Graph(edge_index, size, self.flow)
         self._learn_sizes(graph, kwargs, ("message", "aggregate", "update"))
         if self._fuses_sparse(edge_index):
             arguments = self._collect("message_and_aggregate", graph, kwargs, skip=1)
-            out = self.message_and_aggregate(edge_index, **arguments)
+            adj_t, arguments = self._run_pre_hooks("message_and_aggregate_pre", (edge_index, arguments))
+            out = self.message_and_aggregate(adj_t, **arguments)
+            out = self._run_hooks("message_and_aggregate", (adj_t, arguments), out)
         else:
-            out = self._fused_propagation(graph, kwargs) if self.decomposed_layers == 1 else None
+            observed = any(self._hooks[k] for k in ("message_pre", "message", "aggregate_pre", "aggregate"))
+            out = None if observed or self.decomposed_layers > 1 else self._fused_propagation(graph, kwargs)
             if out is None:
                 out = self._gather_scatter(graph, kwargs)
-        if not _implements(self, "update"):
-            return out
-        return self.update(out, **self._collect("update", graph, kwargs, skip=1))
+        if _implements(self, "update"):
+            out = self.update(out, **self._collect("update", graph, kwargs, skip=1))
+        return self._run_hooks("propagate", (edge_index, size, kwargs), out)
 
     def message(self, x_j: Tensor) -> Tensor:
         """The message of every edge (default: the source features ``x_j``)."""
@@ -245,9 +318,11 @@ class MessagePassing(torch.nn.Module):
     def edge_updater(self, edge_index: Union[Tensor, SparseIndex],
                      size: Optional[tuple[Optional[int], Optional[int]]] = None, **kwargs: Any) -> Tensor:
         """Per-edge features from :meth:`edge_update`, which takes arguments as ``message`` does."""
+        edge_index, size, kwargs = self._run_pre_hooks("edge_update_pre", (edge_index, size, kwargs))
         graph = _Graph(edge_index, size, self.flow)
         self._learn_sizes(graph, kwargs, ("edge_update",))
-        return self.edge_update(**self._collect("edge_update", graph, kwargs))
+        out = self.edge_update(**self._collect("edge_update", graph, kwargs))
+        return self._run_hooks("edge_update", (edge_index, size, kwargs), out)
 
     def edge_update(self) -> Tensor:
         """Compute per-edge features (a layer that calls :meth:`edge_updater` implements it)."""
@@ -255,7 +330,7 @@ class MessagePassing(torch.nn.Module):
 
     # ------------------------------------------------------------------ helpers
     def _fuses_sparse(self, edge_index) -> bool:
-        if not _implements(self, "message_and_aggregate") or not _is_sparse_adjacency(edge_index):
+        if not _implements(self, "message_and_aggregate") or not is_sparse_adjacency(edge_index):
             return False
         return self.aggr is None or (isinstance(self.aggr, str) and self.aggr in ("add", "sum", "mean", "min", "max"))
 
@@ -282,10 +357,11 @@ class MessagePassing(torch.nn.Module):
                 return None
         index = graph.index()
         moved = x.movedim(axis, 0)
+        width = math.prod(moved.shape[1:])
         if weight is not None and weight.dim() == 2:
-            flat = moved.reshape(moved.shape[0], weight.shape[1], -1)
+            flat = moved.reshape(moved.shape[0], weight.shape[1], width // weight.shape[1])
         else:
-            flat = moved.reshape(moved.shape[0], -1)
+            flat = moved.reshape(moved.shape[0], width)
             weight = None if weight is None else weight.to(x.dtype)
         outs = [spmm(index, flat, weight, r).reshape((index.num_dst,) + moved.shape[1:]) for r in reductions]
         out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
@@ -302,13 +378,15 @@ class MessagePassing(torch.nn.Module):
         return torch.cat(outs, dim=-1)
 
     def _message_and_reduce(self, graph: "_Graph", kwargs: dict) -> Tensor:
-        messages = self.message(**self._collect("message", graph, kwargs))
-        arguments = self._collect("aggregate", graph, kwargs, skip=1)
+        arguments, = self._run_pre_hooks("message_pre", (self._collect("message", graph, kwargs),))
+        messages = self._run_hooks("message", (arguments,), self.message(**arguments))
+        arguments, = self._run_pre_hooks("aggregate_pre", (self._collect("aggregate", graph, kwargs, skip=1),))
         self._current = (arguments.get("index"), graph.index()) if "index" in arguments else None
         try:
-            return self.aggregate(messages, **arguments)
+            out = self.aggregate(messages, **arguments)
         finally:
             self._current = None
+        return self._run_hooks("aggregate", (arguments,), out)
 
     @staticmethod
     def _argument(parameter: inspect.Parameter, graph: "_Graph", kwargs: dict):
@@ -373,11 +451,6 @@ def weighted_message(self, x_j: Tensor, edge_weight: Optional[Tensor] = None) ->
     return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
 
 
-def _is_sparse_adjacency(edge_index) -> bool:
-    return isinstance(edge_index, Tensor) and edge_index.layout in (torch.sparse_coo, torch.sparse_csr,
-                                                                    torch.sparse_csc)
-
-
 def _per_edge_weight(value, steps, x: Tensor, axis: int, num_edges: int) -> Optional[Tensor]:
     """The ``[E]`` or ``[E, H]`` weight ``spmm`` takes, when ``steps`` applied to ``value`` broadcast it per
     edge (or per edge and head) against the messages ``x_j``; ``None`` when they do something else."""
@@ -410,11 +483,12 @@ class _Graph:
         self.sparse_values: dict = {}
         self._index: Optional[SparseIndex] = None
         if isinstance(edge_index, SparseIndex):
+            # A SparseIndex says which way messages go (sources to targets), whatever the flow.
+            self.i, self.j = 1, 0
             self.edges = edge_index.edge_index
             self.sizes = [edge_index.num_src, edge_index.num_dst]
-            if flow == "source_to_target":
-                self._index = edge_index
-        elif _is_sparse_adjacency(edge_index):
+            self._index = edge_index
+        elif is_sparse_adjacency(edge_index):
             if flow != "source_to_target":
                 raise ValueError("flow: 'target_to_source' does not apply to a sparse adjacency; pass its transpose")
             coo = edge_index.to_sparse_coo().coalesce()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -58,8 +58,8 @@ class SAGEConv(MessagePassing):
             kwargs["aggr_kwargs"] = {"in_channels": in_src, "out_channels": in_src, **kwargs.get("aggr_kwargs", {})}
         super().__init__(aggr=aggr, **kwargs)
         if project and in_src == -1:
-            raise ValueError("in_channels: project=True maps the sources to their own size, which must be given; "
-                             "got -1")
+            raise ValueError("in_channels: 'SAGEConv' does not support lazy initialization (-1) with project=True, "
+                             "which maps the sources to their own size")
         self.in_channels, self.out_channels = in_channels, check_channels("out_channels", out_channels)
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
         self.lin = Linear(in_src, in_src, bias=True) if project else None
@@ -73,13 +73,15 @@ class SAGEConv(MessagePassing):
             if lin is not None:
                 lin.reset_parameters()
 
-    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph) -> Tensor:
-        index, x_src, x_dst, _ = graph_and_features(x, edge_index)
+    def forward(self, x: Union[Tensor, tuple[Tensor, Tensor]], edge_index: Graph,
+                size: Optional[tuple[int, int]] = None) -> Tensor:
+        index, x_src, x_dst, _ = graph_and_features(x, edge_index, node_dim=self.node_dim, flow=self.flow, size=size,
+                                                    allow_missing_dst=True)
         source_width = self.lin.in_channels if self.lin is not None else self.lin_l.in_channels
         if isinstance(self.aggr_module, MultiAggregation):
             source_width = self.in_channels if isinstance(self.in_channels, int) else self.in_channels[0]
         check_width("x", x_src, source_width)
-        if self.lin_r is not None:
+        if self.lin_r is not None and x_dst is not None:
             check_width("x_dst" if x_dst is not x_src else "x", x_dst, self.lin_r.in_channels)
         if self.lin is not None:
             x_src = F.relu(self.lin(x_src))
@@ -90,7 +92,7 @@ class SAGEConv(MessagePassing):
             out = out if self.lin_l.bias is None else out + self.lin_l.bias
         else:
             out = self.lin_l(self.propagate(index, x=x_src))
-        if self.lin_r is not None:
+        if self.lin_r is not None and x_dst is not None:
             out = out + self.lin_r(x_dst)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 

@@ -1,52 +1,82 @@
 """Turn whatever graph a user hands a layer into a :class:`~geomlearn.sparse.SparseIndex`.
 
-Layers accept torch_geometric's ``edge_index [2, E]``, a prebuilt ``SparseIndex`` (the fast path: its
-layouts and self-loop graph are built once and reused every call), or a torch_geometric ``Data``.
+Layers accept torch_geometric's ``edge_index [2, E]``, a ``torch.sparse`` adjacency ``adj_t`` (transposed, as
+torch_geometric takes it: ``[num_dst, num_src]``, its values the edge weights), a prebuilt ``SparseIndex``
+(the fast path: its layouts and self-loop graph are built once and reused every call), or a torch_geometric
+``Data``.
 """
 
 from __future__ import annotations
 
 from typing import Optional, Union
 
+import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
 from .index import SparseIndex
 
 Graph = Union[Tensor, SparseIndex, Data]
+SPARSE_LAYOUTS = (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc)
+
+
+def is_sparse_adjacency(graph) -> bool:
+    """Whether ``graph`` is a ``torch.sparse`` matrix (COO, CSR or CSC)."""
+    return isinstance(graph, Tensor) and graph.layout in SPARSE_LAYOUTS
 
 
 def as_sparse_index(graph: Graph, num_src: int, num_dst: Optional[int] = None,
-                    edge_weight: Optional[Tensor] = None) -> tuple[SparseIndex, Optional[Tensor]]:
-    """The graph as a ``SparseIndex`` checked against the feature sizes, and its edge weights.
+                    edge_weight: Optional[Tensor] = None,
+                    flow: str = "source_to_target") -> tuple[SparseIndex, Optional[Tensor]]:
+    """The graph as a ``SparseIndex`` (sources to targets) checked against the feature sizes, and its edge weights.
 
     Args:
-        graph: ``edge_index [2, E]`` (sized by the features, as torch_geometric does), a ``SparseIndex``,
-            or a ``Data`` with ``edge_index`` (its ``edge_weight``, if any, is used when ``edge_weight`` is
-            not given).
+        graph: ``edge_index [2, E]`` (sized by the features, as torch_geometric does), a ``torch.sparse``
+            adjacency ``adj_t [num_dst, num_src]`` (its values are the edge weights), a ``SparseIndex``, or a
+            ``Data`` with ``edge_index`` (its ``edge_weight``, if any, is used when ``edge_weight`` is not
+            given).
         num_src: rows of the source features.
         num_dst: rows of the target features; ``None`` for a graph on one node set (``num_dst = num_src``).
         edge_weight: optional ``[E]`` weights.
+        flow: ``"source_to_target"`` (messages from ``edge_index[0]`` to ``edge_index[1]``) or
+            ``"target_to_source"`` (the reverse); torch_geometric's ``flow``. It applies to ``edge_index``
+            tensors and ``Data``; a ``SparseIndex`` and a sparse adjacency already say which way messages go.
 
     Raises:
-        TypeError: ``graph`` is none of the three kinds.
-        ValueError: the graph's node counts do not match the feature rows, an index is out of range, or
-            ``edge_weight`` does not hold one value per edge.
+        TypeError: ``graph`` is none of these kinds.
+        ValueError: the graph's node counts do not match the feature rows, an index is out of range,
+            ``edge_weight`` does not hold one value per edge, or a sparse adjacency comes with ``edge_weight``
+            too.
     """
+    if flow not in ("source_to_target", "target_to_source"):
+        raise ValueError(f"flow: expected 'source_to_target' or 'target_to_source', got {flow!r}")
     square = num_dst is None
     num_dst = num_src if square else num_dst
     if isinstance(graph, Data):
         if edge_weight is None:
             edge_weight = getattr(graph, "edge_weight", None)
-        graph = SparseIndex.from_data(graph)
-    if isinstance(graph, Tensor):
+        graph = graph.edge_index
+        if graph is None:
+            raise ValueError("edge_index: the Data holds no edge_index")
+    if is_sparse_adjacency(graph):
+        if edge_weight is not None:
+            raise ValueError("edge_weight: a sparse adjacency carries its weights as its values; pass one or the other")
+        if graph.dim() != 2:
+            raise ValueError(f"edge_index: expected a 2-D sparse adjacency, got shape {list(graph.shape)}")
+        coo = graph.to_sparse_coo().coalesce()
+        targets, sources = coo.indices()
+        index = SparseIndex(torch.stack([sources, targets]), num_nodes=(graph.shape[1], graph.shape[0]))
+        edge_weight = coo.values() if coo.values().dim() == 1 else None
+    elif isinstance(graph, Tensor):
+        if flow == "target_to_source" and graph.dim() == 2:
+            graph = graph.flip(0)
         index = SparseIndex(graph, num_nodes=num_src if square else (num_src, num_dst))
     elif isinstance(graph, SparseIndex):
         index = graph
     else:
         raise TypeError(
-            f"edge_index: expected an edge_index tensor [2, E], a geomlearn.sparse.SparseIndex or a "
-            f"torch_geometric Data, got {type(graph).__name__}"
+            f"edge_index: expected an edge_index tensor [2, E], a torch.sparse adjacency, a "
+            f"geomlearn.sparse.SparseIndex or a torch_geometric Data, got {type(graph).__name__}"
         )
     if index.num_src != num_src or index.num_dst != num_dst:
         raise ValueError(
@@ -60,8 +90,9 @@ def as_sparse_index(graph: Graph, num_src: int, num_dst: Optional[int] = None,
     return index, edge_weight
 
 
-def split_features(x: Union[Tensor, tuple]) -> tuple[Tensor, Tensor, bool]:
-    """``(x_src, x_dst, bipartite)`` from ``x`` or a pair ``(x_src, x_dst)``; checks that they are tensors."""
+def split_features(x: Union[Tensor, tuple], allow_missing_dst: bool = False) -> tuple[Tensor, Optional[Tensor], bool]:
+    """``(x_src, x_dst, bipartite)`` from ``x`` or a pair ``(x_src, x_dst)``; checks that they are tensors
+    (``x_dst`` may be ``None`` with ``allow_missing_dst``: torch_geometric's ``(x_src, None)``)."""
     if isinstance(x, (tuple, list)):
         if len(x) != 2:
             raise ValueError(f"x: expected a tensor or a pair (x_src, x_dst), got a sequence of {len(x)}")
@@ -71,6 +102,8 @@ def split_features(x: Union[Tensor, tuple]) -> tuple[Tensor, Tensor, bool]:
         x_src = x_dst = x
         bipartite = False
     for name, value in (("x", x_src), ("x_dst", x_dst)):
+        if value is None and name == "x_dst" and allow_missing_dst:
+            continue
         if not isinstance(value, Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
         if not value.is_floating_point():
@@ -78,13 +111,40 @@ def split_features(x: Union[Tensor, tuple]) -> tuple[Tensor, Tensor, bool]:
     return x_src, x_dst, bipartite
 
 
-def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None):
-    """``(index, x_src, x_dst, edge_weight)`` for a layer's ``forward(x, edge_index, edge_weight)``."""
-    x_src, x_dst, bipartite = split_features(x)
-    index, edge_weight = as_sparse_index(graph, x_src.shape[0], x_dst.shape[0] if bipartite else None, edge_weight)
+def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None, *, node_dim: int = 0,
+                       flow: str = "source_to_target", size: Optional[tuple[int, int]] = None,
+                       allow_missing_dst: bool = False):
+    """``(index, x_src, x_dst, edge_weight)`` for a layer's ``forward(x, edge_index, edge_weight)``.
+
+    ``node_dim`` is the node axis of the features (``-2`` for torch_geometric's ``[..., N, C]``, which takes
+    batched features ``[B, N, C]`` on one graph); ``size`` is torch_geometric's ``(N_src, N_dst)``, checked
+    against the features it describes. With ``allow_missing_dst`` the pair may be ``(x_src, None)``: the
+    targets are then counted by ``size``, a sparse adjacency or a ``SparseIndex``, else taken to be the
+    sources (torch_geometric's rule)."""
+    x_src, x_dst, bipartite = split_features(x, allow_missing_dst)
+    num_src = x_src.shape[node_dim] if x_src.dim() else 0
+    if x_dst is None:
+        if size is not None and size[1] is not None:
+            num_dst = size[1]
+        elif is_sparse_adjacency(graph):
+            num_dst = graph.shape[0]
+        elif isinstance(graph, SparseIndex):
+            num_dst = graph.num_dst
+        else:
+            num_dst = num_src
+    else:
+        num_dst = x_dst.shape[node_dim] if bipartite and x_dst.dim() else None
+    if size is not None:
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise ValueError(f"size: expected a pair (N_src, N_dst), got {size!r}")
+        if size[0] is not None and size[0] != num_src or \
+                size[1] is not None and size[1] != (num_src if num_dst is None else num_dst):
+            raise ValueError(f"size: {tuple(size)} does not match the features' node counts "
+                             f"({num_src}, {num_src if num_dst is None else num_dst})")
+    index, edge_weight = as_sparse_index(graph, num_src, num_dst, edge_weight, flow=flow)
     if edge_weight is not None:
         edge_weight = edge_weight.to(x_src.dtype)
     return index, x_src, x_dst, edge_weight
 
 
-__all__ = ["Graph", "as_sparse_index", "graph_and_features", "split_features"]
+__all__ = ["Graph", "as_sparse_index", "graph_and_features", "is_sparse_adjacency", "split_features"]

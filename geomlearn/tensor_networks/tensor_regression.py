@@ -40,7 +40,7 @@ class TRL(torch.nn.Module):
         super().__init__()
         if factorization not in ("cp", "tucker"):
             raise ValueError(f"factorization: expected 'cp' or 'tucker', got {factorization!r}")
-        check_probability("dropout", dropout, what="a tensor-dropout probability")
+        check_probability("dropout", dropout, what="a tensor-dropout probability", one=False)
         self.input_shape, self.out_features, self.dropout = tuple(input_shape), out_features, dropout
         self.weight = LowRankWeight((*self.input_shape, out_features), rank, factorization,
                                     std=1 / math.sqrt(math.prod(self.input_shape)))

@@ -15,25 +15,30 @@ def test_matches_pyg(options, out_channels):
     x, edge_index = small_graph()
     weight = torch.rand(edge_index.shape[1], generator=torch.Generator().manual_seed(1))
     ones = torch.ones(edge_index.shape[1])
-    # torch_geometric drops `improved` when it makes unit weights itself, so compare against explicit ones.
-    assert_matches_pyg(GCNConv(12, out_channels, **options), pyg.GCNConv(12, out_channels, **options), x, edge_index,
-                       ones)
-    assert_matches_pyg(GCNConv(12, out_channels, **options), pyg.GCNConv(12, out_channels, **options), x, edge_index,
-                       weight)
-    if not options.get("improved"):
+    # improved=True weighs added loops 2 only on weighted edges: unit weights and none give different outputs.
+    for args in ((ones,), (weight,), ()):
         assert_matches_pyg(GCNConv(12, out_channels, **options), pyg.GCNConv(12, out_channels, **options), x,
-                           edge_index)
+                           edge_index, *args)
 
 
-def test_self_loops_without_normalisation():
-    # A + I applied as is (torch_geometric refuses add_self_loops=True with normalize=False).
+def test_torch_geometric_s_options_after_construction():
+    """flow, a batch of signals on one graph, cached switched on later: as torch_geometric's GCNConv."""
     x, edge_index = small_graph()
-    layer = GCNConv(12, 4, normalize=False, add_self_loops=True, bias=False).double()
-    plain = GCNConv(12, 4, normalize=False, bias=False).double()
-    plain.load_state_dict(layer.state_dict())
-    x = x.double()
-    without_loops = edge_index[:, edge_index[0] != edge_index[1]]
-    torch.testing.assert_close(layer(x, edge_index), plain(x, without_loops) + layer.lin(x))
+    theirs, ours = pyg.GCNConv(12, 6), GCNConv(12, 6)
+    ours.load_state_dict(theirs.state_dict())
+    for layer in (theirs, ours):
+        layer.flow = "target_to_source"
+    torch.testing.assert_close(ours(x, edge_index), theirs(x, edge_index))
+    for layer in (theirs, ours):
+        layer.flow = "source_to_target"
+    batch = torch.randn(3, 30, 12)
+    torch.testing.assert_close(ours(batch, edge_index), theirs(batch, edge_index))
+    ours.cached = True
+    first = ours(x, edge_index)
+    assert ours._cached_edge_index is not None
+    torch.testing.assert_close(ours(x, edge_index[:, :10]), first)     # the cached graph, whatever is passed
+    with pytest.raises(ValueError, match="add_self_loops: GCNConv does not support adding self-loops"):
+        GCNConv(12, 6, normalize=False, add_self_loops=True)
 
 
 def test_matches_dense_formula():
@@ -55,7 +60,7 @@ def test_cached_reuses_the_normalisation():
     # The cached operator is used even when another graph is passed (transductive use, as in PyG).
     torch.testing.assert_close(layer(x, edge_index.flip(0)), first)
     layer.reset_parameters()
-    assert layer._norm.value is None
+    assert layer._cached_edge_index is None
 
 
 def test_permutation_equivariant():

@@ -258,7 +258,8 @@ def test_edge_updater_and_per_head_weights():
 
 def test_message_and_aggregate_on_a_sparse_adjacency():
     edge_index, g = graph()
-    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), torch.rand(40, generator=g), (12, 12), check_invariants=True).coalesce()
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), torch.rand(40, generator=g), (12, 12),
+                                    check_invariants=True).coalesce()
     x = torch.randn(12, 4, generator=g)
     ours, theirs = both(sparse_adjacency)
     torch.testing.assert_close(ours(x, adj_t), theirs(x, adj_t))

@@ -186,7 +186,7 @@ def test_bad_input():
         DiagNSD(4, 8, 2, d=0)
     with pytest.raises(ValueError, match="maps: BundleNSD takes orthogonal maps"):
         BundleNSD(4, 8, 2, maps="general")
-    with pytest.raises(ValueError, match="dropout: expected a dropout probability in \\[0, 1\\), got 1.5"):
+    with pytest.raises(ValueError, match="dropout: expected a dropout probability in \\[0, 1\\], got 1.5"):
         GeneralNSD(4, 8, 2, dropout=1.5)
     with pytest.raises(ValueError, match="edge_weights: learned edge weights apply to orthogonal maps"):
         SheafLearner(4, 2, "diagonal", edge_weights=True)
