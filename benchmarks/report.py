@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from geomlearn.datasets.root import write_atomically
+
 from .provenance import git_commit
 from .registry import Record
 
@@ -77,19 +79,22 @@ def markdown_table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def run_header(title: str, device: torch.device, commit: str | None = None, program: str = "python -m benchmarks") -> str:
+    """A results file's heading and provenance: machine, package versions, commit, command line, time."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join([program, *map(shlex.quote, sys.argv[1:])])
+    versions = ", ".join(f"{name} {found}" for name, found in ((name, _version(name)) for name in _PACKAGES) if found)
+    return (f"# {title}\n\nMachine: {machine_description(device)}  \nVersions: {versions}  \n"
+            f"Commit: {commit or git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n")
+
+
 def write_results(suite: str, records: list[Record], out: Path, device: torch.device, extra: str = "",
                   commit: str | None = None) -> Path:
     """Write ``out/SUITE.json`` and ``out/SUITE.md``; returns the markdown path. ``commit`` is the code that ran
     (taken when the run started; the working tree's current commit by default)."""
-    out.mkdir(parents=True, exist_ok=True)
     payload = [dataclasses.asdict(r) for r in records]
-    (out / f"{suite}.json").write_text(json.dumps(payload, indent=1))
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(["python -m benchmarks", *map(shlex.quote, sys.argv[1:])])
-    versions = ", ".join(f"{name} {found}" for name, found in ((name, _version(name)) for name in _PACKAGES) if found)
-    text = (f"# {suite}\n\nMachine: {machine_description(device)}  \nVersions: {versions}  \n"
-            f"Commit: {commit or git_commit() or 'unknown'}  \nCommand: `{command}`  \nRun: {stamp}\n\n"
-            + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n")
+    write_atomically(out / f"{suite}.json", lambda path: path.write_text(json.dumps(payload, indent=1)))
+    text = run_header(suite, device, commit) + (extra + "\n\n" if extra else "") + markdown_table(records) + "\n"
     path = out / f"{suite}.md"
-    path.write_text(text)
+    write_atomically(path, lambda temporary: temporary.write_text(text))
     return path
