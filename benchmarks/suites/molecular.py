@@ -112,7 +112,11 @@ def _so2_case(ctx: Context, records: list[Record]) -> None:
     vectors = torch.randn(edges, 3, generator=generator).to(ctx.device).requires_grad_()
     w_cg = torch.randn(edges, cg.weight_numel, generator=generator).to(ctx.device).requires_grad_()
     w_so2 = torch.randn(edges, so2.weight_numel, generator=generator).to(ctx.device).requires_grad_()
-    runs = {"CG edge convolution": lambda: cg(x, spherical_harmonics(list(range(lmax + 1)), vectors), w_cg),
+
+    def harmonics():
+        return spherical_harmonics(list(range(lmax + 1)), vectors, normalization="component")
+
+    runs = {"CG edge convolution": lambda: cg(x, harmonics(), w_cg),
             "geomlearn SO2Convolution": lambda: so2(x, vectors, w_so2)}
     params = dict(L=lmax, channels=channels, edges=edges, irreps=irreps)
     times = {}

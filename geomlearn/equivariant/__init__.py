@@ -4,8 +4,8 @@ Features follow e3nn's data model: an ``e3nn.o3.Irreps`` describes ``[..., irrep
 contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and checkpoints port.
 
 ==========================  ==================================================================================
-``spherical_harmonics``     real spherical harmonics, any degree (e3nn's values), batched
-``wigner_D``, ``irreps_D``  representation matrices of arbitrary rotations / reflections
+``spherical_harmonics``     real spherical harmonics, any degree (e3nn's values and call); ``SphericalHarmonics``
+``wigner_D``                e3nn's Wigner D from Euler angles; ``wigner_D_from_matrix``, ``irreps_D`` from matrices
 ``TensorProduct``           the interface of every product (irreps, paths, shared or per-sample weights)
 ``CGTensorProduct``         Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
 ``GridTensorProduct``       Gaunt product by pointwise multiplication on an exact S2 quadrature grid
@@ -29,13 +29,13 @@ from .interaction_network import InteractionNetwork
 from .irreps import as_irreps
 from .radius_graph import radius_graph
 from .so2_convolution import SO2Convolution
-from .spherical_harmonics import spherical_harmonics
+from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
 from .tensornet import TensorNet
 from .tensor_product import TensorProduct, coupling_paths
 from .testing import assert_equivariant
-from .wigner import irreps_D, wigner_D
+from .wigner import irreps_D, wigner_D, wigner_D_from_matrix
 
 __all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct",
            "InteractionNetwork", "RadialBasis",
-           "SO2Convolution", "TensorNet", "TensorProduct", "as_irreps", "assert_equivariant", "coupling_paths",
-           "irreps_D", "radius_graph", "spherical_harmonics", "wigner_D"]
+           "SO2Convolution", "SphericalHarmonics", "TensorNet", "TensorProduct", "as_irreps", "assert_equivariant",
+           "coupling_paths", "irreps_D", "radius_graph", "spherical_harmonics", "wigner_D", "wigner_D_from_matrix"]

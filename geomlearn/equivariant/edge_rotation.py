@@ -24,7 +24,7 @@ import torch
 from e3nn.o3 import Irreps
 from torch import Tensor
 
-from .wigner import wigner_D
+from .wigner import wigner_D_from_matrix
 
 
 @lru_cache(maxsize=None)
@@ -39,7 +39,7 @@ def _layout(irreps: Irreps) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             # (D_y(g) x)_m = cos(m g) x_m - sin(m g) x_{-m} for m > 0, sin(|m| g) x_{|m|} + cos(|m| g) x_m for m < 0
             signs.append(-1.0 if m > 0 else 1.0 if m < 0 else 0.0)
             partners.append(start + ir.l - m)
-        blocks.append(wigner_D(ir.l, quarter_turn))
+        blocks.append(wigner_D_from_matrix(ir.l, quarter_turn))
         start += ir.dim
     return (torch.tensor(orders, dtype=torch.float64), torch.tensor(signs, dtype=torch.float64),
             torch.tensor(partners), torch.block_diag(*blocks))

@@ -120,7 +120,7 @@ class EquivariantConv(torch.nn.Module):
             vectors = vectors - shifts.to(pos.dtype) @ cell.to(pos.dtype)
         weight = self.radial(self.basis(vectors.norm(dim=1)))
         if self.fused:
-            harmonics = spherical_harmonics(list(range(self.lmax_sh + 1)), vectors)
+            harmonics = spherical_harmonics(list(range(self.lmax_sh + 1)), vectors, normalization="component")
             key = (x.device, x.dtype)
             if key not in self._placed:
                 self._placed[key] = self._couplings.to(x.device, x.dtype)
@@ -132,7 +132,8 @@ class EquivariantConv(torch.nn.Module):
         if self.product_name == "so2":
             messages = self.product(source, vectors, weight)
         else:
-            messages = self.product(source, spherical_harmonics(list(range(self.lmax_sh + 1)), vectors), weight)
+            harmonics = spherical_harmonics(list(range(self.lmax_sh + 1)), vectors, normalization="component")
+            messages = self.product(source, harmonics, weight)
         return segment_reduce(messages, index, "sum") / math.sqrt(self.avg_num_neighbors)
 
     def extra_repr(self) -> str:

@@ -28,15 +28,28 @@ from typing import Iterable, Union
 import torch
 from torch import Tensor
 
+from e3nn.o3 import Irreps
+
 from ..argument_checks import is_int
+from .irreps import as_irreps
 
 NORMALIZATIONS = ("component", "norm", "integral")
 
 
-def _degrees(l: Union[int, Iterable[int]]) -> list[int]:
-    degrees = [l] if isinstance(l, int) else list(l)
+def _degrees(l: Union[int, Iterable[int], str, Irreps], input_parity: int = -1) -> list[int]:
+    """The degrees ``l`` names: a degree, a list of them, or e3nn ``Irreps`` (or its string), each irrep repeated
+    by its multiplicity and of the parity ``input_parity ** l`` (``-1`` for vectors, e3nn's ``1o``)."""
+    if isinstance(l, (str, Irreps)):
+        irreps = as_irreps(l, "l")
+        for mul, (degree, parity) in irreps:
+            if parity != input_parity ** degree:
+                raise ValueError(f"l: the harmonics of degree {degree} of a vector with parity {input_parity} have "
+                                 f"parity {input_parity ** degree}, got {mul}x{degree}{'e' if parity == 1 else 'o'}")
+        degrees = [degree for mul, (degree, _) in irreps for _ in range(mul)]
+    else:
+        degrees = [l] if isinstance(l, int) else list(l)
     if not degrees or any(not is_int(v) or v < 0 for v in degrees):
-        raise ValueError(f"l: expected a degree >= 0 or a non-empty list of them, got {l!r}")
+        raise ValueError(f"l: expected a degree >= 0, a non-empty list of them or Irreps, got {l!r}")
     return degrees
 
 
@@ -81,30 +94,35 @@ def legendre_table(lmax: int, theta: Tensor) -> Tensor:
     return table
 
 
-def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize: bool = True,
-                        normalization: str = "component") -> Tensor:
-    r"""The real spherical harmonics of the degrees ``l`` at ``vectors [..., 3]``: ``[..., sum(2l + 1)]``,
-    degrees concatenated in the order given (e3nn's ``spherical_harmonics(l, x, normalize, normalization)``,
-    whose values these are, also beyond e3nn's largest degree).
+def spherical_harmonics(l: Union[int, Iterable[int], str, Irreps], x: Tensor, normalize: bool = True,
+                        normalization: str = "integral") -> Tensor:
+    r"""The real spherical harmonics of the degrees ``l`` at ``x [..., 3]``: ``[..., sum(2l + 1)]``, degrees
+    concatenated in the order given. e3nn's ``spherical_harmonics(l, x, normalize, normalization="integral")``:
+    the same arguments, default and values, also beyond e3nn's largest degree.
 
     Args:
-        l: a degree or a list of degrees (e.g. ``range(L + 1)`` for all up to ``L``).
-        vectors: ``[..., 3]`` Cartesian vectors.
+        l: a degree, a list of degrees (e.g. ``range(L + 1)`` for all up to ``L``), or e3nn ``Irreps`` (or its
+            string, ``"0e + 1o + 2e"``), each irrep repeated by its multiplicity; an irrep's parity must be
+            :math:`(-1)^l`.
+        x: ``[..., 3]`` Cartesian vectors.
         normalize: evaluate at :math:`r / |r|` (a zero vector gives zeros for :math:`l > 0`, as e3nn, with a zero
             gradient); otherwise the harmonics are the homogeneous polynomials, :math:`|r|^l` times their values at
             the direction.
-        normalization: ``"component"``, ``"norm"`` or ``"integral"``.
+        normalization: ``"integral"`` (e3nn's default for this function), ``"component"`` (the default of
+            e3nn's ``SphericalHarmonics`` module and of geomlearn's models) or ``"norm"``.
 
     Raises:
-        ValueError: a negative degree, an unknown normalisation, vectors not ``[..., 3]`` floating point.
+        ValueError: a negative degree, an irrep of the wrong parity, an unknown normalisation, ``x`` not
+            ``[..., 3]`` floating point.
     """
     degrees = _degrees(l)
+    vectors = x
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got {normalization!r}")
     if not isinstance(vectors, Tensor) or vectors.dim() < 1 or vectors.shape[-1] != 3 or \
             not vectors.is_floating_point():
         shape = list(vectors.shape) if isinstance(vectors, Tensor) else type(vectors).__name__
-        raise ValueError(f"vectors: expected floating-point [..., 3], got {shape}")
+        raise ValueError(f"x: expected floating-point vectors [..., 3], got {shape}")
     if normalize:
         # r / |r|, and exactly 0 (value and gradient) for the zero vector: the inner where keeps its division
         # finite, the outer one passes no gradient through it
@@ -133,3 +151,40 @@ def spherical_harmonics(l: Union[int, Iterable[int]], vectors: Tensor, normalize
             factor = sines[-m] if m < 0 else cosines[m]
             columns.append((s * constants[(k, abs(m))]) * q[k][abs(m)] * factor)
     return torch.stack(columns, dim=-1)
+
+
+class SphericalHarmonics(torch.nn.Module):
+    r"""e3nn's ``SphericalHarmonics`` module: :func:`spherical_harmonics` with its degrees and options fixed.
+
+    Args:
+        irreps_out: the degrees, as :func:`spherical_harmonics`'s ``l`` (an int, a list, ``Irreps`` or a string).
+        normalize: evaluate at :math:`r / |r|`.
+        normalization: ``"integral"`` (default), ``"component"`` or ``"norm"``.
+        irreps_in: the input's irreps, ``"1o"`` (a vector, default) or ``"1e"`` (a pseudovector, whose harmonics
+            are all even).
+
+    Shapes:
+        - input: ``x [..., 3]``
+        - output: ``[..., irreps_out.dim]``
+    """
+
+    def __init__(self, irreps_out: Union[int, Iterable[int], str, Irreps], normalize: bool,
+                 normalization: str = "integral", irreps_in=None):
+        super().__init__()
+        irreps_in = as_irreps("1o" if irreps_in is None else irreps_in, "irreps_in")
+        if irreps_in not in (Irreps("1o"), Irreps("1e")):
+            raise ValueError(f"irreps_in: expected '1o' or '1e', got '{irreps_in}'")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got {normalization!r}")
+        input_parity = irreps_in[0].ir.p
+        self._degrees = _degrees(irreps_out, input_parity)
+        self.irreps_in = irreps_in
+        self.irreps_out = as_irreps(irreps_out, "irreps_out") if isinstance(irreps_out, (str, Irreps)) else \
+            Irreps([(1, (degree, input_parity ** degree)) for degree in self._degrees])
+        self.normalize, self.normalization = normalize, normalization
+
+    def forward(self, x: Tensor) -> Tensor:
+        return spherical_harmonics(self._degrees, x, self.normalize, self.normalization)
+
+    def extra_repr(self) -> str:
+        return f"{self.irreps_out}, normalize={self.normalize}, normalization={self.normalization!r}"

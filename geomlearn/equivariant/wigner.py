@@ -16,9 +16,12 @@ determinant -1 the same formula gives the action on the harmonics, :math:`(-1)^l
 
 from __future__ import annotations
 
+import functools
+import warnings
 from functools import lru_cache
 
 import torch
+from e3nn.o3 import angles_to_matrix
 from torch import Tensor
 
 from ..argument_checks import check_int
@@ -40,7 +43,7 @@ def _sample_points(l: int) -> tuple[Tensor, Tensor]:
     generator = torch.Generator().manual_seed(1234 + l)
     points = torch.randn(2 * (2 * l + 1) + 8, 3, generator=generator, dtype=torch.float64)
     points = points / points.norm(dim=1, keepdim=True)
-    return points, torch.linalg.pinv(spherical_harmonics(l, points))
+    return points, torch.linalg.pinv(spherical_harmonics(l, points, normalization="component"))
 
 
 @lru_cache(maxsize=None)
@@ -49,7 +52,35 @@ def _sample_points_on(l: int, dtype: torch.dtype, device: torch.device) -> tuple
     return points.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
 
 
-def wigner_D(l: int, matrix: Tensor) -> Tensor:
+def wigner_D(l: int, alpha, beta=None, gamma=None) -> Tensor:
+    r"""e3nn's ``wigner_D(l, alpha, beta, gamma)``: :math:`D^l(R)` ``[..., 2l + 1, 2l + 1]`` for the rotations
+    :math:`R = R_y(\alpha) R_x(\beta) R_y(\gamma)` (e3nn's Euler angles, ``e3nn.o3.angles_to_matrix``; the angles
+    broadcast against each other).
+
+    Raises:
+        ValueError: ``l`` not an int >= 0.
+        TypeError: not three angles.
+
+    .. deprecated:: 0.2
+        ``wigner_D(l, matrix)`` with a ``[..., 3, 3]`` matrix still works, with a ``DeprecationWarning``; use
+        :func:`wigner_D_from_matrix`.
+    """
+    if beta is None and gamma is None:
+        if isinstance(alpha, Tensor) and alpha.dim() >= 2 and alpha.shape[-2:] == (3, 3):
+            warnings.warn("wigner_D(l, matrix) is deprecated: wigner_D takes e3nn's Euler angles (l, alpha, beta, "
+                          "gamma); use wigner_D_from_matrix(l, matrix)", DeprecationWarning, stacklevel=2)
+            return wigner_D_from_matrix(l, alpha)
+        raise TypeError("wigner_D: expected Euler angles (l, alpha, beta, gamma), as e3nn's wigner_D; for a rotation "
+                        "matrix use wigner_D_from_matrix(l, matrix)")
+    if beta is None or gamma is None:
+        raise TypeError("wigner_D: expected the three Euler angles alpha, beta and gamma")
+    floating = [a.dtype for a in (alpha, beta, gamma) if isinstance(a, Tensor) and a.is_floating_point()]
+    dtype = functools.reduce(torch.promote_types, floating) if floating else torch.get_default_dtype()
+    angles = [torch.as_tensor(a, dtype=dtype) for a in (alpha, beta, gamma)]
+    return wigner_D_from_matrix(l, angles_to_matrix(*torch.broadcast_tensors(*angles)))
+
+
+def wigner_D_from_matrix(l: int, matrix: Tensor) -> Tensor:
     r""":math:`D^l(R)` ``[..., 2l + 1, 2l + 1]`` for rotation matrices ``matrix [..., 3, 3]``: the
     representation on e3nn's degree-``l`` spherical harmonics (e3nn's ``Irrep(l, (-1)^l).D_from_matrix``).
 
@@ -59,7 +90,7 @@ def wigner_D(l: int, matrix: Tensor) -> Tensor:
     check_int("l", l, 0, what="a degree")
     _check_matrices(matrix)
     points, inverse = _sample_points_on(l, matrix.dtype, matrix.device)
-    rotated = spherical_harmonics(l, points @ matrix.transpose(-1, -2))          # [..., K, 2l + 1]
+    rotated = spherical_harmonics(l, points @ matrix.transpose(-1, -2), normalization="component")          # [..., K, 2l + 1]
     return (inverse @ rotated).transpose(-1, -2)
 
 
@@ -79,7 +110,7 @@ def irreps_D(irreps, matrix: Tensor) -> Tensor:
     out = matrix.new_zeros(*matrix.shape[:-2], irreps.dim, irreps.dim)
     start = 0
     for mul, ir in irreps:
-        block = wigner_D(ir.l, proper)
+        block = wigner_D_from_matrix(ir.l, proper)
         if ir.p == -1:
             block = torch.where(reflected[..., None, None], -block, block)
         size = 2 * ir.l + 1

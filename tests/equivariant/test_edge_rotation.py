@@ -1,7 +1,7 @@
 import torch
 from e3nn import o3
 
-from geomlearn.equivariant import spherical_harmonics, wigner_D
+from geomlearn.equivariant import spherical_harmonics, wigner_D_from_matrix
 from geomlearn.equivariant.edge_rotation import EdgeRotation
 
 
@@ -12,8 +12,9 @@ def test_edge_harmonics_land_on_the_polar_axis_and_the_rotation_inverts():
     vectors[0] = torch.tensor([0.0, 2.0, 0.0])                     # on the polar axis: any azimuth is right
     vectors[1] = torch.tensor([0.0, -1.0, 0.0])
     rotation = EdgeRotation(irreps, vectors)
-    harmonics = spherical_harmonics(list(range(5)), vectors).unsqueeze(1)           # [E, 1, 25]
-    polar = spherical_harmonics(list(range(5)), torch.tensor([[0.0, 1.0, 0.0]], dtype=torch.float64))
+    harmonics = spherical_harmonics(list(range(5)), vectors, normalization="component").unsqueeze(1)    # [E, 1, 25]
+    polar = spherical_harmonics(list(range(5)), torch.tensor([[0.0, 1.0, 0.0]], dtype=torch.float64),
+                                normalization="component")
     torch.testing.assert_close(rotation.to_edge(harmonics), polar.expand(50, 1, 25), atol=1e-12, rtol=0)
     x = torch.randn(50, 3, 25, dtype=torch.float64)
     torch.testing.assert_close(rotation.from_edge(rotation.to_edge(x)), x, atol=1e-12, rtol=0)
@@ -30,5 +31,5 @@ def test_equals_the_wigner_matrix_of_the_edge_frame():
         about_y = torch.tensor([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=torch.float64)
         c, s = torch.cos(torch.tensor(-b, dtype=torch.float64)), torch.sin(torch.tensor(-b, dtype=torch.float64))
         about_x = torch.tensor([[1, 0, 0], [0, c, -s], [0, s, c]], dtype=torch.float64)
-        d = wigner_D(3, about_x @ about_y)
+        d = wigner_D_from_matrix(3, about_x @ about_y)
         torch.testing.assert_close(rotation.to_edge(x)[e], x[e] @ d.T, atol=1e-12, rtol=0)

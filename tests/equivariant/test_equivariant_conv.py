@@ -38,7 +38,7 @@ def test_sum_over_neighbours_by_hand():
     source, target = edge_index
     vectors = pos[target] - pos[source]
     weight = conv.radial(conv.basis(vectors.norm(dim=1)))
-    messages = conv.product(x[source], spherical_harmonics([0, 1], vectors), weight)
+    messages = conv.product(x[source], spherical_harmonics([0, 1], vectors, normalization="component"), weight)
     expected = torch.zeros_like(out).index_add_(0, target, messages) / 2.0
     torch.testing.assert_close(out, expected)
 
@@ -159,7 +159,7 @@ def test_a_self_loop_or_coincident_atoms_give_finite_outputs_and_forces(product)
     without = conv(x, pos, edge_index[:, :-1])
     vector = torch.zeros(1, 3, dtype=torch.float64)
     weight = conv.radial(conv.basis(vector.norm(dim=1)))
-    message = conv.product(x[3:4], spherical_harmonics([0, 1, 2], vector), weight)
+    message = conv.product(x[3:4], spherical_harmonics([0, 1, 2], vector, normalization="component"), weight)
     torch.testing.assert_close(out[3] - without[3], message[0] / conv.avg_num_neighbors ** 0.5)
 
 

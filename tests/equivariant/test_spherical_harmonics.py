@@ -5,7 +5,7 @@ import pytest
 import torch
 from e3nn import o3
 
-from geomlearn.equivariant import spherical_harmonics, wigner_D
+from geomlearn.equivariant import SphericalHarmonics, spherical_harmonics, wigner_D_from_matrix
 from geomlearn.equivariant.testing import random_orthogonal
 
 
@@ -40,7 +40,7 @@ def test_equivariance_and_parity(l):
     rotations = random_orthogonal(4, reflections=False)
     for rotation in rotations:
         rotated = spherical_harmonics(l, vectors @ rotation.T)
-        torch.testing.assert_close(rotated, spherical_harmonics(l, vectors) @ wigner_D(l, rotation).T,
+        torch.testing.assert_close(rotated, spherical_harmonics(l, vectors) @ wigner_D_from_matrix(l, rotation).T,
                                    atol=1e-11, rtol=0)
     torch.testing.assert_close(spherical_harmonics(l, -vectors), (-1) ** l * spherical_harmonics(l, vectors))
 
@@ -50,8 +50,9 @@ def test_polynomials_scale_with_the_norm_and_component_norms():
     vectors = torch.randn(20, 3, dtype=torch.float64)
     scale = vectors.norm(dim=1, keepdim=True)
     for l in (0, 3, 13):
-        y = spherical_harmonics(l, vectors, normalize=True)
-        torch.testing.assert_close(spherical_harmonics(l, vectors, normalize=False), scale ** l * y)
+        y = spherical_harmonics(l, vectors, normalize=True, normalization="component")
+        polynomials = spherical_harmonics(l, vectors, normalize=False, normalization="component")
+        torch.testing.assert_close(polynomials, scale ** l * y)
         torch.testing.assert_close(y.square().sum(1), torch.full((20,), 2.0 * l + 1, dtype=torch.float64))
 
 
@@ -69,8 +70,33 @@ def test_bad_input():
         spherical_harmonics(-1, torch.randn(3, 3))
     with pytest.raises(ValueError, match="normalization: expected one of"):
         spherical_harmonics(1, torch.randn(3, 3), normalization="unit")
-    with pytest.raises(ValueError, match=r"vectors: expected floating-point \[..., 3\], got \[3, 2\]"):
+    with pytest.raises(ValueError, match=r"x: expected floating-point vectors \[..., 3\], got \[3, 2\]"):
         spherical_harmonics(1, torch.randn(3, 2))
+    with pytest.raises(ValueError, match="l: the harmonics of degree 1 of a vector with parity -1 have parity -1"):
+        spherical_harmonics("0e + 1e", torch.randn(3, 3))
+
+
+@pytest.mark.parametrize("l", [3, [4, 1, 2, 3, 3, 1, 0], "0e + 1o + 2e", o3.Irreps("1x0e + 4x1o + 3x2e")])
+def test_e3nn_s_call_and_default_normalization(l):
+    """e3nn's function: degrees as an int, a list, Irreps or a string (multiplicities repeat), "integral" by
+    default, any leading shape."""
+    vectors = torch.randn(2, 1, 2, 3, dtype=torch.float64)
+    expected = o3.spherical_harmonics(l, vectors, True)
+    torch.testing.assert_close(spherical_harmonics(l, vectors, True), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(spherical_harmonics(l, vectors), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("irreps_in", [None, "1e"])
+@pytest.mark.parametrize("normalization", ["integral", "component"])
+def test_the_module_matches_e3nn_s(irreps_in, normalization):
+    irreps = "0e + 1o + 3o" if irreps_in is None else "0e + 1e + 3e"
+    ours = SphericalHarmonics(irreps, True, normalization, irreps_in=irreps_in)
+    theirs = o3.SphericalHarmonics(irreps, True, normalization, irreps_in=irreps_in)
+    assert ours.irreps_out == theirs.irreps_out and ours.irreps_in == theirs.irreps_in
+    vectors = torch.randn(11, 3)
+    torch.testing.assert_close(ours(vectors), theirs(vectors))
+    with pytest.raises(ValueError, match="irreps_in: expected '1o' or '1e'"):
+        SphericalHarmonics(irreps, True, irreps_in="1e + 3o")
 
 
 @pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
