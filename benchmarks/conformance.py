@@ -31,10 +31,21 @@ from .report import run_header
 
 @dataclass(frozen=True)
 class PeerFile:
-    """One of a peer's test files and the import lines that name what it tests."""
+    """One of a peer's test files, the import lines that name what it tests, and the peer's files it needs beside
+    it unchanged (a ``conftest.py`` with fixtures)."""
     peer: str
     path: str
     swaps: tuple[tuple[str, str], ...]
+    support: tuple[str, ...] = ()
+
+
+def e3nn_o3_with(**names: str) -> str:
+    """An ``o3`` namespace that is e3nn's with the given names taken from geomlearn.equivariant."""
+    imports = ", ".join(f"{ours} as _geomlearn_{name}" for name, ours in names.items())
+    overrides = ", ".join(f"{name!r}: _geomlearn_{name}" for name in names)
+    return ("from types import SimpleNamespace as _Namespace\nfrom e3nn import o3 as _e3nn_o3\n"
+            f"from geomlearn.equivariant import {imports}\n"
+            f"o3 = _Namespace(**{{**vars(_e3nn_o3), {overrides}}})")
 
 
 PEER_FILES = (
@@ -51,11 +62,19 @@ PEER_FILES = (
         ("from torch_geometric.nn import GATConv", "from geomlearn.gnn import GATConv"),)),
     PeerFile("pyg", "test/nn/conv/test_appnp.py", (
         ("from torch_geometric.nn import APPNP", "from geomlearn.gnn import APPNP"),)),
+    PeerFile("e3nn", "tests/o3/cartesian_spherical_harmonics_test.py", (
+        ("from e3nn import o3", e3nn_o3_with(spherical_harmonics="spherical_harmonics",
+                                             SphericalHarmonics="SphericalHarmonics")),), ("tests/conftest.py",)),
+    PeerFile("e3nn", "tests/o3/wigner_test.py", (
+        ("from e3nn import o3", e3nn_o3_with(wigner_D="wigner_D")),), ("tests/conftest.py",)),
 )
 
 # Failures geomlearn accepts, each with its reason: features out of scope or deliberate differences. The
-# README lists them; a failure not named here is reported as unexpected.
+# README lists them; a failure not named here is reported as unexpected. A key without parameters covers every
+# parametrisation of the test.
 KNOWN_DIFFERENCES = {
+    "cartesian_spherical_harmonics_test.py::test_module":
+        "TorchScript: e3nn's assert_auto_jitable scripts the module (jit scripting is out of scope)",
     "test_gcn_conv.py::test_gcn_conv_with_decomposed_layers":
         "checks torch_geometric's generated propagate modules (jinja templates) and a message hook seeing x_j "
         "after the linear map; geomlearn's GCNConv propagates the narrower of input and output",
@@ -78,6 +97,11 @@ class FileResult:
     unexpected: list[str] = field(default_factory=list)
 
 
+def known_difference(test: str):
+    """The reason listed for a failing test (by its id, or its name without parameters), or None."""
+    return KNOWN_DIFFERENCES.get(test) or KNOWN_DIFFERENCES.get(test.split("[")[0])
+
+
 def swapped_source(peer_file: PeerFile, source: str) -> str:
     """The peer's test file with its imports swapped; raises when a swap's line is not in the file once."""
     lines = source.splitlines()
@@ -95,6 +119,8 @@ def run_file(peer_file: PeerFile, checkout: Path, workdir: Path) -> FileResult:
         raise FileNotFoundError(f"--{peer_file.peer}: {checkout} holds no {peer_file.path} (pass a checkout's "
                                 f"working tree, or at least its test folder)")
     source = (checkout / peer_file.path).read_text()
+    for support in peer_file.support:
+        shutil.copyfile(checkout / support, workdir / Path(support).name)
     name = Path(peer_file.path).name
     target = workdir / name
     target.write_text(swapped_source(peer_file, source))
@@ -110,7 +136,7 @@ def run_file(peer_file: PeerFile, checkout: Path, workdir: Path) -> FileResult:
             result.skipped += 1
         elif case.find("failure") is not None or case.find("error") is not None:
             result.failed += 1
-            (result.known if test in KNOWN_DIFFERENCES else result.unexpected).append(test)
+            (result.known if known_difference(test) else result.unexpected).append(test)
         else:
             result.passed += 1
     return result
@@ -133,9 +159,9 @@ def markdown(results: list[FileResult], commits: dict[str, str]) -> str:
              "|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.peer} | `{r.path}` | {r.passed} | {r.failed} | {r.skipped} | {len(r.known)} |")
-    known = sorted({t for r in results for t in r.known})
+    known = sorted({t.split("[")[0] if t not in KNOWN_DIFFERENCES else t for r in results for t in r.known})
     if known:
-        lines += ["", "Known differences that failed:", ""] + [f"- `{t}`: {KNOWN_DIFFERENCES[t]}" for t in known]
+        lines += ["", "Known differences that failed:", ""] + [f"- `{t}`: {known_difference(t)}" for t in known]
     unexpected = sorted({t for r in results for t in r.unexpected})
     if unexpected:
         lines += ["", "Unexpected failures:", ""] + [f"- `{t}`" for t in unexpected]
@@ -160,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         for peer_file in PEER_FILES:
             if peer_file.peer in checkouts:
                 print(f"{peer_file.peer}: {peer_file.path}", file=sys.stderr)
-                results.append(run_file(peer_file, checkouts[peer_file.peer], Path(workdir)))
-                shutil.rmtree(Path(workdir) / "__pycache__", ignore_errors=True)
+                folder = Path(workdir) / peer_file.peer / Path(peer_file.path).stem
+                folder.mkdir(parents=True)
+                results.append(run_file(peer_file, checkouts[peer_file.peer], folder))
     commits = {peer: peer_commit(checkout) for peer, checkout in checkouts.items()}
     text = run_header("conformance", torch.device("cpu"), program="python -m benchmarks.conformance") + \
         markdown(results, commits)
