@@ -155,10 +155,10 @@ def peer_commit(checkout: Path) -> str:
 
 def markdown(results: list[FileResult], commits: dict[str, str]) -> str:
     lines = ["Peer checkouts: " + ", ".join(f"{peer} at {commit}" for peer, commit in commits.items()), "",
-             "| peer | test file | passed | failed | skipped | failures listed as known differences |",
+             "| test file | peer | passed | failed | skipped | failures listed as known differences |",
              "|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.peer} | `{r.path}` | {r.passed} | {r.failed} | {r.skipped} | {len(r.known)} |")
+        lines.append(f"| {Path(r.path).name} | {r.peer} | {r.passed} | {r.failed} | {r.skipped} | {len(r.known)} |")
     known = sorted({t.split("[")[0] if t not in KNOWN_DIFFERENCES else t for r in results for t in r.known})
     if known:
         lines += ["", "Known differences that failed:", ""] + [f"- `{t}`: {known_difference(t)}" for t in known]
