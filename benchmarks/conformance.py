@@ -155,7 +155,7 @@ def peer_commit(checkout: Path) -> str:
 
 def markdown(results: list[FileResult], commits: dict[str, str]) -> str:
     lines = ["Peer checkouts: " + ", ".join(f"{peer} at {commit}" for peer, commit in commits.items()), "",
-             "| test file | peer | passed | failed | skipped | failures listed as known differences |",
+             "| case | peer | passed | failed | skipped | failures listed as known differences |",
              "|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {Path(r.path).name} | {r.peer} | {r.passed} | {r.failed} | {r.skipped} | {len(r.known)} |")
