@@ -85,7 +85,7 @@ def build(name: str, s: QM9Settings) -> torch.nn.Module:
                                   max_z=9)
     if name == "SchNet (torch_geometric)":
         def graph(pos, batch):
-            edge_index, _ = radius_graph(pos.detach(), s.cutoff, batch)
+            edge_index = radius_graph(pos.detach(), s.cutoff, batch, max_num_neighbors=None)
             return edge_index, (pos[edge_index[1]] - pos[edge_index[0]]).norm(dim=1)
 
         return _SchNetEnergy(SchNet(hidden_channels=128, num_filters=128, num_interactions=6, num_gaussians=50,

@@ -146,7 +146,7 @@ def _fused_conv_case(ctx: Context, records: list[Record]) -> None:
     generator = torch.Generator().manual_seed(0)
     # A random point cloud at liquid density: ~50 neighbours within the cutoff.
     pos = (torch.rand(nodes, 3, generator=generator) * (nodes / 2.0) ** (1 / 3) * 2.0).to(ctx.device)
-    edge_index, _ = radius_graph(pos, 3.0)
+    edge_index = radius_graph(pos, 3.0, max_num_neighbors=None)
     irreps = sphere_irreps(lmax, channels)
     convs = {"geomlearn EquivariantConv fused": EquivariantConv(irreps, irreps, lmax_sh=2, cutoff=3.0),
              "gather + CG product + segment sum": EquivariantConv(irreps, irreps, lmax_sh=2, cutoff=3.0, fused=False)}

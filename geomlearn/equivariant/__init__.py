@@ -12,7 +12,7 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ``GauntTensorProduct``      Gaunt product through 2D Fourier series (Luo et al.)
 ``SO2Convolution``          eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
 ``EquivariantConv``         edge convolution ``TP(x_j, Y(r_ij); R(|r_ij|))`` with any product, on the backend
-``radius_graph``            cell-list radius graph, batches and periodic cells
+``radius_graph``            torch_geometric's radius graph by a cell list; ``periodic_radius_graph`` with cells
 ``EnergyModel``             molecular energies pooled from atoms (+ atom references), forces by autograd
 ``TensorNet``               Cartesian rank-2 O(3) message passing (Simeon & De Fabritiis), energies and forces
 ``InteractionNetwork``      residual gated EquivariantConv layers with any product, energies and forces
@@ -27,7 +27,7 @@ from .gaunt_tensor_product import GauntTensorProduct
 from .grid_tensor_product import GridTensorProduct
 from .interaction_network import InteractionNetwork
 from .irreps import as_irreps
-from .radius_graph import radius_graph
+from .radius_graph import periodic_radius_graph, radius_graph
 from .so2_convolution import SO2Convolution
 from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
 from .tensornet import TensorNet
@@ -38,4 +38,4 @@ from .wigner import irreps_D, wigner_D, wigner_D_from_matrix
 __all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct",
            "InteractionNetwork", "RadialBasis",
            "SO2Convolution", "SphericalHarmonics", "TensorNet", "TensorProduct", "as_irreps", "assert_equivariant",
-           "coupling_paths", "irreps_D", "radius_graph", "spherical_harmonics", "wigner_D", "wigner_D_from_matrix"]
+           "coupling_paths", "irreps_D", "periodic_radius_graph", "radius_graph", "spherical_harmonics", "wigner_D", "wigner_D_from_matrix"]

@@ -43,7 +43,7 @@ class EnergyModel(torch.nn.Module):
     def neighbours(self, pos: Tensor, batch: Optional[Tensor], cutoff: float) -> SparseIndex:
         """The radius graph of the atoms (:func:`~geomlearn.equivariant.radius_graph`, molecules kept apart) as a
         ``SparseIndex``; built from detached positions (the graph is piecewise constant in them)."""
-        edge_index, _ = radius_graph(pos.detach(), cutoff, batch)
+        edge_index = radius_graph(pos.detach(), cutoff, batch, max_num_neighbors=None)
         return SparseIndex(edge_index, num_nodes=pos.shape[0])
 
     def atomic_energies(self, z: Tensor, pos: Tensor, batch: Optional[Tensor]) -> Tensor:

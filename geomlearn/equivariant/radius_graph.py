@@ -21,12 +21,12 @@ import torch
 from torch import Tensor
 
 
-def _check(pos: Tensor, r: float, batch: Optional[Tensor]) -> None:
+def _check(pos: Tensor, r: float, batch: Optional[Tensor], name: str = "pos") -> None:
     if not isinstance(pos, Tensor) or pos.dim() != 2 or pos.shape[1] != 3 or not pos.is_floating_point():
         shape = list(pos.shape) if isinstance(pos, Tensor) else type(pos).__name__
-        raise ValueError(f"pos: expected floating-point positions [N, 3], got {shape}")
+        raise ValueError(f"{name}: expected floating-point positions [N, 3], got {shape}")
     if not torch.isfinite(pos).all():
-        raise ValueError(f"pos: expected finite positions, got {int((~torch.isfinite(pos)).any(1).sum())} rows with "
+        raise ValueError(f"{name}: expected finite positions, got {int((~torch.isfinite(pos)).any(1).sum())} rows with "
                          f"NaN or inf")
     if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0 or not math.isfinite(r):
         raise ValueError(f"r: expected a finite cutoff > 0, got {r!r}")
@@ -63,22 +63,23 @@ def _pairs_within(targets: Tensor, sources: Tensor, target_batch: Tensor, source
     return torch.cat(found_sources), torch.cat(found_targets)
 
 
-def radius_graph(pos: Tensor, r: float, batch: Optional[Tensor] = None, loop: bool = False,
-                 cell: Optional[Tensor] = None) -> tuple[Tensor, Optional[Tensor]]:
-    r"""All ordered pairs closer than ``r``: ``(edge_index [2, E], shifts [E, 3] or None)``.
+def periodic_radius_graph(pos: Tensor, r: float, cell: Optional[Tensor] = None, batch: Optional[Tensor] = None,
+                          loop: bool = False) -> tuple[Tensor, Optional[Tensor]]:
+    r"""All ordered pairs closer than ``r``, across the faces of a periodic cell: ``(edge_index [2, E], shifts
+    [E, 3] or None)``, every neighbour kept.
 
     ``edge_index[0]`` is the source :math:`j`, ``edge_index[1]`` the target :math:`i` (torch_geometric's
     flow), both directions present, sorted by target then source. Without ``cell`` the edge vector is
-    ``pos[i] - pos[j]``; with a periodic ``cell [3, 3]`` (lattice vectors as rows; positions in it) an edge
-    may join a point to an image of another (or of itself), ``shifts`` holds the integer image shifts
-    :math:`n` and the edge vector is ``pos[i] - pos[j] - shifts @ cell``.
+    ``pos[i] - pos[j]`` and ``shifts`` is ``None``; with a periodic ``cell [3, 3]`` (lattice vectors as rows;
+    positions in it) an edge may join a point to an image of another (or of itself), ``shifts`` holds the
+    integer image shifts :math:`n` and the edge vector is ``pos[i] - pos[j] - shifts @ cell``.
 
     Args:
         pos: ``[N, 3]`` positions.
         r: the cutoff (strict: :math:`|x_i - x_j| < r`).
+        cell: the periodic cell, all three directions periodic; ``None`` for open space.
         batch: ``[N]`` graph ids; points of different graphs are never joined.
         loop: keep the pairs :math:`i = j` (without shift).
-        cell: the periodic cell, all three directions periodic.
 
     Raises:
         ValueError: positions not ``[N, 3]`` or not finite, ``r <= 0``, a bad ``batch`` or ``cell``.
@@ -111,3 +112,49 @@ def radius_graph(pos: Tensor, r: float, batch: Optional[Tensor] = None, loop: bo
     source, target = source[keep], target[keep]
     order = torch.argsort(target * (pos.shape[0] + 1) + source, stable=True)
     return torch.stack([source[order], target[order]]), None if shifts is None else shifts[order]
+
+
+def radius_graph(x: Tensor, r: float, batch: Optional[Tensor] = None, loop: bool = False,
+                 max_num_neighbors: Optional[int] = 32, flow: str = "source_to_target", num_workers: int = 1,
+                 batch_size: Optional[int] = None) -> Tensor:
+    r"""torch_geometric's ``radius_graph``: ``edge_index [2, E]`` joining every point to the points closer than
+    ``r`` (strictly), at most ``max_num_neighbors`` of them per target, as torch_cluster computes it.
+
+    Where a point has more neighbours than ``max_num_neighbors``, torch_cluster keeps an arbitrary subset;
+    geomlearn keeps the nearest (ties by index), so the graph does not depend on the search order. The edges come
+    sorted by target, then source. For periodic cells, see :func:`periodic_radius_graph`.
+
+    Args:
+        x: ``[N, 3]`` positions.
+        r: the cutoff.
+        batch: ``[N]`` graph ids; points of different graphs are never joined.
+        loop: join every point to itself too.
+        max_num_neighbors: the most neighbours per target (torch_geometric's default 32, which truncates dense
+            neighbourhoods); ``None`` keeps every one.
+        flow: ``"source_to_target"`` (``edge_index[1]`` is the point whose neighbours ``edge_index[0]`` are) or
+            ``"target_to_source"`` (the rows swapped).
+        num_workers, batch_size: accepted for torch_geometric's signature; the search does not use them.
+
+    Raises:
+        ValueError: positions not ``[N, 3]`` or not finite, ``r <= 0``, a bad ``batch``, ``max_num_neighbors`` or
+            ``flow``.
+    """
+    if flow not in ("source_to_target", "target_to_source"):
+        raise ValueError(f"flow: expected 'source_to_target' or 'target_to_source', got {flow!r}")
+    if max_num_neighbors is not None and (isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int)
+                                          or max_num_neighbors < 0):
+        raise ValueError(f"max_num_neighbors: expected an int >= 0 or None, got {max_num_neighbors!r}")
+    _check(x, r, batch, "x")
+    edge_index, _ = periodic_radius_graph(x, r, None, batch, loop)
+    if max_num_neighbors is not None and edge_index.shape[1]:
+        source, target = edge_index
+        distance = (x[target] - x[source]).square().sum(1)
+        # Rank each edge among its target's by distance (then source): sort by (target, distance, source).
+        order = torch.argsort(distance, stable=True)
+        order = order[torch.argsort(target[order], stable=True)]
+        counts = torch.bincount(target, minlength=x.shape[0])
+        rank = torch.arange(len(order), device=x.device) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts,
+                                                                                   counts)
+        kept = torch.sort(order[rank < max_num_neighbors]).values        # back to (target, source) order
+        edge_index = edge_index[:, kept]
+    return edge_index if flow == "source_to_target" else edge_index.flip(0)

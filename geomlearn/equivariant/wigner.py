@@ -61,7 +61,7 @@ def wigner_D(l: int, alpha, beta=None, gamma=None) -> Tensor:
         ValueError: ``l`` not an int >= 0.
         TypeError: not three angles.
 
-    .. deprecated:: 0.2
+    .. deprecated:: 0.1.0
         ``wigner_D(l, matrix)`` with a ``[..., 3, 3]`` matrix still works, with a ``DeprecationWarning``; use
         :func:`wigner_D_from_matrix`.
     """

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from geomlearn.equivariant import EquivariantConv, radius_graph, spherical_harmonics
+from geomlearn.equivariant import EquivariantConv, periodic_radius_graph, radius_graph, spherical_harmonics
 from geomlearn.equivariant.testing import CARTESIAN_POINTS, assert_equivariant
 from geomlearn.sparse import SparseIndex
 
@@ -11,7 +11,7 @@ SPHERE = "4x0e + 4x1o + 4x2e"
 def molecule(n=12, seed=0):
     g = torch.Generator().manual_seed(seed)
     pos = torch.randn(n, 3, generator=g, dtype=torch.float64) * 1.5
-    return pos, radius_graph(pos, 3.0)[0]
+    return pos, radius_graph(pos, 3.0, max_num_neighbors=None)
 
 
 CHANNEL_WISE = "4x0e + 4x1o + 4x1e + 4x2e"
@@ -68,7 +68,7 @@ def test_so2_convolution_equals_the_cg_convolution_it_replaces():
 def test_periodic_images_and_bad_input():
     cell = torch.eye(3, dtype=torch.float64) * 2.0
     pos = torch.rand(4, 3, dtype=torch.float64) * 2.0
-    edge_index, shifts = radius_graph(pos, 2.5, cell=cell)
+    edge_index, shifts = periodic_radius_graph(pos, 2.5, cell)
     conv = EquivariantConv("2x0e + 2x1o", "2x0e + 2x1o", lmax_sh=1, cutoff=2.5).double()
     x = torch.randn(4, conv.irreps_in.dim, dtype=torch.float64)
     out = conv(x, pos, edge_index, shifts, cell)
