@@ -18,9 +18,9 @@ def test_energy_invariant_and_forces_equivariant_with_every_product(product):
     model = InteractionNetwork(channels=4, lmax=2, lmax_sh=2, num_layers=2, product=product, cutoff=3.0,
                                avg_num_neighbors=4.0).double()
     z, pos, batch = molecules()
-    assert_equivariant(lambda p: model(z, p, batch), (pos,), [CARTESIAN_POINTS], None, translate=True)
+    assert_equivariant(lambda p: model(z, p, batch), (pos,), [CARTESIAN_POINTS], None, do_translation=True)
     assert_equivariant(lambda p: model.energy_and_forces(z, p, batch)[1], (pos,), [CARTESIAN_POINTS], "1o",
-                       translate=True)
+                       do_translation=True)
 
 
 def test_forces_are_finite_differences_and_molecules_independent():

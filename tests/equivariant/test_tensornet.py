@@ -33,9 +33,9 @@ def test_parts_and_their_transformation():
 
 def test_energy_is_invariant_and_forces_equivariant(model):
     z, pos, batch = molecules()
-    assert_equivariant(lambda p: model(z, p, batch), (pos,), [CARTESIAN_POINTS], None, translate=True)
+    assert_equivariant(lambda p: model(z, p, batch), (pos,), [CARTESIAN_POINTS], None, do_translation=True)
     assert_equivariant(lambda p: model.energy_and_forces(z, p, batch)[1], (pos,), [CARTESIAN_POINTS], "1o",
-                       translate=True)
+                       do_translation=True)
 
 
 def test_forces_are_finite_differences_of_the_energy(model):
