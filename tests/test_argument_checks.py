@@ -30,15 +30,21 @@ def test_check_int_message_says_what_the_argument_is_and_that_none_is_allowed():
         check_int("patience", 0, optional=True)
 
 
-@pytest.mark.parametrize("value", [0, 0.0, 0.5, 0.999])
-def test_check_probability_returns_a_rate_in_the_half_open_interval(value):
+@pytest.mark.parametrize("value", [0, 0.0, 0.5, 0.999, 1, 1.0])
+def test_check_probability_returns_a_rate_in_torch_s_closed_interval(value):
     assert check_probability("dropout", value) == value
 
 
-@pytest.mark.parametrize("value", [1, 1.0, -0.1, math.nan, True, "0.5", None])
+@pytest.mark.parametrize("value", [1.5, -0.1, math.nan, True, "0.5", None])
 def test_check_probability_names_the_argument_the_interval_and_the_value(value):
-    with pytest.raises(ValueError, match=rf"^dropout: expected a dropout probability in \[0, 1\), got {value!r}$"):
+    with pytest.raises(ValueError, match=rf"^dropout: expected a dropout probability in \[0, 1\], got {value!r}$"):
         check_probability("dropout", value)
+
+
+@pytest.mark.parametrize("value", [1, 1.0])
+def test_a_rate_of_one_is_refused_where_it_would_divide_by_zero(value):
+    with pytest.raises(ValueError, match=r"^dropout: expected a dropout probability in \[0, 1\), got 1"):
+        check_probability("dropout", value, one=False)
 
 
 def test_check_real_accepts_finite_numbers_within_the_bound():

@@ -118,7 +118,7 @@ def equivariance_error(func: Callable, args_in: Sequence, irreps_in=None, irreps
 
 def assert_equivariant(func: Callable, args_in: Sequence | None = None, irreps_in=None, irreps_out=None,
                        tolerance: float | None = None, **kwargs) -> dict[tuple[int, bool], float]:
-    """e3nn's ``assert_equivariant``: raise ``AssertionError`` when an :func:`equivariance_error` exceeds
+    """e3nn's ``assert_equivariant``: raise ``AssertionError`` when an ``equivariance_error`` exceeds
     ``tolerance``; returns the errors. Without ``args_in``, random inputs of the kinds of ``irreps_in``.
 
     One deliberate difference: the default tolerance follows the arguments' dtype (1e-10 in float64, 1e-4 in
