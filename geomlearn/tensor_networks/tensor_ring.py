@@ -10,12 +10,13 @@ problem: with the tensor unfolded in the cyclic order starting at mode :math:`n`
 :math:`Q^{\ne n}_{j, (a b)} = (G^{(n+1)}_{i_{n+1}} \cdots G^{(n-1)}_{i_{n-1}})_{b a}`,
 
 .. math::
-    G^{(n)}_{(2)} = X_{<n>}\, Q^{\ne n} \big(Q^{\ne n\top} Q^{\ne n}\big)^{-1}.
+    G^{(n)}_{(2)} = \operatorname*{arg\,min}_G \big\| X_{<n>} - G\, Q^{\ne n\top} \big\|_F,
 
-The error of each sweep comes from the last solve: :math:`\|X\|^2 - 2\langle X, \hat X\rangle + \|\hat X\|^2`
-with :math:`\langle X, \hat X\rangle = \langle X_{<n>} Q, G_{(2)}\rangle` and
-:math:`\|\hat X\|^2 = \langle G_{(2)}^\top G_{(2)}, Q^\top Q\rangle`. Missing entries (``mask``): EM imputation;
-errors on the observed entries.
+solved by ``torch.linalg.lstsq`` on :math:`Q^{\ne n}` itself (a rank-revealing QR), not through the normal
+equations :math:`Q^\top Q`, whose condition number is the square of :math:`Q`'s: near the rank bound the
+subchain is close to rank-deficient and the normal equations lose the fit. The error of each sweep is the
+residual of its last solve, :math:`\|X_{<N>} - G^{(N)}_{(2)} Q^{\ne N\top}\|_F`, measured. Missing entries
+(``mask``): EM imputation; errors on the observed entries.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def _chain(cores: list[Tensor]) -> Tensor:
     return out
 
 
+def _least_squares(design: Tensor, unfolded: Tensor) -> Tensor:
+    """``G`` minimising ``|unfolded - G design^T|_F`` (``[I, K]`` for ``design [J, K]``, ``unfolded [I, J]``), by a
+    QR of ``design`` (LAPACK's gelsy on the CPU, a QR least-squares solve on CUDA)."""
+    driver = "gelsy" if design.device.type == "cpu" else None
+    return torch.linalg.lstsq(design, unfolded.t(), driver=driver).solution.t()
+
+
 def _ring_rank(rank, shape) -> tuple[int, ...]:
     ranks = (rank,) * len(shape) if is_int(rank) else tuple(rank) if isinstance(rank, (tuple, list)) else None
     if ranks is None or len(ranks) != len(shape) or not all(is_int(r) and r >= 1 for r in ranks):
@@ -110,21 +118,17 @@ def tensor_ring(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, 
     filled = tensor if mask is None else torch.where(mask, tensor, tensor[mask].mean())
     errors: list[float] = []
     for _ in range(n_iter_max):
-        norm_sq = squared_norm(filled)
         for n in range(order):
             cyclic = [(n + k) % order for k in range(order)]
             unfolded = filled.permute(cyclic).reshape(shape[n], -1)                         # X_<n>
             sub = _chain([cores[m] for m in cyclic[1:]])                                    # [R_{n+1}, J, R_n]
             design = sub.permute(1, 2, 0).reshape(sub.shape[1], -1)                         # [J, (a, b)]
-            gram = design.t() @ design.conj()
-            rhs = unfolded @ design.conj()                                                  # [I_n, (a, b)]
-            solution = torch.linalg.solve(gram, rhs, left=False)
+            solution = _least_squares(design, unfolded)                                     # [I_n, (a, b)]
             cores[n] = solution.reshape(shape[n], ranks[n], ranks[(n + 1) % order]).permute(1, 0, 2)
-        inner = float((rhs * solution.conj()).sum().real)
-        model = float((solution.t().conj() @ solution * gram.t()).sum().real)
         result = TRTensor(cores, errors)
         if mask is None:
-            errors.append(max(norm_sq - 2 * inner + model, 0.0) ** 0.5 / norm_sq ** 0.5)
+            residual = torch.linalg.vector_norm(unfolded - solution @ design.t())
+            errors.append(float(residual) / squared_norm(filled) ** 0.5)
         else:
             fit = result.to_tensor()
             errors.append(float(torch.linalg.vector_norm((tensor - fit)[mask]) / torch.linalg.vector_norm(
