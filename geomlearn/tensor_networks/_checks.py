@@ -66,8 +66,9 @@ def check_mask(mask: Optional[Tensor], tensor: Tensor) -> Optional[Tensor]:
     return mask.to(tensor.device)
 
 
-def check_iterations(n_iter_max: int, tol: float) -> None:
-    check_int("n_iter_max", n_iter_max)
+def check_iterations(n_iter_max: int, tol: float, minimum: int = 1) -> None:
+    """``n_iter_max`` an int >= ``minimum`` (0 where the initialisation alone is a valid answer) and ``tol`` >= 0."""
+    check_int("n_iter_max", n_iter_max, minimum)
     if not isinstance(tol, (int, float)) or not tol >= 0 or math.isinf(tol):
         raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
 

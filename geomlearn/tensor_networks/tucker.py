@@ -21,11 +21,14 @@ factors' gathered rows), each factor then re-orthonormalised by QR into the core
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+import math
+import warnings
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
+from ..argument_checks import is_int
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
 from .decomposition import Decomposition, report
 from .observations import Observations
@@ -34,6 +37,7 @@ from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, un
 from .tensor_network import TensorNetwork
 
 METHODS = ("hooi", "hosvd")
+SVD_NAMES = ("truncated_svd", "randomized_svd", "symeig_svd")
 
 
 class TuckerTensor(Decomposition):
@@ -72,40 +76,73 @@ class TuckerTensor(Decomposition):
         return f"TuckerTensor(shape={list(self.shape)}, rank={list(self.rank)}, iterations={len(self.errors)})"
 
 
-def tucker(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, init: Union[str, TuckerTensor] = "svd",
-           method: str = "hooi", mask: Optional[Tensor] = None, random_state=None,
-           callback: Optional[Callable] = None) -> TuckerTensor:
+def tucker(tensor: Tensor, rank, fixed_factors: Optional[Sequence[int]] = None, n_iter_max: int = 100,
+           init: Union[str, TuckerTensor, tuple] = "svd", return_errors: bool = False, svd: str = "truncated_svd",
+           tol: float = 1e-4, random_state=None, mask: Optional[Tensor] = None, verbose: bool = False, *,
+           method: str = "hooi", callback: Optional[Callable] = None):
     r"""Tucker decomposition of ``tensor``: dense (real or complex), or a sparse COO tensor of observed entries.
 
+    TensorLy's ``tucker``: the same arguments, order and defaults, and the same return values.
+
     Args:
-        rank: ``(R_1, ..., R_N)``, one int for every mode, or a float fraction of the dense parameter count.
-        n_iter_max, tol: HOOI sweeps at most; stop when the relative error changes by less than ``tol``.
-        init: ``"svd"`` (HOSVD), ``"random"`` (orthonormalised normal factors) or a :class:`TuckerTensor`.
-        method: ``"hooi"`` or ``"hosvd"`` (the initialisation only; with a mask, EM sweeps of HOSVD).
+        rank: ``(R_1, ..., R_N)``, one int for every mode, a float fraction of the dense parameter count, or
+            ``None`` for the largest multilinear rank the shape allows, :math:`R_n = \min(I_n, \prod_{m \ne n}
+            I_m)` (TensorLy takes the shape itself, which need not be a multilinear rank; it warns, and so does
+            geomlearn).
+        fixed_factors: modes whose factors stay those of ``init`` (a Tucker tensor); HOOI updates the others.
+            The fixed factors are taken to have orthonormal columns, as HOOI's have. One deliberate difference:
+            each free factor is updated against the tensor projected on all the other factors, the fixed ones
+            included, so HOOI improves the model it returns; TensorLy leaves the fixed modes out of those
+            projections (its fits come out slightly worse).
+        n_iter_max, tol: HOOI sweeps at most (0: the initialisation, its core projected); stop when the relative
+            error changes by less than ``tol``.
+        init: ``"svd"`` (HOSVD), ``"random"`` (orthonormalised normal factors), a :class:`TuckerTensor` or a pair
+            ``(core, factors)``.
+        return_errors: also return the errors, as ``(tucker_tensor, errors)``.
+        svd: TensorLy's SVD choice (``"truncated_svd"``, ``"randomized_svd"``, ``"symeig_svd"``); geomlearn
+            computes the exact leading singular vectors for each.
         mask: booleans of the tensor's shape, True where an entry is observed.
+        verbose: print the error after each sweep.
+        method: ``"hooi"`` or ``"hosvd"`` (the initialisation only; with a mask, EM sweeps of HOSVD).
         callback: ``callback(tucker_tensor, error)`` after each sweep; returning True stops.
 
     Returns:
-        :class:`TuckerTensor` with ``errors``, the relative error after each sweep.
+        :class:`TuckerTensor` (unpacking as ``core, factors``) with ``errors``, the relative error after each sweep;
+        with ``return_errors``, ``(tucker_tensor, errors)``.
     """
     tensor = check_tensor(tensor, allow_sparse=True)
-    check_iterations(n_iter_max, tol)
+    check_iterations(n_iter_max, tol, minimum=0)
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    if svd not in SVD_NAMES:
+        raise ValueError(f"svd: expected one of {SVD_NAMES}, got {svd!r}")
+    if isinstance(init, (tuple, list)):
+        if len(init) != 2:
+            raise ValueError(f"init: expected 'svd', 'random', a TuckerTensor or a pair (core, factors), got a "
+                             f"sequence of {len(init)}")
+        init = TuckerTensor(init[0], list(init[1]))
+    if rank is None:
+        rank = full_tucker_rank(tuple(tensor.shape))
+        warnings.warn(f"rank: None keeps the largest multilinear rank of shape {list(tensor.shape)}, {list(rank)}",
+                      UserWarning, stacklevel=2)
     ranks = tucker_rank(rank, tuple(tensor.shape))
+    fixed = _fixed_modes(fixed_factors, init, tensor.dim())
     if tensor.is_sparse:
-        if mask is not None or method != "hooi" or init != "svd":
+        if mask is not None or method != "hooi" or init != "svd" or fixed:
             raise ValueError("tensor: a sparse tensor holds its observed entries itself and is fitted by ALS from "
-                             "the spectral start; got a mask, method 'hosvd' or another init as well")
-        return _tucker_observed(Observations.of(tensor, None), ranks, n_iter_max, tol, callback, random_state)
+                             "the spectral start; got a mask, method 'hosvd', fixed factors or another init as well")
+        result = _tucker_observed(Observations.of(tensor, None), ranks, n_iter_max, tol, callback, random_state,
+                                  verbose)
+        return (result, result.errors) if return_errors else result
     mask = check_mask(mask, tensor)
     filled = tensor if mask is None else torch.where(mask, tensor, tensor[mask].mean())
     factors = _initial_factors(filled, ranks, init, random_state)
     norm_sq = squared_norm(tensor if mask is None else tensor[mask])
     errors: list[float] = []
+    result = TuckerTensor(_project(filled, factors), factors, errors)
     for iteration in range(n_iter_max):
         if method == "hooi":
-            factors = _hooi_sweep(filled, factors)
+            factors = _hooi_sweep(filled, factors, fixed)
         elif iteration > 0:                        # HOSVD of the re-imputed tensor (masked EM)
             factors = _initial_factors(filled, ranks, "svd", None)
         core = _project(filled, factors)
@@ -116,12 +153,32 @@ def tucker(tensor: Tensor, rank, n_iter_max: int = 100, tol: float = 1e-8, init:
             fit = result.to_tensor()
             errors.append(float(torch.linalg.vector_norm((tensor - fit)[mask])) / norm_sq ** 0.5)
             filled = torch.where(mask, tensor, fit)
+        if verbose:
+            print(f"tucker: sweep {iteration + 1}, relative error {errors[-1]:.6g}")
         if report(errors, result, callback, tol) or (method == "hosvd" and mask is None):
             break
-    return result
+    return (result, errors) if return_errors else result
 
 
-def _tucker_observed(observed: Observations, ranks, n_iter_max, tol, callback, random_state) -> TuckerTensor:
+def full_tucker_rank(shape: tuple[int, ...]) -> tuple[int, ...]:
+    r"""The largest multilinear rank of a tensor of ``shape``: :math:`R_n = \min(I_n, \prod_{m \ne n} I_m)`."""
+    return tuple(min(size, math.prod(shape[:n] + shape[n + 1:])) for n, size in enumerate(shape))
+
+
+def _fixed_modes(fixed_factors, init, order: int) -> frozenset:
+    if not fixed_factors:
+        return frozenset()
+    if not isinstance(init, TuckerTensor):
+        raise ValueError(f"fixed_factors: got {list(fixed_factors)} but no Tucker tensor to take them from as init "
+                         f"(got init={init!r})")
+    modes = list(fixed_factors)
+    if not all(is_int(m) and 0 <= m < order for m in modes):
+        raise ValueError(f"fixed_factors: expected modes in 0..{order - 1}, got {modes}")
+    return frozenset(modes)
+
+
+def _tucker_observed(observed: Observations, ranks, n_iter_max, tol, callback, random_state,
+                     verbose: bool) -> TuckerTensor:
     generator = generator_for(random_state, observed.values.device)
     start = observed.as_sparse()
     factors = [leading_singular_vectors(start, n, r, generator) for n, r in enumerate(ranks)]
@@ -137,6 +194,8 @@ def _tucker_observed(observed: Observations, ranks, n_iter_max, tol, callback, r
         result = TuckerTensor(core, factors, errors)
         rows = [f[observed.indices[:, m]] for m, f in enumerate(factors)]
         errors.append(observed.relative_error(_kron_rows(rows) @ core.reshape(-1)))
+        if verbose:
+            print(f"tucker: sweep {len(errors)}, relative error on the observed entries {errors[-1]:.6g}")
         if report(errors, result, callback, tol):
             break
     return result
@@ -172,9 +231,11 @@ def _project(tensor: Tensor, factors: list[Tensor], skip: int = -1) -> Tensor:
     return tensor
 
 
-def _hooi_sweep(tensor: Tensor, factors: list[Tensor]) -> list[Tensor]:
+def _hooi_sweep(tensor: Tensor, factors: list[Tensor], fixed: frozenset = frozenset()) -> list[Tensor]:
     factors = list(factors)
     for n in range(len(factors)):
+        if n in fixed:
+            continue
         projected = _project(tensor, factors, skip=n)
         factors[n] = torch.linalg.svd(unfold(projected, n), full_matrices=False)[0][:, :factors[n].shape[1]]
     return factors

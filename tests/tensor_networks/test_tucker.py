@@ -66,3 +66,57 @@ def test_sparse_observed_entries_complete_the_tensor_and_agree_with_the_mask_pat
     torch.testing.assert_close(from_sparse.to_tensor(), from_mask.to_tensor(), atol=1e-5 * x.abs().max(), rtol=0)
     with pytest.raises(ValueError, match="tensor: a sparse tensor holds its observed entries itself"):
         tucker(sparse, 2, method="hosvd")
+
+
+def _tensorly():
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import tucker as tensorly_tucker
+
+    tl.set_backend("numpy")
+    return tl, tensorly_tucker
+
+
+def test_tensorly_s_arguments_and_returns():
+    """TensorLy's positional order (rank, fixed_factors, n_iter_max, init, return_errors, svd, tol), its (core,
+    factors) pair as init and its (tucker_tensor, errors) return, with the same fit as TensorLy's from that start."""
+    tl, tensorly_tucker = _tensorly()
+    g = torch.Generator().manual_seed(3)
+    x = planted_tucker((8, 9, 10), (3, 4, 2), seed=3).to_tensor() + 0.05 * torch.randn(8, 9, 10, generator=g,
+                                                                                         dtype=torch.float64)
+    start = tucker(x, (3, 4, 2), n_iter_max=0)
+    ours, errors = tucker(x, (3, 4, 2), None, 5, (start.core, start.factors), True, "truncated_svd", 0.0)
+    assert errors == ours.errors and len(errors) == 5
+    theirs = tensorly_tucker(x.numpy(), (3, 4, 2), n_iter_max=5, tol=0.0,
+                             init=(start.core.numpy(), [f.numpy() for f in start.factors]))
+    torch.testing.assert_close(ours.to_tensor(), torch.from_numpy(tl.tucker_to_tensor(theirs)), rtol=1e-8,
+                               atol=1e-8)
+
+
+def test_fixed_factors_stay_and_the_fit_is_at_least_tensorly_s():
+    """A deliberate difference: HOOI updates each free factor against the tensor projected on every other factor,
+    the fixed ones included (the model that is returned); TensorLy leaves the fixed modes out of those projections,
+    which fits a different model than it returns."""
+    tl, tensorly_tucker = _tensorly()
+    x = planted_tucker((7, 8, 9), (3, 3, 3), seed=5).to_tensor()
+    g = torch.Generator().manual_seed(1)
+    noisy = x + 0.1 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    start = tucker(noisy, 3, n_iter_max=0, init="random", random_state=2)
+    ours = tucker(noisy, 3, fixed_factors=[1], init=start, n_iter_max=4, tol=0.0)
+    assert torch.equal(ours.factors[1], start.factors[1])
+    assert not torch.equal(ours.factors[0], start.factors[0])
+    theirs = tensorly_tucker(noisy.numpy(), 3, fixed_factors=[1], n_iter_max=4, tol=0.0,
+                             init=(start.core.numpy(), [f.numpy() for f in start.factors]))
+    theirs_error = float(torch.linalg.vector_norm(noisy - torch.from_numpy(tl.tucker_to_tensor(theirs))) /
+                         torch.linalg.vector_norm(noisy))
+    assert ours.relative_error(noisy) <= theirs_error
+    with pytest.raises(ValueError, match="fixed_factors: got \\[1\\] but no Tucker tensor"):
+        tucker(noisy, 3, fixed_factors=[1])
+
+
+def test_rank_none_keeps_the_largest_multilinear_rank():
+    x = torch.randn(3, 4, 20, dtype=torch.float64)
+    with pytest.warns(UserWarning, match=r"rank: None keeps the largest multilinear rank .* \[3, 4, 12\]"):
+        full = tucker(x, None, n_iter_max=2)
+    assert full.rank == (3, 4, 12) and full.relative_error(x) < 1e-12
+    with pytest.raises(ValueError, match="svd: expected one of"):
+        tucker(x, 2, svd="qr")
