@@ -3,7 +3,9 @@
 ==========================  ============================================================================================
 ``cp``                      CP by ALS (dimension-tree MTTKRP, optional line search); ``mask`` or sparse COO input
                             fit the observed entries only (row-wise least squares on :mod:`geomlearn.sparse`)
-``tucker``                  HOSVD / HOOI; ``mask`` by EM imputation
+``parafac``, ``CP``         TensorLy's ``parafac`` and estimator (its arguments, defaults, random draws and returns)
+                            on ``cp``'s ALS
+``tucker``, ``Tucker``      HOSVD / HOOI with TensorLy's arguments; ``mask`` by EM imputation; the estimator
 ``tensor_train``            TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
 ``tt_round``                TT-rounding (QR right to left, truncated SVD left to right)
 ``tensor_ring``             tensor ring by ALS; ``mask`` by EM
@@ -35,6 +37,7 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (``geoml
 """
 
 from .cp import CPTensor, cp
+from .parafac import CP, parafac
 from .decomposition import Decomposition
 from .factorized_linear import FactorizedLinear, TTLinear
 from .low_rank_weight import LowRankWeight
@@ -49,9 +52,10 @@ from .tensor_regression import TRL
 from .tensor_ring import TRTensor, tensor_ring
 from .tensor_train import TTTensor, tensor_train, tt_round
 from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
-from .tucker import TuckerTensor, tucker
+from .tucker import Tucker, TuckerTensor, tucker
 
 __all__ = [
+    "CP",
     "CPTensor",
     "Decomposition",
     "FactorizedLinear",
@@ -67,6 +71,7 @@ __all__ = [
     "TTLinear",
     "TTTensor",
     "TensorNetwork",
+    "Tucker",
     "TuckerTensor",
     "cp",
     "fit_network",
@@ -74,6 +79,7 @@ __all__ = [
     "greedy_search",
     "khatri_rao",
     "mode_dot",
+    "parafac",
     "t_product",
     "t_transpose",
     "tensor_ring",

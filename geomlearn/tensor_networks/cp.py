@@ -21,7 +21,9 @@ least-squares problem over its observations (``geomlearn.tensor_networks.observa
 
 from __future__ import annotations
 
+import math
 import string
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
 import torch
@@ -127,7 +129,7 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
     if tensor.is_sparse and mask is not None:
         raise ValueError("mask: a sparse tensor holds its observed entries itself; got a mask as well")
     check_iterations(n_iter_max, tol)
-    l2_reg = _per_mode_ridge(l2_reg, tensor.dim())
+    l2_reg = per_mode_ridge(l2_reg, tensor.dim())
     if max_sensitivity is not None:
         if not isinstance(max_sensitivity, (int, float)) or not max_sensitivity > 0:
             raise ValueError(f"max_sensitivity: expected a bound > 0, got {max_sensitivity!r}")
@@ -142,11 +144,13 @@ def cp(tensor: Tensor, rank: Union[int, float], n_iter_max: int = 100, tol: floa
     start = tensor if observed is None else observed.as_sparse()
     factors = _initial_factors(start, rank, init, observed is None, random_state)
     if observed is not None:
-        return _cp_observed(observed, factors, n_iter_max, tol, callback, l2_reg, weighted_l2)
-    return _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg, max_sensitivity)
+        return observed_als(observed, factors, n_iter_max, tol, callback, l2_reg, weighted_l2).normalized()
+    options = ALSOptions(n_iter_max, tol, callback, linesearch, tuple(l2_reg), max_sensitivity)
+    factors, errors, _ = dense_als(tensor, factors, options)
+    return CPTensor(torch.ones_like(factors[0][0]), factors, errors).normalized()
 
 
-def _per_mode_ridge(l2_reg, order: int) -> list[float]:
+def per_mode_ridge(l2_reg, order: int) -> list[float]:
     """``l2_reg`` as one float >= 0 per mode."""
     values = list(l2_reg) if isinstance(l2_reg, (list, tuple)) else [l2_reg] * order
     if len(values) != order or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0
@@ -242,22 +246,24 @@ def _contract_rest(partial: Tensor, factors: list[Tensor], modes: list[int], mod
 
 
 def _sweep(matrix: Tensor, shape: tuple, factors: list[Tensor], split: int, l2_reg: list[float],
-           max_sensitivity: Optional[float]) -> Tensor:
-    """One ALS sweep over a dense tensor seen as ``matrix [prod I_left, prod I_right]``; returns the last mode's
-    MTTKRP (for the error)."""
+           max_sensitivity: Optional[float], fixed: frozenset = frozenset()) -> Tensor:
+    """One ALS sweep over a dense tensor seen as ``matrix [prod I_left, prod I_right]`` (the modes in ``fixed``
+    left as they are); returns the last mode's MTTKRP (for the error)."""
     left, right = list(range(split)), list(range(split, len(shape)))
     rank = factors[0].shape[1]
     grams = _grams(factors)
     # [R, prod I_left] as R x K times K x L (the orientation BLAS runs fastest for a skinny R)
     partial = (khatri_rao([factors[m].conj() for m in right]).t() @ matrix.t()).reshape(rank, *shape[:split])
     for n in left:
-        factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg[n], max_sensitivity)
-        grams[n] = factors[n].t() @ factors[n].conj()
+        if n not in fixed:
+            factors[n] = _solve(_contract_rest(partial, factors, left, n), grams, n, l2_reg[n], max_sensitivity)
+            grams[n] = factors[n].t() @ factors[n].conj()
     partial = (khatri_rao([factors[m].conj() for m in left]).t() @ matrix).reshape(rank, *shape[split:])
     for n in right:
         mttkrp = _contract_rest(partial, factors, right, n)
-        factors[n] = _solve(mttkrp, grams, n, l2_reg[n], max_sensitivity)
-        grams[n] = factors[n].t() @ factors[n].conj()
+        if n not in fixed:
+            factors[n] = _solve(mttkrp, grams, n, l2_reg[n], max_sensitivity)
+            grams[n] = factors[n].t() @ factors[n].conj()
     return mttkrp
 
 
@@ -272,43 +278,124 @@ def _error(norm_sq: float, mttkrp: Tensor, factors: list[Tensor]) -> float:
     return max(norm_sq - 2 * inner + float(model.sum().real), 0.0) ** 0.5 / norm_sq ** 0.5
 
 
-def _cp_dense(tensor, factors, n_iter_max, tol, callback, linesearch, l2_reg, max_sensitivity) -> CPTensor:
+@dataclass(frozen=True)
+class ALSOptions:
+    """How the dense ALS runs: :func:`cp`'s options and the ones :func:`~geomlearn.tensor_networks.parafac` adds
+    (TensorLy's ``fixed_modes``, ``orthogonalise``, ``sparsity``, ``cvg_criterion``, ``verbose``, a callback on
+    the start, and its masked ALS by imputation)."""
+    n_iter_max: int
+    tol: float
+    callback: Optional[Callable] = None
+    linesearch: bool = False
+    l2_reg: tuple = ()
+    max_sensitivity: Optional[float] = None
+    fixed: frozenset = frozenset()
+    orthogonalise: int = 0
+    sparsity: Optional[int] = None
+    criterion: str = "abs_rec_error"
+    verbose: int = 0
+    call_on_start: bool = False
+    mask: Optional[Tensor] = None
+
+
+def sparsify(residual: Tensor, count: int) -> Tensor:
+    """The ``count`` largest entries of ``residual`` by modulus, zeros elsewhere (TensorLy's sparse component)."""
+    if count >= residual.numel():
+        return residual
+    bound = residual.abs().reshape(-1).kthvalue(residual.numel() - count + 1).values
+    return torch.where(residual.abs() < bound, torch.zeros_like(residual), residual)
+
+
+def dense_als(tensor: Tensor, factors: list[Tensor], options: ALSOptions) -> tuple[list[Tensor], list[float],
+                                                                                  Optional[Tensor]]:
+    """ALS from ``factors``: ``(factors, errors, sparse component or None)``, the weights kept at one. With
+    ``options.mask`` the missing entries are imputed from the current fit after every sweep (EM, TensorLy's
+    masked ALS; imputed from the start before the first, so the values under the mask are never read)."""
     shape = tuple(tensor.shape)
     split = max(1, len(shape) // 2)
-    matrix = tensor.reshape(-1 if split else 1, int(torch.tensor(shape[split:]).prod()))
-    norm_sq = squared_norm(tensor)
     ones = torch.ones(factors[0].shape[1], dtype=tensor.dtype, device=tensor.device)
+    original = tensor
+    if options.mask is not None:
+        tensor = torch.where(options.mask, original, CPTensor(ones, factors).to_tensor())
+    full = options.mask is not None or options.sparsity is not None       # errors need the reconstruction
+
+    def as_matrix(t: Tensor) -> Tensor:
+        return t.reshape(-1 if split else 1, math.prod(shape[split:]))
+
+    def evaluate(candidate: list[Tensor]) -> tuple[float, Tensor, Optional[Tensor]]:
+        """The error of ``candidate``, the tensor re-imputed from it, and its sparse component."""
+        low_rank = CPTensor(ones, candidate).to_tensor()
+        current = tensor if options.mask is None else torch.where(options.mask, original, low_rank)
+        residual = current - low_rank
+        sparse = sparsify(residual, options.sparsity) if options.sparsity is not None else None
+        residual = residual if sparse is None else residual - sparse
+        return float(torch.linalg.vector_norm(residual) / torch.linalg.vector_norm(current)), current, sparse
+
+    matrix, norm_sq = as_matrix(tensor), squared_norm(tensor)
     errors, power, failures = [], 2.0, 0
-    for iteration in range(n_iter_max):
-        previous = [f.clone() for f in factors] if linesearch else None
-        mttkrp = _sweep(matrix, shape, factors, split, l2_reg, max_sensitivity)
-        error = _error(norm_sq, mttkrp, factors)
-        if linesearch and iteration > 5 and iteration % 2 == 0:
+    sparse = None
+
+    def announce(error: float) -> bool:
+        result = CPTensor(ones, factors, errors)
+        return options.callback is not None and options.callback(
+            (result, sparse) if options.sparsity is not None else result, error) is True
+
+    if options.call_on_start and options.callback is not None:
+        error, _, sparse = evaluate(factors)
+        announce(error)
+    for iteration in range(options.n_iter_max):
+        if iteration < options.orthogonalise:
+            factors[:] = [torch.linalg.qr(f)[0] if n not in options.fixed and min(f.shape) >= f.shape[1] else f
+                          for n, f in enumerate(factors)]
+        previous = [f.clone() for f in factors] if options.linesearch else None
+        mttkrp = _sweep(matrix, shape, factors, split, list(options.l2_reg), options.max_sensitivity, options.fixed)
+        if full:
+            error, imputed, sparse = evaluate(factors)
+        else:
+            error = _error(norm_sq, mttkrp, factors)
+        if options.linesearch and iteration > 5 and iteration % 2 == 0:
             jump = iteration ** (1.0 / power)
-            trial = [p + jump * (f - p) for p, f in zip(previous, factors)]
-            left = khatri_rao([trial[m].conj() for m in range(split)]).t() @ matrix      # [R, prod I_right]
-            inner_last = _contract_rest(left.reshape(-1, *shape[split:]), trial, list(range(split, len(shape))),
-                                        len(shape) - 1)
-            trial_error = _error(norm_sq, inner_last, trial)
+            trial = [p if n in options.fixed else p + jump * (f - p)
+                     for n, (p, f) in enumerate(zip(previous, factors))]
+            if full:
+                trial_error, trial_imputed, trial_sparse = evaluate(trial)
+            else:
+                left = khatri_rao([trial[m].conj() for m in range(split)]).t() @ matrix     # [R, prod I_right]
+                inner_last = _contract_rest(left.reshape(-1, *shape[split:]), trial, list(range(split, len(shape))),
+                                            len(shape) - 1)
+                trial_error = _error(norm_sq, inner_last, trial)
             if trial_error < error:
                 factors[:], error, failures = trial, trial_error, 0
+                if full:
+                    imputed, sparse = trial_imputed, trial_sparse
             else:
                 failures += 1
                 if failures == 4:
                     power, failures = power + 1.0, 0
+        if options.mask is not None:
+            tensor = imputed
+            matrix, norm_sq = as_matrix(tensor), squared_norm(tensor)
         errors.append(error)
-        if report(errors, CPTensor(ones, factors, errors), callback, tol):
+        if options.verbose:
+            print(f"ALS sweep {iteration + 1}: relative error {error:.6g}")
+        if announce(error):
             break
-    return CPTensor(ones, factors, errors).normalized()
+        if len(errors) > 1:
+            decrease = errors[-2] - errors[-1]
+            if (abs(decrease) if options.criterion == "abs_rec_error" else decrease) < options.tol:
+                break
+    return factors, errors, sparse
 
 
-def _cp_observed(observed: Observations, factors, n_iter_max, tol, callback, l2_reg, weighted_l2) -> CPTensor:
+def observed_als(observed: Observations, factors, n_iter_max, tol, callback, l2_reg, weighted_l2,
+                 fixed: frozenset = frozenset()) -> CPTensor:
     ones = torch.ones(factors[0].shape[1], dtype=factors[0].dtype, device=factors[0].device)
     errors = []
     for _ in range(n_iter_max):
         for n in range(len(factors)):
-            factors[n] = observed.solve_rows(observed.gather(factors, skip=n), n, l2_reg[n], weighted_l2)
+            if n not in fixed:
+                factors[n] = observed.solve_rows(observed.gather(factors, skip=n), n, l2_reg[n], weighted_l2)
         errors.append(observed.relative_error(observed.gather(factors).sum(1)))
         if report(errors, CPTensor(ones, factors, errors), callback, tol):
             break
-    return CPTensor(ones, factors, errors).normalized()
+    return CPTensor(ones, factors, errors)

@@ -89,6 +89,24 @@ class CoreSequence(Decomposition):
                              tuple(f"i{n}" for n in range(order)))
 
 
+class Estimator:
+    """TensorLy's estimator interface (scikit-learn style): the decomposition's options are set at construction,
+    ``fit_transform(tensor)`` returns the decomposition and keeps it as ``decomposition_`` (its errors as
+    ``errors_``), ``fit(tensor)`` returns the estimator."""
+
+    rank = None
+
+    def fit_transform(self, tensor: Tensor):
+        raise NotImplementedError
+
+    def fit(self, tensor: Tensor) -> "Estimator":
+        self.fit_transform(tensor)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__} decomposition of rank {self.rank}."
+
+
 def _flatten(parts) -> list[Tensor]:
     out = []
     for part in parts:

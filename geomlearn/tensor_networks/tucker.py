@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ..argument_checks import is_int
 from ._checks import check_iterations, check_mask, check_tensor, generator_for
-from .decomposition import Decomposition, report
+from .decomposition import Decomposition, Estimator, report
 from .observations import Observations
 from .ranks import tucker_rank
 from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, unfold
@@ -255,3 +255,26 @@ def _initial_factors(tensor: Tensor, ranks: tuple[int, ...], init, random_state)
                                             dtype=tensor.real.dtype).to(tensor.dtype))[0]
                 for s, r in zip(tensor.shape, ranks)]
     raise ValueError(f"init: expected 'svd', 'random' or a TuckerTensor, got {init!r}")
+
+
+class Tucker(Estimator):
+    """TensorLy's ``Tucker`` estimator: :func:`tucker`'s options at construction; ``fit_transform(tensor)``
+    returns the :class:`TuckerTensor` (with its errors, when ``return_errors``) and keeps it as
+    ``decomposition_``."""
+
+    def __init__(self, rank=None, n_iter_max: int = 100, init="svd", return_errors: bool = False,
+                 svd: str = "truncated_svd", tol: float = 1e-4, fixed_factors=None, random_state=None,
+                 mask: Optional[Tensor] = None, verbose: bool = False):
+        self.rank, self.n_iter_max, self.init, self.return_errors = rank, n_iter_max, init, return_errors
+        self.svd, self.tol, self.fixed_factors, self.random_state = svd, tol, fixed_factors, random_state
+        self.mask, self.verbose = mask, verbose
+
+    def fit_transform(self, tensor: Tensor):
+        self.decomposition_ = tucker(tensor, rank=self.rank, fixed_factors=self.fixed_factors,
+                                     n_iter_max=self.n_iter_max, init=self.init, return_errors=self.return_errors,
+                                     svd=self.svd, tol=self.tol, random_state=self.random_state, mask=self.mask,
+                                     verbose=self.verbose)
+        return self.decomposition_
+
+    def __repr__(self) -> str:
+        return f"Rank-{self.rank} Tucker decomposition via HOOI."

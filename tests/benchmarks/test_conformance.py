@@ -21,6 +21,17 @@ def test_negative():
 def test_skipped():
     import pytest
     pytest.skip("not here")
+
+
+def test_fails_against_the_peer_too():
+    assert sqrt(4.0) == 3.0
+'''
+
+PEER_LIBRARY = '''import math
+
+
+def sqrt(x):
+    return math.sqrt(x) if x >= 0 else float("nan")
 '''
 
 
@@ -41,14 +52,17 @@ def test_counts_and_sorts_failures(tmp_path, monkeypatch):
     checkout = tmp_path / "peer"
     (checkout / "tests").mkdir(parents=True)
     (checkout / "tests" / "test_peer.py").write_text(PEER_TEST)
+    (checkout / "tests" / "peerlib.py").write_text(PEER_LIBRARY)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setitem(conformance.KNOWN_DIFFERENCES, "test_peer.py::test_negative", "math.sqrt raises instead")
-    # math.sqrt(-1) raises where the peer returns NaN: one listed failure, the rest pass or skip.
-    result = run_file(PeerFile("peer", "tests/test_peer.py", (("from peerlib import sqrt", "from math import sqrt"),)),
-                      checkout, work)
+    # math.sqrt(-1) raises where the peer returns NaN: one listed failure; one test fails against the peer too.
+    peer_file = PeerFile("peer", "tests/test_peer.py", (("from peerlib import sqrt", "from math import sqrt"),),
+                         support=("tests/peerlib.py",))
+    result = run_file(peer_file, checkout, work)
     assert (result.passed, result.failed, result.skipped) == (1, 1, 1)
     assert result.known == ["test_peer.py::test_negative"] and result.unexpected == []
-    assert known_difference("test_peer.py::test_negative[float32]") == "math.sqrt raises instead"
+    assert result.peer_fails == ["test_peer.py::test_fails_against_the_peer_too"]
+    assert known_difference("test_peer.py::test_negative[float32]") == "test_peer.py::test_negative"
     with pytest.raises(FileNotFoundError, match="holds no tests/missing.py"):
         run_file(PeerFile("peer", "tests/missing.py", ()), checkout, work)
