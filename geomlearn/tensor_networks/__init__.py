@@ -38,7 +38,7 @@ Ranks are ints, tuples or a float fraction of the dense parameter count (``geoml
 
 from .cp import CPTensor, cp
 from .parafac import CP, parafac
-from .decomposition import Decomposition
+from .decomposition import Decomposition, Estimator
 from .factorized_linear import FactorizedLinear, TTLinear
 from .low_rank_weight import LowRankWeight
 from .mps_classifier import MPSClassifier
@@ -58,6 +58,7 @@ __all__ = [
     "CP",
     "CPTensor",
     "Decomposition",
+    "Estimator",
     "FactorizedLinear",
     "FactorizedSpectralConv",
     "LowRankWeight",
