@@ -81,6 +81,11 @@ PEER_FILES = (
         ("from tensorly.random import random_tucker",
          "from tensorly.random import random_tucker\nfrom geomlearn.tensor_networks import Tucker, tucker"),),
         package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
+    PeerFile("tensorly", "tensorly/decomposition/tests/test_tt_decomposition.py", (
+        ("from tensorly.decomposition._tt import tensor_train, tensor_train_matrix, TensorTrain, TensorTrainMatrix",
+         "from tensorly.decomposition._tt import tensor_train_matrix, TensorTrainMatrix\n"
+         "from geomlearn.tensor_networks import TensorTrain, tensor_train"),),
+        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
 )
 
 # Failures geomlearn accepts, each with its reason: features out of scope or deliberate differences. The
@@ -90,6 +95,9 @@ KNOWN_DIFFERENCES = {
     "test_tucker.py::test_tucker":
         "asks for the multilinear rank [2, 3, 1], which no tensor has (mode 1's rank above the product of the "
         "others'); geomlearn refuses it by name where TensorLy returns a factor with an arbitrary third column",
+    "test_tt_decomposition.py::test_tensor_train":
+        "asks for bonds larger than the shape holds ([1, 5, ...] for a first mode of size 3); geomlearn refuses them "
+        "by name where TensorLy lowers them silently",
     "test_cp.py::test_parafac[True-*-*-*-3-4-True-*]":
         "complex tensors with orthogonalise=True, rank 4 for a rank-3 tensor: geomlearn's ALS solves the complex "
         "least-squares problem (conjugated Khatri-Rao product), which with a QR of every factor before every sweep "

@@ -50,7 +50,7 @@ from .structure_search import StructureSearch, greedy_search, tnale
 from .tensor_network import TensorNetwork
 from .tensor_regression import TRL
 from .tensor_ring import TRTensor, tensor_ring
-from .tensor_train import TTTensor, tensor_train, tt_round
+from .tensor_train import TensorTrain, TTTensor, tensor_train, tt_round
 from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
 from .tucker import Tucker, TuckerTensor, tucker
 
@@ -72,6 +72,7 @@ __all__ = [
     "TTLinear",
     "TTTensor",
     "TensorNetwork",
+    "TensorTrain",
     "Tucker",
     "TuckerTensor",
     "cp",

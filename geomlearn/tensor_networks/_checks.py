@@ -82,3 +82,13 @@ def generator_for(random_state, device) -> torch.Generator:
     generator = torch.Generator(device=device)
     generator.manual_seed(random_state if random_state is not None else int(torch.randint(2 ** 62, ())))
     return generator
+
+
+# TensorLy's SVD choices; geomlearn computes the exact (truncated) SVD for each.
+SVD_NAMES = ("truncated_svd", "randomized_svd", "symeig_svd")
+
+
+def check_svd(svd) -> None:
+    """``svd`` is one of TensorLy's SVD names."""
+    if svd not in SVD_NAMES:
+        raise ValueError(f"svd: expected one of {SVD_NAMES}, got {svd!r}")

@@ -76,6 +76,11 @@ class CoreSequence(Decomposition):
         return tuple(self.cores)
 
     @property
+    def factors(self) -> list[Tensor]:
+        """The cores, under TensorLy's name for them."""
+        return self.cores
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return tuple(core.shape[1] for core in self.cores)
 

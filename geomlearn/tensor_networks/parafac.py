@@ -29,13 +29,12 @@ import torch
 from torch import Tensor
 
 from ..argument_checks import is_int
-from ._checks import check_iterations, check_mask, check_tensor
+from ._checks import check_iterations, check_mask, check_svd, check_tensor
 from .cp import ALSOptions, CPTensor, dense_als, per_mode_ridge, sparsify
 from .decomposition import Estimator
 from .ranks import cp_rank
 from .tensor_algebra import unfold
 
-SVD_NAMES = ("truncated_svd", "randomized_svd", "symeig_svd")
 CRITERIA = ("abs_rec_error", "rec_error")
 
 
@@ -137,8 +136,7 @@ def parafac(tensor: Tensor, rank, n_iter_max: int = 100, init: Union[str, CPTens
     """
     tensor = check_tensor(tensor)
     check_iterations(n_iter_max, tol, minimum=0)
-    if svd not in SVD_NAMES:
-        raise ValueError(f"svd: expected one of {SVD_NAMES}, got {svd!r}")
+    check_svd(svd)
     if cvg_criterion not in CRITERIA:
         raise ValueError(f"cvg_criterion: expected one of {CRITERIA}, got {cvg_criterion!r}")
     if not is_int(svd_mask_repeats) or svd_mask_repeats < 0:

@@ -25,8 +25,8 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from ._checks import check_iterations, check_mask, check_tensor
-from .decomposition import CoreSequence, fit_by_imputation
+from ._checks import check_iterations, check_mask, check_svd, check_tensor
+from .decomposition import CoreSequence, Estimator, fit_by_imputation
 from .ranks import tt_rank
 from .tensor_algebra import squared_norm
 
@@ -98,13 +98,19 @@ def _tt_svd(tensor: Tensor, ranks: tuple[int, ...], eps: float) -> tuple[list[Te
     return cores, error_sq
 
 
-def tensor_train(tensor: Tensor, rank=None, eps: Optional[float] = None, mask: Optional[Tensor] = None,
-                 n_iter_max: int = 100, tol: float = 1e-8, callback: Optional[Callable] = None) -> TTTensor:
-    r"""TT-SVD of a dense ``tensor`` (real or complex).
+def tensor_train(tensor: Tensor, rank=None, svd: str = "truncated_svd", verbose: bool = False, random_state=None, *,
+                 eps: Optional[float] = None, mask: Optional[Tensor] = None, n_iter_max: int = 100, tol: float = 1e-8,
+                 callback: Optional[Callable] = None) -> TTTensor:
+    r"""TT-SVD of a dense ``tensor`` (real or complex): TensorLy's ``tensor_train(input_tensor, rank, svd,
+    verbose, random_state)``, with geomlearn's error bound and masked fit as keywords.
 
     Args:
-        rank: the largest bond dimension (int), ``N - 1`` or ``N + 1`` bond dimensions, a float fraction of the
-            dense parameter count, or None (bounded by ``eps`` only).
+        rank: the largest bond dimension (int), ``N - 1`` or ``N + 1`` bond dimensions (TensorLy's
+            ``[1, R_1, ..., R_(N-1), 1]``), a float fraction of the dense parameter count, or None (bounded by
+            ``eps`` only).
+        svd: TensorLy's SVD choice; geomlearn computes the exact truncated SVD for each.
+        verbose: print the ranks found.
+        random_state: accepted for TensorLy's signature (the SVDs are deterministic).
         eps: relative error bound :math:`\|X - \hat X\| \le \varepsilon \|X\|` (where the ranks allow it);
             ``rank=None, eps=None`` is an exact train.
         mask: booleans of the tensor's shape, True where an entry is observed (needs ``rank``: EM sweeps of
@@ -117,13 +123,17 @@ def tensor_train(tensor: Tensor, rank=None, eps: Optional[float] = None, mask: O
     tensor = check_tensor(tensor)
     mask = check_mask(mask, tensor)
     eps = _check_eps(eps)
+    check_svd(svd)
     shape = tuple(tensor.shape)
     if mask is not None and rank is None:
         raise ValueError("rank: a masked tensor train is fitted at fixed ranks; got rank=None")
     ranks = tt_rank(rank if rank is not None else max(shape) ** len(shape), shape)
     if mask is None:
         cores, error_sq = _tt_svd(tensor, ranks, eps or 0.0)
-        return TTTensor(cores, [error_sq ** 0.5 / squared_norm(tensor) ** 0.5])
+        result = TTTensor(cores, [error_sq ** 0.5 / squared_norm(tensor) ** 0.5])
+        if verbose:
+            print(f"tensor_train: ranks {list(result.rank)}, relative error {result.errors[0]:.6g}")
+        return result
     check_iterations(n_iter_max, tol)
     return fit_by_imputation(tensor, mask, lambda filled: TTTensor(_tt_svd(filled, ranks, eps or 0.0)[0]),
                              n_iter_max, tol, callback)
@@ -152,3 +162,15 @@ def tt_round(tt: TTTensor, eps: Optional[float] = None, rank=None) -> TTTensor:
         cores[n + 1] = torch.einsum("ab,bic->aic", rest, cores[n + 1])
         error_sq += discarded
     return TTTensor(cores, [error_sq ** 0.5 / norm if norm else 0.0])
+
+
+class TensorTrain(Estimator):
+    """TensorLy's ``TensorTrain`` estimator: ``fit_transform(tensor)`` returns :func:`tensor_train`'s
+    :class:`TTTensor` and keeps it as ``decomposition_``."""
+
+    def __init__(self, rank, svd: str = "truncated_svd", verbose: bool = False):
+        self.rank, self.svd, self.verbose = rank, svd, verbose
+
+    def fit_transform(self, tensor: Tensor) -> TTTensor:
+        self.decomposition_ = tensor_train(tensor, rank=self.rank, svd=self.svd, verbose=self.verbose)
+        return self.decomposition_

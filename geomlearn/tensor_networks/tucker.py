@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from ..argument_checks import is_int
-from ._checks import check_iterations, check_mask, check_tensor, generator_for
+from ._checks import check_iterations, check_mask, check_svd, check_tensor, generator_for
 from .decomposition import Decomposition, Estimator, report
 from .observations import Observations
 from .ranks import tucker_rank
@@ -37,7 +37,6 @@ from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, un
 from .tensor_network import TensorNetwork
 
 METHODS = ("hooi", "hosvd")
-SVD_NAMES = ("truncated_svd", "randomized_svd", "symeig_svd")
 
 
 class TuckerTensor(Decomposition):
@@ -114,8 +113,7 @@ def tucker(tensor: Tensor, rank, fixed_factors: Optional[Sequence[int]] = None, 
     check_iterations(n_iter_max, tol, minimum=0)
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-    if svd not in SVD_NAMES:
-        raise ValueError(f"svd: expected one of {SVD_NAMES}, got {svd!r}")
+    check_svd(svd)
     if isinstance(init, (tuple, list)):
         if len(init) != 2:
             raise ValueError(f"init: expected 'svd', 'random', a TuckerTensor or a pair (core, factors), got a "

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from geomlearn.tensor_networks import TTTensor, tensor_train, tt_round
+from geomlearn.tensor_networks import TensorTrain, TTTensor, tensor_train, tt_round
 
 from .planted import planted_tt
 
@@ -65,3 +65,22 @@ def test_mask_completes_and_bad_input():
         tensor_train(x, eps=1.5)
     with pytest.raises(ValueError, match="cores: expected \\[R_\\(n-1\\), I_n, R_n\\] cores with matching bonds"):
         TTTensor([torch.randn(1, 3, 2), torch.randn(3, 3, 1)])
+
+
+def test_tensorly_s_call_estimator_and_factors():
+    """TensorLy's tensor_train(input_tensor, rank, svd, verbose, random_state) with its N + 1 ranks, the same
+    cores' product as TensorLy's, its estimator, and .factors as the cores."""
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import tensor_train as tensorly_tensor_train
+
+    tl.set_backend("numpy")
+    x = torch.rand(3, 4, 5, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ours = tensor_train(x, [1, 3, 4, 3, 1], "truncated_svd", False, None)
+    theirs = tensorly_tensor_train(x.numpy(), [1, 3, 4, 3, 1])
+    assert ours.rank == (1, 3, 4, 3, 1) and ours.factors is ours.cores
+    torch.testing.assert_close(ours.to_tensor(), torch.from_numpy(tl.tt_to_tensor(theirs)))
+    estimator = TensorTrain([1, 3, 4, 3, 1])
+    torch.testing.assert_close(estimator.fit_transform(x).to_tensor(), ours.to_tensor())
+    assert estimator.decomposition_ is not None and repr(estimator) == "TensorTrain decomposition of rank [1, 3, 4, 3, 1]."
+    with pytest.raises(ValueError, match="svd: expected one of"):
+        tensor_train(x, 2, "qr")
