@@ -86,6 +86,14 @@ PEER_FILES = (
          "from tensorly.decomposition._tt import tensor_train_matrix, TensorTrainMatrix\n"
          "from geomlearn.tensor_networks import TensorTrain, tensor_train"),),
         package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
+    PeerFile("tensorly", "tensorly/decomposition/tests/test_tr_svd.py", (
+        ("from tensorly.decomposition._tr_svd import tensor_ring, TensorRing",
+         "from geomlearn.tensor_networks import TensorRing, tensor_ring"),),
+        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
+    PeerFile("tensorly", "tensorly/decomposition/tests/test_tr_als.py", (
+        ("from tensorly.random import random_tr",
+         "from tensorly.random import random_tr\nfrom geomlearn.tensor_networks import TensorRingALS, tensor_ring_als"),),
+        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
 )
 
 # Failures geomlearn accepts, each with its reason: features out of scope or deliberate differences. The

@@ -30,7 +30,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from geomlearn.tensor_networks import CPTensor, MPSClassifier, cp, tensor_ring, tensor_train, tucker
+from geomlearn.tensor_networks import CPTensor, MPSClassifier, cp, tensor_ring_als, tensor_train, tucker
 
 from ..measure import time_call
 from ..registry import Context, Record, register
@@ -148,7 +148,7 @@ def _tucker_tt_cases(ctx: Context, records: list[Record]) -> None:
                 runs[impl] = (peer, x)
             _record_times(records, f"tt {name}", dict(shape=list(shape), rank=bonds), runs, 1, ctx)
         if ctx.wanted(f"tr {name}"):
-            runs = {"geomlearn": (lambda: tensor_ring(x, 3, n_iter_max=sweeps, tol=0, random_state=0).to_tensor(), x)}
+            runs = {"geomlearn": (lambda: tensor_ring_als(x, 3, n_iter_max=sweeps, tol=0, random_state=0).to_tensor(), x)}
             for impl, (backend, to_backend, to_torch) in backends.items():
                 def peer(backend=backend, to_backend=to_backend, to_torch=to_torch, data=to_backend(x)):
                     tl.set_backend(backend)

@@ -8,7 +8,8 @@
 ``tucker``, ``Tucker``      HOSVD / HOOI with TensorLy's arguments; ``mask`` by EM imputation; the estimator
 ``tensor_train``            TT-SVD with a relative error bound ``eps``; ``mask`` by EM at fixed ranks
 ``tt_round``                TT-rounding (QR right to left, truncated SVD left to right)
-``tensor_ring``             tensor ring by ALS; ``mask`` by EM
+``tensor_ring``             TR-SVD (TensorLy's); ``tensor_ring_als`` by ALS (QR least squares; ``mask`` by EM);
+                            the estimators ``TensorRing``, ``TensorRingALS``
 ``tsvd``                    t-SVD (one SVD per Fourier slice of mode 3) at a tubal rank; ``t_product``,
                             ``t_transpose``; ``mask`` by EM
 ``CPTensor``,               the results: unpack (``weights, factors = cp(...)``), ``to_tensor()``, ``errors`` per
@@ -49,7 +50,7 @@ from .spectral_conv import FactorizedSpectralConv
 from .structure_search import StructureSearch, greedy_search, tnale
 from .tensor_network import TensorNetwork
 from .tensor_regression import TRL
-from .tensor_ring import TRTensor, tensor_ring
+from .tensor_ring import TensorRing, TensorRingALS, TRTensor, tensor_ring, tensor_ring_als
 from .tensor_train import TensorTrain, TTTensor, tensor_train, tt_round
 from .tsvd import TSVDTensor, t_product, t_transpose, tsvd
 from .tucker import Tucker, TuckerTensor, tucker
@@ -72,6 +73,8 @@ __all__ = [
     "TTLinear",
     "TTTensor",
     "TensorNetwork",
+    "TensorRing",
+    "TensorRingALS",
     "TensorTrain",
     "Tucker",
     "TuckerTensor",
@@ -85,6 +88,7 @@ __all__ = [
     "t_product",
     "t_transpose",
     "tensor_ring",
+    "tensor_ring_als",
     "tensor_train",
     "tnale",
     "tt_round",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -92,3 +93,20 @@ def check_svd(svd) -> None:
     """``svd`` is one of TensorLy's SVD names."""
     if svd not in SVD_NAMES:
         raise ValueError(f"svd: expected one of {SVD_NAMES}, got {svd!r}")
+
+
+def random_state_of(random_state) -> np.random.RandomState:
+    """TensorLy's ``check_random_state``: a numpy ``RandomState`` from ``None`` (numpy's global one), an int seed
+    or a ``RandomState``."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if is_int(random_state):
+        return np.random.RandomState(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    raise ValueError(f"random_state: expected None, an int seed or a numpy RandomState, got {random_state!r}")
+
+
+def uniform_draw(rng: np.random.RandomState, shape: tuple[int, ...], like: Tensor) -> Tensor:
+    """``rng.random_sample(shape)`` (uniform on [0, 1), TensorLy's random starts) in ``like``'s dtype and device."""
+    return torch.as_tensor(rng.random_sample(shape)).to(dtype=like.dtype, device=like.device)

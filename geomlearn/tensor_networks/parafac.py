@@ -24,12 +24,11 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ..argument_checks import is_int
-from ._checks import check_iterations, check_mask, check_svd, check_tensor
+from ._checks import check_iterations, check_mask, check_svd, check_tensor, random_state_of, uniform_draw
 from .cp import ALSOptions, CPTensor, dense_als, per_mode_ridge, sparsify
 from .decomposition import Estimator
 from .ranks import cp_rank
@@ -38,23 +37,7 @@ from .tensor_algebra import unfold
 CRITERIA = ("abs_rec_error", "rec_error")
 
 
-def random_state_of(random_state) -> np.random.RandomState:
-    """TensorLy's ``check_random_state``: a numpy ``RandomState`` from ``None`` (numpy's global one), an int seed
-    or a ``RandomState``."""
-    if random_state is None:
-        return np.random.mtrand._rand
-    if is_int(random_state):
-        return np.random.RandomState(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return random_state
-    raise ValueError(f"random_state: expected None, an int seed or a numpy RandomState, got {random_state!r}")
-
-
-def _uniform(rng: np.random.RandomState, shape: tuple[int, int], like: Tensor) -> Tensor:
-    return torch.as_tensor(rng.random_sample(shape)).to(dtype=like.dtype, device=like.device)
-
-
-def initial_cp(tensor: Tensor, rank: int, init, rng: np.random.RandomState, mask: Optional[Tensor] = None,
+def initial_cp(tensor: Tensor, rank: int, init, rng, mask: Optional[Tensor] = None,
                svd_mask_repeats: int = 5) -> list[Tensor]:
     """The starting factors (weights of one) as TensorLy's ``initialize_cp`` makes them."""
     shape = tuple(tensor.shape)
@@ -74,7 +57,7 @@ def initial_cp(tensor: Tensor, rank: int, init, rng: np.random.RandomState, mask
             factors = [f * mean.to(tensor.device) for f in factors]
         return factors
     if init == "random":
-        return [_uniform(rng, (size, rank), tensor) for size in shape]
+        return [uniform_draw(rng, (size, rank), tensor) for size in shape]
     if init != "svd":
         raise ValueError(f"init: expected 'svd', 'random', a CPTensor or (weights, factors), got {init!r}")
     factors = []
@@ -90,7 +73,7 @@ def initial_cp(tensor: Tensor, rank: int, init, rng: np.random.RandomState, mask
         if mode == 0:
             u = u * s[:keep].to(u.dtype)
         if size < rank:
-            u = torch.cat([u, _uniform(rng, (size, rank - u.shape[1]), tensor)], dim=1)
+            u = torch.cat([u, uniform_draw(rng, (size, rank - u.shape[1]), tensor)], dim=1)
         factors.append(u[:, :rank])
     return factors
 

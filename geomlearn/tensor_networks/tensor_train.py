@@ -168,9 +168,14 @@ class TensorTrain(Estimator):
     """TensorLy's ``TensorTrain`` estimator: ``fit_transform(tensor)`` returns :func:`tensor_train`'s
     :class:`TTTensor` and keeps it as ``decomposition_``."""
 
-    def __init__(self, rank, svd: str = "truncated_svd", verbose: bool = False):
-        self.rank, self.svd, self.verbose = rank, svd, verbose
+    def __init__(self, rank, svd: str = "truncated_svd", verbose: bool = False, random_state=None,
+                 eps: Optional[float] = None, mask: Optional[Tensor] = None, n_iter_max: int = 100, tol: float = 1e-8,
+                 callback: Optional[Callable] = None):
+        self.rank, self.svd, self.verbose, self.random_state = rank, svd, verbose, random_state
+        self.eps, self.mask, self.n_iter_max, self.tol, self.callback = eps, mask, n_iter_max, tol, callback
 
     def fit_transform(self, tensor: Tensor) -> TTTensor:
-        self.decomposition_ = tensor_train(tensor, rank=self.rank, svd=self.svd, verbose=self.verbose)
+        self.decomposition_ = tensor_train(tensor, rank=self.rank, svd=self.svd, verbose=self.verbose,
+                                           random_state=self.random_state, eps=self.eps, mask=self.mask,
+                                           n_iter_max=self.n_iter_max, tol=self.tol, callback=self.callback)
         return self.decomposition_

@@ -262,16 +262,17 @@ class Tucker(Estimator):
 
     def __init__(self, rank=None, n_iter_max: int = 100, init="svd", return_errors: bool = False,
                  svd: str = "truncated_svd", tol: float = 1e-4, fixed_factors=None, random_state=None,
-                 mask: Optional[Tensor] = None, verbose: bool = False):
+                 mask: Optional[Tensor] = None, verbose: bool = False, method: str = "hooi",
+                 callback: Optional[Callable] = None):
         self.rank, self.n_iter_max, self.init, self.return_errors = rank, n_iter_max, init, return_errors
         self.svd, self.tol, self.fixed_factors, self.random_state = svd, tol, fixed_factors, random_state
-        self.mask, self.verbose = mask, verbose
+        self.mask, self.verbose, self.method, self.callback = mask, verbose, method, callback
 
     def fit_transform(self, tensor: Tensor):
         self.decomposition_ = tucker(tensor, rank=self.rank, fixed_factors=self.fixed_factors,
                                      n_iter_max=self.n_iter_max, init=self.init, return_errors=self.return_errors,
                                      svd=self.svd, tol=self.tol, random_state=self.random_state, mask=self.mask,
-                                     verbose=self.verbose)
+                                     verbose=self.verbose, method=self.method, callback=self.callback)
         return self.decomposition_
 
     def __repr__(self) -> str:
