@@ -33,8 +33,7 @@ from typing import Any, Optional, Union
 import torch
 from torch import Tensor
 from torch.utils.hooks import RemovableHandle
-from torch_geometric.nn.aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation,
-                                     MultiAggregation, SumAggregation)
+from torch_geometric.nn.aggr import MaxAggregation, MeanAggregation, MinAggregation, MultiAggregation, SumAggregation
 from torch_geometric.nn.resolver import aggregation_resolver
 
 from ..sparse import SparseIndex, segment_reduce, spmm
@@ -224,7 +223,6 @@ class MessagePassing(torch.nn.Module):
                                                                          **{n: None for n in absent if n in names}})
         except Exception:       # anything fx cannot follow (control flow on tensors, submodules): not fusable
             return None
-        nodes = {node.name: node for node in graph.nodes}
         output = next(node for node in graph.nodes if node.op == "output").args[0]
 
         def feature(node) -> Optional[str]:
@@ -248,7 +246,6 @@ class MessagePassing(torch.nn.Module):
             if isinstance(w_node, torch.fx.Node) and w_node.op == "placeholder" and \
                     w_node.target not in self.special_args and not w_node.target.endswith(("_i", "_j")):
                 return (feature(x_node), w_node.target, tuple(reversed(steps)))
-        del nodes
         return None
 
     # ------------------------------------------------------------------ propagation
