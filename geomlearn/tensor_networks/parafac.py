@@ -32,7 +32,7 @@ from ._checks import check_iterations, check_mask, check_svd, check_tensor, rand
 from .cp import ALSOptions, CPTensor, dense_als, per_mode_ridge, sparsify
 from .decomposition import Estimator
 from .ranks import cp_rank
-from .tensor_algebra import unfold
+from .tensor_algebra import leading_left_singular, signed_columns, unfold
 
 CRITERIA = ("abs_rec_error", "rec_error")
 
@@ -63,15 +63,18 @@ def initial_cp(tensor: Tensor, rank: int, init, rng, mask: Optional[Tensor] = No
     factors = []
     for mode, size in enumerate(shape):
         matrix = unfold(tensor if mask is None else torch.where(mask, tensor, torch.zeros_like(tensor)), mode)
-        observed = None if mask is None else unfold(mask, mode)
         keep = min(rank, *matrix.shape)
-        u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
-        for _ in range(svd_mask_repeats if mask is not None else 0):     # impute the missing entries, refit
-            matrix = torch.where(observed, matrix, (u[:, :keep] * s[:keep].to(u.dtype)) @ vh[:keep])
+        if mask is None:
+            u, s = leading_left_singular(matrix, keep)
+        else:
+            observed = unfold(mask, mode)
             u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
-        u = u[:, :keep]
+            for _ in range(svd_mask_repeats):                              # impute the missing entries, refit
+                matrix = torch.where(observed, matrix, (u[:, :keep] * s[:keep].to(u.dtype)) @ vh[:keep])
+                u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
+            u, s = signed_columns(u[:, :keep]), s[:keep]
         if mode == 0:
-            u = u * s[:keep].to(u.dtype)
+            u = u * s.to(u.dtype)
         if size < rank:
             u = torch.cat([u, uniform_draw(rng, (size, rank - u.shape[1]), tensor)], dim=1)
         factors.append(u[:, :rank])

@@ -28,7 +28,7 @@ from torch import Tensor
 from ._checks import check_iterations, check_mask, check_svd, check_tensor
 from .decomposition import CoreSequence, Estimator, fit_by_imputation
 from .ranks import tt_rank
-from .tensor_algebra import squared_norm
+from .tensor_algebra import leading_left_singular, squared_norm
 
 
 class TTTensor(CoreSequence):
@@ -77,12 +77,20 @@ def _check_eps(eps) -> Optional[float]:
 def _truncate(matrix: Tensor, delta: float, max_rank: int) -> tuple[Tensor, Tensor, float]:
     """``U, S V^H`` of rank ``r``: the fewest triplets whose discarded tail has norm ``<= delta``, at most
     ``max_rank``; and the tail's squared norm."""
-    u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
+    squared = squared_norm(matrix)
+    if 2 * matrix.shape[0] <= matrix.shape[1] and (delta == 0 or delta ** 2 >= 1e-12 * squared):
+        # A wide unfolding, and a bound the Gram's eigenvalues resolve (their error is ~1e-16 of the largest):
+        # the leading vectors from the [m, m] Gram matrix, S V^H as U^H M.
+        u, s = leading_left_singular(matrix, matrix.shape[0])
+        vh = None
+    else:
+        u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
     tails = (s.flip(0) ** 2).cumsum(0).flip(0)                     # tails[r] = sum_{k >= r} s_k^2
     keep = int((tails > delta ** 2).sum())
     keep = max(1, min(keep, max_rank))
     discarded = float(tails[keep]) if keep < s.shape[0] else 0.0
-    return u[:, :keep], s[:keep, None] * vh[:keep], discarded
+    rest = u[:, :keep].t().conj() @ matrix if vh is None else s[:keep, None].to(vh.dtype) * vh[:keep]
+    return u[:, :keep], rest, discarded
 
 
 def _tt_svd(tensor: Tensor, ranks: tuple[int, ...], eps: float) -> tuple[list[Tensor], float]:

@@ -33,7 +33,7 @@ from ._checks import check_iterations, check_mask, check_svd, check_tensor, gene
 from .decomposition import Decomposition, Estimator, report
 from .observations import Observations
 from .ranks import tucker_rank
-from .tensor_algebra import leading_singular_vectors, mode_dot, squared_norm, unfold
+from .tensor_algebra import leading_left_singular, leading_singular_vectors, mode_dot, squared_norm, unfold
 from .tensor_network import TensorNetwork
 
 METHODS = ("hooi", "hosvd")
@@ -246,7 +246,7 @@ def _initial_factors(tensor: Tensor, ranks: tuple[int, ...], init, random_state)
                              f"got {init}")
         return [f.to(dtype=tensor.dtype, device=tensor.device) for f in init.factors]
     if init == "svd":
-        return [torch.linalg.svd(unfold(tensor, n), full_matrices=False)[0][:, :r] for n, r in enumerate(ranks)]
+        return [leading_left_singular(unfold(tensor, n), r)[0] for n, r in enumerate(ranks)]
     if init == "random":
         generator = generator_for(random_state, tensor.device)
         return [torch.linalg.qr(torch.randn(s, r, generator=generator, device=tensor.device,
