@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geomlearn.sparse import (Couplings, IndexModifiedError, SparseIndex, block_spmm, coupling_spmm, gather_sum,
-                              householder_product, pair_neighbors, reverse_block_product, sddmm, segment_matmul,
+                              householder_orthogonal, pair_neighbors, reverse_block_product, sddmm, segment_matmul,
                               segment_reduce, segment_softmax, segment_tree_reduce, spmm)
 from geomlearn.sparse import reference as ref
 
@@ -151,9 +151,9 @@ def test_find_edges_answers_as_a_dense_adjacency_does(data):
 @given(data=st.data(), d=st.integers(1, 5))
 def test_householder_product_equals_lapacks_and_marks_non_finite_parameters(data, d):
     params = data.draw(values((data.draw(st.integers(0, 6)), d * (d - 1) // 2)))
-    out = householder_product(params, d)
+    out = householder_orthogonal(params, d)
     finite = torch.isfinite(params).all(dim=1)
-    assert_same(out[finite], ref.householder_product(params[finite], d))
+    assert_same(out[finite], ref.householder_orthogonal(params[finite], d))
     # LAPACK itself gives a block of finite and NaN entries for an infinite reflector entry; none is right, and
     # the block must not look like an orthogonal matrix: it holds a NaN.
     assert bool(out[~finite].isnan().flatten(1).any(dim=1).all())

@@ -51,7 +51,7 @@ class ScalarCOOBundleNSD(BundleNSD):
         concat = torch.cat([flat[src], flat[dst]], dim=1)                               # [E, 2 D C]
         weight = torch.cat([learner.own.weight, learner.other.weight], dim=1)
         params = concat @ weight.T
-        maps = reference.householder_product(torch.tanh(params[:, :-1]), d)   # LAPACK, per matrix
+        maps = reference.householder_orthogonal(torch.tanh(params[:, :-1]), d)   # LAPACK, per matrix
         gate = torch.sigmoid(params[:, -1])
         rev = reverse_edges(index)
         edge_weight = gate * gate[rev]

@@ -10,7 +10,7 @@ Peers (each where it is installed):
 * ``DGL`` — ``dgl.ops.u_mul_e_sum`` and friends, when dgl imports;
 * for ``block_spmm``: the scalar-COO formulation of the same sheaf operator (an ``[E d^2, C]`` gather,
   then a scatter-add, as Neural Sheaf Diffusion's reference code applies its Laplacian).
-* for ``householder_product`` (O(d) restriction maps from reflector entries): LAPACK's per-matrix
+* for ``householder_orthogonal`` (O(d) restriction maps from reflector entries; cases ``householder_product``): LAPACK's per-matrix
   ``torch.linalg.householder_product``, which Neural Sheaf Diffusion's reference code calls.
 
 ``index check`` cases time what every kernel call pays for its safety: the pass that checks the layout's
@@ -31,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from geomlearn.datasets import power_law_graph
-from geomlearn.sparse import SparseIndex, block_spmm, householder_product, reference, spmm
+from geomlearn.sparse import SparseIndex, block_spmm, householder_orthogonal, reference, spmm
 
 from ..measure import available_memory_bytes, copy_bandwidth_gbs, peak_memory_mib, time_call
 from ..registry import Context, Record, register
@@ -164,9 +164,9 @@ def _householder_case(num_edges: int, d: int, backward: bool, device: torch.devi
     generator = torch.Generator().manual_seed(0)
     entries = torch.randn(num_edges, k, generator=generator).to(device).requires_grad_(backward)
     bytes_moved = num_edges * (k + d * d) * 4 * (3 if backward else 1)   # backward: entries, blocks, grads in; grads out
-    records = _measure(case, "geomlearn", lambda p: householder_product(p, d), (entries,), backward, bytes_moved,
+    records = _measure(case, "geomlearn", lambda p: householder_orthogonal(p, d), (entries,), backward, bytes_moved,
                        device, params)
-    records += _measure(case, "torch.linalg.householder_product", lambda p: reference.householder_product(p, d),
+    records += _measure(case, "torch.linalg.householder_product", lambda p: reference.householder_orthogonal(p, d),
                         (entries,), backward, bytes_moved, device, params)
     return records
 

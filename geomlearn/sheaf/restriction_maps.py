@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..argument_checks import check_int
-from ..sparse import householder_product
+from ..sparse import householder_orthogonal
 
 MAP_KINDS = ("diagonal", "householder", "cayley", "general")
 
@@ -46,7 +46,7 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
     * ``"householder"``: the product :math:`H_1 \cdots H_{d-1}` of reflections
       :math:`H_i = I - 2 v_i v_i^\top / \lVert v_i \rVert^2`, :math:`v_i = e_i + \sum_{r > i} p_{ri} e_r`
       (``torch.linalg.householder_product``'s product, formed per edge by the fused kernels of
-      :func:`~geomlearn.sparse.householder_product`): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
+      :func:`~geomlearn.sparse.householder_orthogonal`): orthogonal for every ``p``, determinant :math:`(-1)^{d-1}`.
     * ``"cayley"``: :math:`(I - S)(I + S)^{-1}` with :math:`S` skew-symmetric from ``p``: the rotations
       without eigenvalue -1.
     * ``"general"``: ``p`` reshaped to ``d x d``.
@@ -62,7 +62,7 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
     if d == 1:
         return params.new_ones(params.shape[0], 1, 1)
     if kind == "householder":
-        return householder_product(params, d)
+        return householder_orthogonal(params, d)
     lower = _lower_triangle(params, d)
     skew = lower - lower.transpose(-1, -2)
     eye = torch.eye(d, dtype=params.dtype, device=params.device).expand_as(skew)

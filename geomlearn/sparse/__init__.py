@@ -13,7 +13,7 @@
 ``block_spmm``              ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
 ``coupling_spmm``           ``out_i = sum_{j -> i}`` a per-edge sparse coupling of ``x_j``, edge features and
                             channel weights (equivariant convolutions, with no ``[E, C, dim]`` message)
-``householder_product``     per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
+``householder_orthogonal``  per-edge orthogonal ``d x d`` blocks from reflector entries (O(d) sheaf maps)
 ``reverse_block_product``   ``out_e = diag(l_e) B_{e'}^T B_e diag(r_e)`` with ``e'`` the reverse edge (sheaf
                             Laplacian blocks); ``block_gram``: ``B_e^T B_e`` on the same kernels (degree blocks)
 ``segment_matmul``          grouped matmul of row segments by per-segment weights
@@ -35,7 +35,7 @@ from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
 from .graph_input import Graph, as_sparse_index
-from .householder_product import householder_product
+from .householder_orthogonal import householder_orthogonal, householder_product
 from .index import CompressedIndex, IndexModifiedError, SparseIndex
 from .kernels import use_backend
 from .neighbor_sampling import SampledSubgraph, sample_neighbors
@@ -62,6 +62,7 @@ __all__ = [
     "block_spmm",
     "coupling_spmm",
     "gather_sum",
+    "householder_orthogonal",
     "householder_product",
     "pair_neighbors",
     "reverse_block_product",

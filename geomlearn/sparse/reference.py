@@ -61,7 +61,7 @@ def block_spmm(index: SparseIndex, blocks: Tensor, x: Tensor) -> Tensor:
     return x.new_zeros(index.num_dst, *x.shape[1:]).index_add(0, index.dst.long(), messages)
 
 
-def householder_product(params: Tensor, d: int) -> Tensor:
+def householder_orthogonal(params: Tensor, d: int) -> Tensor:
     """LAPACK's product of the reflectors ``e_i + sum_{r > i} p_ri e_r`` (``torch.linalg.householder_product``)."""
     rows, cols = torch.tril_indices(d, d, offset=-1, device=params.device)
     reflectors = torch.eye(d, dtype=params.dtype, device=params.device).repeat(params.shape[0], 1, 1)

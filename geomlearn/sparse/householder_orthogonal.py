@@ -2,6 +2,8 @@ r"""Orthogonal ``d x d`` blocks, one per edge, as products of Householder reflec
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -45,7 +47,7 @@ def _backward(ctx, grad):
 householder_product_op.register_autograd(_backward, setup_context=_setup_context)
 
 
-def householder_product(params: Tensor, d: int) -> Tensor:
+def householder_orthogonal(params: Tensor, d: int) -> Tensor:
     r"""Per edge, the orthogonal matrix :math:`Q = H_0 H_1 \cdots H_{d-2}` of ``d - 1`` Householder reflections.
 
     .. math::
@@ -81,3 +83,11 @@ def householder_product(params: Tensor, d: int) -> Tensor:
         raise ValueError(f"params: expected [E, {d * (d - 1) // 2}] reflector entries for d = {d}, got "
                          f"{list(params.shape)}")
     return householder_product_op(params, d)
+
+
+def householder_product(params: Tensor, d: int) -> Tensor:
+    """Deprecated name of :func:`householder_orthogonal` (``torch.linalg.householder_product`` is another function,
+    with another contract); it warns, for one release."""
+    warnings.warn("geomlearn.sparse.householder_product is deprecated: it is householder_orthogonal "
+                  "(torch.linalg.householder_product has another contract)", DeprecationWarning, stacklevel=2)
+    return householder_orthogonal(params, d)
