@@ -54,7 +54,7 @@ def signed_columns(u: Tensor) -> Tensor:
 
 
 def leading_left_singular(matrix: Tensor, keep: int) -> tuple[Tensor, Tensor]:
-    """The ``keep`` leading left singular vectors (signed as :func:`signed_columns`) and values of ``matrix [m, n]``
+    r"""The ``keep`` leading left singular vectors (signed as :func:`signed_columns`) and values of ``matrix [m, n]``
     from the eigendecomposition of its ``[m, m]`` Gram matrix: :math:`O(m^2 n)` instead of a thin SVD's
     :math:`O(m n \min(m, n))` with its larger constant (the wide unfoldings of a CP start)."""
     if matrix.shape[0] > matrix.shape[1]:
