@@ -351,3 +351,28 @@ def test_repr_is_torch_geometric_s():
             self.in_channels, self.out_channels = 16, 32
 
     assert repr(Conv()) == "Conv(16, 32)"
+
+
+def test_hooks_see_and_replace_what_torch_geometric_s_do():
+    """The propagate, message and aggregate hooks get PyG's arguments; a message hook turns the fused path off so
+    that it sees the messages."""
+    edge_index, g = graph()
+    x = torch.randn(12, 4, generator=g)
+    calls = {}
+    for base in (pyg.MessagePassing, MessagePassing):
+        layer = tutorial_gcn(base)()
+        seen = []
+        layer.register_propagate_forward_pre_hook(lambda m, inputs: seen.append(("propagate_pre", sorted(inputs[2]))))
+        layer.register_message_forward_pre_hook(lambda m, inputs: seen.append(("message_pre", sorted(inputs[0]))))
+        layer.register_message_forward_hook(lambda m, inputs, out: seen.append(("message", tuple(out.shape))))
+        layer.register_aggregate_forward_pre_hook(lambda m, inputs: seen.append(("aggregate_pre", sorted(inputs[0]))))
+        handle = layer.register_propagate_forward_hook(lambda m, inputs, out: 2 * out)
+        torch.manual_seed(0)
+        layer.lin.reset_parameters()
+        doubled = layer(x, edge_index)
+        handle.remove()
+        calls[base] = (seen, doubled, layer(x, edge_index))
+    theirs, ours = calls[pyg.MessagePassing], calls[MessagePassing]
+    assert ours[0] == theirs[0]
+    torch.testing.assert_close(ours[1], theirs[1])
+    torch.testing.assert_close(ours[1], 2 * ours[2])
