@@ -46,11 +46,17 @@ def squared_norm(tensor: Tensor) -> float:
     return float(torch.linalg.vector_norm(tensor) ** 2)
 
 
-def signed_columns(u: Tensor) -> Tensor:
-    """``u`` with each column's phase set so that its largest entry is real and positive (TensorLy's ``svd_flip``
-    convention, which makes a start independent of the SVD routine)."""
+def column_phases(u: Tensor) -> Tensor:
+    """``[k]``: the phase (sign, for real ``u``) of each column's largest entry, 1 for a zero column; ``u *
+    phases.conj()`` has every column's largest entry real and positive (TensorLy's ``svd_flip`` convention)."""
     largest = u.gather(0, u.abs().argmax(0, keepdim=True)).squeeze(0)
-    return u * (largest.abs() / torch.where(largest == 0, torch.ones_like(largest), largest))
+    return torch.where(largest == 0, torch.ones_like(largest), largest / largest.abs())
+
+
+def signed_columns(u: Tensor) -> Tensor:
+    """``u`` with each column's phase set by :func:`column_phases`, which makes a start independent of the SVD
+    routine."""
+    return u * column_phases(u).conj()
 
 
 def leading_left_singular(matrix: Tensor, keep: int) -> tuple[Tensor, Tensor]:

@@ -38,7 +38,7 @@ from torch import Tensor
 from ..argument_checks import is_int
 from ._checks import check_iterations, check_mask, check_svd, check_tensor, random_state_of, uniform_draw
 from .decomposition import CoreSequence, Estimator
-from .tensor_algebra import squared_norm
+from .tensor_algebra import column_phases, squared_norm
 
 
 class TRTensor(CoreSequence):
@@ -120,8 +120,7 @@ def _truncated(matrix: Tensor, keep: int, what: str) -> tuple[Tensor, Tensor]:
                          f"unfolding, which has at most {min(matrix.shape)}")
     u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
     u, s, vh = u[:, :keep], s[:keep], vh[:keep]
-    largest = u.gather(0, u.abs().argmax(0, keepdim=True)).squeeze(0)
-    phase = largest / largest.abs().clamp_min(torch.finfo(s.dtype).tiny)
+    phase = column_phases(u)
     return u * phase.conj(), (s.to(vh.dtype) * phase).unsqueeze(1) * vh
 
 
