@@ -37,7 +37,7 @@ from torch_geometric.nn.aggr import MaxAggregation, MeanAggregation, MinAggregat
 from torch_geometric.nn.resolver import aggregation_resolver
 
 from ..sparse import SparseIndex, segment_reduce, spmm
-from ..sparse.graph_input import is_sparse_adjacency
+from ..sparse.graph_input import adjacency_edges, is_sparse_adjacency
 
 FLOWS = ("source_to_target", "target_to_source")
 BUILT_IN_REDUCTIONS = {SumAggregation: "sum", MeanAggregation: "mean", MaxAggregation: "max", MinAggregation: "min"}
@@ -488,12 +488,10 @@ class _Graph:
         elif is_sparse_adjacency(edge_index):
             if flow != "source_to_target":
                 raise ValueError("flow: 'target_to_source' does not apply to a sparse adjacency; pass its transpose")
-            coo = edge_index.to_sparse_coo().coalesce()
-            rows, cols = coo.indices()
-            self.edges = torch.stack([cols, rows])
+            self.edges, values = adjacency_edges(edge_index)
             self.sizes = [edge_index.shape[1], edge_index.shape[0]]
-            self.sparse_values = {"edge_weight": coo.values(), "edge_attr": coo.values() if coo.values().dim() > 1
-                                  else None, "edge_type": coo.values()}
+            self.sparse_values = {"edge_weight": values, "edge_attr": values if values.dim() > 1 else None,
+                                  "edge_type": values}
             self.adj_t = edge_index
         elif isinstance(edge_index, Tensor):
             if edge_index.dtype not in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):

@@ -25,6 +25,21 @@ def is_sparse_adjacency(graph) -> bool:
     return isinstance(graph, Tensor) and graph.layout in SPARSE_LAYOUTS
 
 
+def adjacency_edges(adj_t: Tensor) -> tuple[Tensor, Tensor]:
+    """``(edge_index [2, E], values [E, ...])`` of a ``torch.sparse`` adjacency ``adj_t [num_dst, num_src]``
+    (torch_geometric's transposed layout): row 0 the sources, row 1 the targets, in coalesced order.
+
+    Raises:
+        ValueError: ``adj_t`` has other than two sparse dimensions.
+    """
+    if adj_t.sparse_dim() != 2:
+        raise ValueError(f"edge_index: expected a sparse adjacency with 2 sparse dimensions, got "
+                         f"{adj_t.sparse_dim()} (shape {list(adj_t.shape)})")
+    coo = adj_t.to_sparse_coo().coalesce()
+    targets, sources = coo.indices()
+    return torch.stack([sources, targets]), coo.values()
+
+
 def as_sparse_index(graph: Graph, num_src: int, num_dst: Optional[int] = None,
                     edge_weight: Optional[Tensor] = None,
                     flow: str = "source_to_target") -> tuple[SparseIndex, Optional[Tensor]]:
@@ -63,10 +78,8 @@ def as_sparse_index(graph: Graph, num_src: int, num_dst: Optional[int] = None,
             raise ValueError("edge_weight: a sparse adjacency carries its weights as its values; pass one or the other")
         if graph.dim() != 2:
             raise ValueError(f"edge_index: expected a 2-D sparse adjacency, got shape {list(graph.shape)}")
-        coo = graph.to_sparse_coo().coalesce()
-        targets, sources = coo.indices()
-        index = SparseIndex(torch.stack([sources, targets]), num_nodes=(graph.shape[1], graph.shape[0]))
-        edge_weight = coo.values() if coo.values().dim() == 1 else None
+        edges, edge_weight = adjacency_edges(graph)
+        index = SparseIndex(edges, num_nodes=(graph.shape[1], graph.shape[0]))
     elif isinstance(graph, Tensor):
         if flow == "target_to_source" and graph.dim() == 2:
             graph = graph.flip(0)
@@ -147,4 +160,4 @@ def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None, *,
     return index, x_src, x_dst, edge_weight
 
 
-__all__ = ["Graph", "as_sparse_index", "graph_and_features", "is_sparse_adjacency", "split_features"]
+__all__ = ["Graph", "adjacency_edges", "as_sparse_index", "graph_and_features", "is_sparse_adjacency", "split_features"]

@@ -4,6 +4,7 @@ from torch_geometric.data import Data
 
 from geomlearn.gnn import as_sparse_index
 from geomlearn.sparse import SparseIndex
+from geomlearn.sparse.graph_input import adjacency_edges
 
 
 def test_three_kinds_give_the_same_graph():
@@ -34,3 +35,21 @@ def test_errors_name_the_argument():
         as_sparse_index(None, 3)
     with pytest.raises(ValueError, match="edge_index: source index 7"):
         as_sparse_index(torch.tensor([[7], [0]]), 3)
+
+
+def test_a_sparse_adjacency_is_read_transposed_with_its_values_as_weights():
+    edge_index = torch.tensor([[0, 2, 3], [1, 1, 0]])
+    weight = torch.tensor([0.5, 2.0, 3.0])
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), weight, (2, 4), check_invariants=True)   # [targets, sources]
+    index, values = as_sparse_index(adj_t, 4, 2)
+    got = sorted(zip(map(tuple, index.edge_index.t().tolist()), values.tolist()))
+    assert got == sorted(zip(map(tuple, edge_index.t().tolist()), weight.tolist()))
+    with pytest.raises(ValueError, match="edge_weight: a sparse adjacency carries its weights"):
+        as_sparse_index(adj_t, 4, 2, edge_weight=weight)
+    hybrid = torch.sparse_coo_tensor(edge_index.flip(0), torch.ones(3, 2), (2, 4, 2), check_invariants=True)
+    with pytest.raises(ValueError, match=r"edge_index: expected a 2-D sparse adjacency, got shape \[2, 4, 2\]"):
+        as_sparse_index(hybrid, 4, 2)
+    cube = torch.sparse_coo_tensor(torch.zeros(3, 1, dtype=torch.long), torch.ones(1), (2, 2, 2),
+                                   check_invariants=True)
+    with pytest.raises(ValueError, match="edge_index: expected a sparse adjacency with 2 sparse dimensions, got 3"):
+        adjacency_edges(cube)
