@@ -11,7 +11,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_channels, check_width
 from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing, weighted_message
-from .normalization import cached_normalization
+from .normalization import added_loop_weight, cached_normalization
 
 
 class GCNConv(MessagePassing):
@@ -80,7 +80,7 @@ class GCNConv(MessagePassing):
                                                       flow=self.flow)
         check_width("x", x, self.lin.in_channels)
         if self.normalize:
-            fill = 2.0 if self.improved and edge_weight is not None else 1.0
+            fill = added_loop_weight(self.improved, edge_weight is not None)
             index, edge_weight = cached_normalization(self, index, edge_weight, add_self_loops=self.add_self_loops,
                                                       fill=fill, dtype=x.dtype)
         if self.out_channels <= x.shape[-1] or x.layout != torch.strided:

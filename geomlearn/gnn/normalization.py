@@ -51,6 +51,13 @@ def symmetric_normalization(index: SparseIndex, edge_weight: Optional[Tensor] = 
     return index, inv_sqrt[index.src.long()] * edge_weight * inv_sqrt[index.dst.long()]
 
 
+def added_loop_weight(improved: bool, weighted: bool) -> float:
+    """The weight of an added self loop, as torch_geometric gives it: 2 for the "improved" GCN when the edges carry
+    weights (given, or a sparse adjacency's values), else 1 (its unweighted ``edge_index`` path makes unit
+    weights after the loops, so ``improved`` has no effect there)."""
+    return 2.0 if improved and weighted else 1.0
+
+
 def gcn_norm(edge_index: Union[Tensor, SparseIndex], edge_weight: Optional[Tensor] = None,
              num_nodes: Optional[int] = None, improved: bool = False, add_self_loops: bool = True,
              flow: str = "source_to_target", dtype: Optional[torch.dtype] = None):
@@ -77,16 +84,16 @@ def gcn_norm(edge_index: Union[Tensor, SparseIndex], edge_weight: Optional[Tenso
     """
     if flow not in ("source_to_target", "target_to_source"):
         raise ValueError(f"flow: expected 'source_to_target' or 'target_to_source', got {flow!r}")
-    fill = 2.0 if improved else 1.0
     if isinstance(edge_index, SparseIndex):
         return symmetric_normalization(edge_index, edge_weight, add_self_loops=add_self_loops,
-                                       fill=fill if edge_weight is not None else 1.0, dtype=dtype)
+                                       fill=added_loop_weight(improved, edge_weight is not None), dtype=dtype)
     if is_sparse_adjacency(edge_index):
         if edge_index.layout == torch.sparse_csc:
             raise NotImplementedError("edge_index: sparse CSC adjacencies are not supported by gcn_norm (as in "
                                       "torch_geometric); pass COO or CSR")
         index, weight = as_sparse_index(edge_index, edge_index.shape[1], edge_index.shape[0])
-        index, weight = symmetric_normalization(index, weight, add_self_loops=add_self_loops, fill=fill)
+        index, weight = symmetric_normalization(index, weight, add_self_loops=add_self_loops,
+                                                fill=added_loop_weight(improved, True))
         sources, targets = index.edge_index.long()
         adj_t = torch.sparse_coo_tensor(torch.stack([targets, sources]), weight, tuple(edge_index.shape)).coalesce()
         return (adj_t.to_sparse_csr() if edge_index.layout == torch.sparse_csr else adj_t), None
@@ -98,7 +105,7 @@ def gcn_norm(edge_index: Union[Tensor, SparseIndex], edge_weight: Optional[Tenso
     oriented = edge_index if flow == "source_to_target" else edge_index.flip(0)
     index, weight = as_sparse_index(oriented, num_nodes, edge_weight=edge_weight)
     normalised, weight = symmetric_normalization(index, weight, add_self_loops=add_self_loops,
-                                                 fill=fill if edge_weight is not None else 1.0, dtype=dtype)
+                                                 fill=added_loop_weight(improved, edge_weight is not None), dtype=dtype)
     if add_self_loops:
         # Back to torch_geometric's order: the kept edges as given, then the loops of nodes 0..N-1.
         _, _, order = index.with_self_loops()
