@@ -85,6 +85,12 @@ def periodic_radius_graph(pos: Tensor, r: float, cell: Optional[Tensor] = None, 
         ValueError: positions not ``[N, 3]`` or not finite, ``r <= 0``, a bad ``batch`` or ``cell``.
     """
     _check(pos, r, batch)
+    return _search(pos, r, cell, batch, loop)
+
+
+def _search(pos: Tensor, r: float, cell: Optional[Tensor], batch: Optional[Tensor],
+            loop: bool) -> tuple[Tensor, Optional[Tensor]]:
+    """:func:`periodic_radius_graph` on checked positions, cutoff and batch (``cell`` is checked here)."""
     batch = torch.zeros(pos.shape[0], dtype=torch.long, device=pos.device) if batch is None else batch.long()
     if pos.shape[0] == 0:
         return torch.zeros(2, 0, dtype=torch.long, device=pos.device), None if cell is None else pos.new_zeros(0, 3)
@@ -145,7 +151,7 @@ def radius_graph(x: Tensor, r: float, batch: Optional[Tensor] = None, loop: bool
                                           or max_num_neighbors < 0):
         raise ValueError(f"max_num_neighbors: expected an int >= 0 or None, got {max_num_neighbors!r}")
     _check(x, r, batch, "x")
-    edge_index, _ = periodic_radius_graph(x, r, None, batch, loop)
+    edge_index, _ = _search(x, r, None, batch, loop)
     if max_num_neighbors is not None and edge_index.shape[1]:
         source, target = edge_index
         distance = (x[target] - x[source]).square().sum(1)
