@@ -137,7 +137,8 @@ def tucker(tensor: Tensor, rank, fixed_factors: Optional[Sequence[int]] = None, 
     factors = _initial_factors(filled, ranks, init, random_state)
     norm_sq = squared_norm(tensor if mask is None else tensor[mask])
     errors: list[float] = []
-    result = TuckerTensor(_project(filled, factors), factors, errors)
+    if n_iter_max == 0:                            # the start itself, its core projected
+        result = TuckerTensor(_project(filled, factors), factors, errors)
     for iteration in range(n_iter_max):
         if method == "hooi":
             factors = _hooi_sweep(filled, factors, fixed)
