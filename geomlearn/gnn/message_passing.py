@@ -475,6 +475,8 @@ class _Graph:
     validated :class:`SparseIndex` built on first use."""
 
     def __init__(self, edge_index, size, flow: str):
+        if size is not None and (not isinstance(size, (tuple, list)) or len(size) != 2):
+            raise ValueError(f"size: expected a pair (N, M), got {size!r}")
         self.flow = flow
         self.i, self.j = (1, 0) if flow == "source_to_target" else (0, 1)
         self.sparse_values: dict = {}
@@ -505,8 +507,6 @@ class _Graph:
         else:
             raise TypeError(f"edge_index: expected an edge_index tensor [2, E], a geomlearn.sparse.SparseIndex or a "
                             f"torch.sparse adjacency, got {type(edge_index).__name__}")
-        if size is not None and (not isinstance(size, (tuple, list)) or len(size) != 2):
-            raise ValueError(f"size: expected a pair (N, M), got {size!r}")
         self.num_edges = self.edges.shape[1]
 
     def position(self, side: str) -> int:

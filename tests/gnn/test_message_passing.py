@@ -338,6 +338,8 @@ def test_errors_name_the_argument():
         MessagePassing().propagate(edge_index.t(), x=x)
     with pytest.raises(TypeError, match="edge_index: expected an integer tensor"):
         MessagePassing().propagate(edge_index.float(), x=x)
+    with pytest.raises(ValueError, match="size: expected a pair \\(N, M\\), got 12"):
+        MessagePassing().propagate(edge_index, size=12, x=x)
     with pytest.raises(ValueError, match="edge_index: source index 12"):
         MessagePassing().propagate(torch.tensor([[12], [0]]), x=x)
     with pytest.raises(ValueError, match="x: the graph has 12 source nodes but a node tensor has 5"):
