@@ -53,6 +53,13 @@ def e3nn_o3_with(**names: str) -> str:
             f"o3 = _Namespace(**{{**vars(_e3nn_o3), {overrides}}})")
 
 
+def tensorly_decomposition_file(name: str, old: str, new: str) -> PeerFile:
+    """One of TensorLy's decomposition test files: one import line swapped, its relative imports made absolute,
+    run on TensorLy's pytorch backend."""
+    return PeerFile("tensorly", f"tensorly/decomposition/tests/{name}", ((old, new),),
+                    package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),))
+
+
 PEER_FILES = (
     PeerFile("pyg", "test/nn/conv/test_gcn_conv.py", (
         ("from torch_geometric.nn import GCNConv", "from geomlearn.gnn import GCNConv"),
@@ -72,28 +79,23 @@ PEER_FILES = (
                                              SphericalHarmonics="SphericalHarmonics")),), ("tests/conftest.py",)),
     PeerFile("e3nn", "tests/o3/wigner_test.py", (
         ("from e3nn import o3", e3nn_o3_with(wigner_D="wigner_D")),), ("tests/conftest.py",)),
-    PeerFile("tensorly", "tensorly/decomposition/tests/test_cp.py", (
-        ("from tensorly.metrics.factors import congruence_coefficient",
-         "from tensorly.metrics.factors import congruence_coefficient\n"
-         "from geomlearn.tensor_networks import CP, parafac"),),
-        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
-    PeerFile("tensorly", "tensorly/decomposition/tests/test_tucker.py", (
-        ("from tensorly.random import random_tucker",
-         "from tensorly.random import random_tucker\nfrom geomlearn.tensor_networks import Tucker, tucker"),),
-        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
-    PeerFile("tensorly", "tensorly/decomposition/tests/test_tt_decomposition.py", (
-        ("from tensorly.decomposition._tt import tensor_train, tensor_train_matrix, TensorTrain, TensorTrainMatrix",
-         "from tensorly.decomposition._tt import tensor_train_matrix, TensorTrainMatrix\n"
-         "from geomlearn.tensor_networks import TensorTrain, tensor_train"),),
-        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
-    PeerFile("tensorly", "tensorly/decomposition/tests/test_tr_svd.py", (
-        ("from tensorly.decomposition._tr_svd import tensor_ring, TensorRing",
-         "from geomlearn.tensor_networks import TensorRing, tensor_ring"),),
-        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
-    PeerFile("tensorly", "tensorly/decomposition/tests/test_tr_als.py", (
-        ("from tensorly.random import random_tr",
-         "from tensorly.random import random_tr\nfrom geomlearn.tensor_networks import TensorRingALS, tensor_ring_als"),),
-        package="tensorly.decomposition.tests", env=(("TENSORLY_BACKEND", "pytorch"),)),
+    tensorly_decomposition_file("test_cp.py", "from tensorly.metrics.factors import congruence_coefficient",
+                                "from tensorly.metrics.factors import congruence_coefficient\n"
+                                "from geomlearn.tensor_networks import CP, parafac"),
+    tensorly_decomposition_file("test_tucker.py", "from tensorly.random import random_tucker",
+                                "from tensorly.random import random_tucker\n"
+                                "from geomlearn.tensor_networks import Tucker, tucker"),
+    tensorly_decomposition_file("test_tt_decomposition.py",
+                                "from tensorly.decomposition._tt import tensor_train, tensor_train_matrix, TensorTrain, "
+                                "TensorTrainMatrix",
+                                "from tensorly.decomposition._tt import tensor_train_matrix, TensorTrainMatrix\n"
+                                "from geomlearn.tensor_networks import TensorTrain, tensor_train"),
+    tensorly_decomposition_file("test_tr_svd.py",
+                                "from tensorly.decomposition._tr_svd import tensor_ring, TensorRing",
+                                "from geomlearn.tensor_networks import TensorRing, tensor_ring"),
+    tensorly_decomposition_file("test_tr_als.py", "from tensorly.random import random_tr",
+                                "from tensorly.random import random_tr\n"
+                                "from geomlearn.tensor_networks import TensorRingALS, tensor_ring_als"),
 )
 
 # Failures geomlearn accepts, each with its reason: features out of scope or deliberate differences. The
