@@ -86,8 +86,8 @@ PEER_FILES = (
                                 "from tensorly.random import random_tucker\n"
                                 "from geomlearn.tensor_networks import Tucker, tucker"),
     tensorly_decomposition_file("test_tt_decomposition.py",
-                                "from tensorly.decomposition._tt import tensor_train, tensor_train_matrix, TensorTrain, "
-                                "TensorTrainMatrix",
+                                "from tensorly.decomposition._tt import tensor_train, tensor_train_matrix, "
+                                "TensorTrain, TensorTrainMatrix",
                                 "from tensorly.decomposition._tt import tensor_train_matrix, TensorTrainMatrix\n"
                                 "from geomlearn.tensor_networks import TensorTrain, tensor_train"),
     tensorly_decomposition_file("test_tr_svd.py",
