@@ -6,8 +6,9 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ==========================  ==================================================================================
 ``spherical_harmonics``     real spherical harmonics, any degree (e3nn's values and call); ``SphericalHarmonics``
 ``wigner_D``                e3nn's Wigner D from Euler angles; ``wigner_D_from_matrix``, ``irreps_D`` from matrices
-``TensorProduct``           the interface of every product (irreps, paths, shared or per-sample weights)
-``CGTensorProduct``         Clebsch-Gordan product, modes ``uvw`` / ``uvu``, equal to e3nn's
+``TensorProduct``           e3nn's instruction-list Clebsch-Gordan product (all modes); ``FullyConnectedTensorProduct``
+``CGTensorProduct``         every coupling in mode ``uvw`` or ``uvu``, refusing outputs no coupling reaches
+``TensorProductBase``       the interface of every product (irreps, shared or per-sample weights, batching)
 ``GridTensorProduct``       Gaunt product by pointwise multiplication on an exact S2 quadrature grid
 ``GauntTensorProduct``      Gaunt product through 2D Fourier series (Luo et al.)
 ``SO2Convolution``          eSCN edge convolution: rotate to the edge frame, SO(2) maps over m, rotate back
@@ -20,7 +21,7 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ==========================  ==================================================================================
 """
 
-from .cg_tensor_product import CGTensorProduct
+from .cg_tensor_product import CGTensorProduct, FullyConnectedTensorProduct, Instruction, TensorProduct
 from .energy_model import EnergyModel
 from .equivariant_conv import EquivariantConv, RadialBasis
 from .gaunt_tensor_product import GauntTensorProduct
@@ -31,11 +32,11 @@ from .radius_graph import periodic_radius_graph, radius_graph
 from .so2_convolution import SO2Convolution
 from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
 from .tensornet import TensorNet
-from .tensor_product import TensorProduct, coupling_paths
+from .tensor_product import TensorProductBase, coupling_paths
 from .testing import assert_equivariant
 from .wigner import irreps_D, wigner_D, wigner_D_from_matrix
 
-__all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "GauntTensorProduct", "GridTensorProduct",
-           "InteractionNetwork", "RadialBasis",
-           "SO2Convolution", "SphericalHarmonics", "TensorNet", "TensorProduct", "as_irreps", "assert_equivariant",
+__all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "FullyConnectedTensorProduct", "GauntTensorProduct",
+           "GridTensorProduct", "Instruction", "InteractionNetwork", "RadialBasis", "SO2Convolution",
+           "SphericalHarmonics", "TensorNet", "TensorProduct", "TensorProductBase", "as_irreps", "assert_equivariant",
            "coupling_paths", "irreps_D", "periodic_radius_graph", "radius_graph", "spherical_harmonics", "wigner_D", "wigner_D_from_matrix"]

@@ -125,7 +125,7 @@ class EquivariantConv(torch.nn.Module):
             if key not in self._placed:
                 self._placed[key] = self._couplings.to(x.device, x.dtype)
             couplings = self._placed[key]
-            weight = weight.view(-1, len(self.product.paths), self.irreps_in[0].mul)
+            weight = weight.view(-1, len(self.product.instructions), self.irreps_in[0].mul)
             out = coupling_spmm(index, couplings, to_channel_major(x, self.irreps_in), harmonics, weight)
             return from_channel_major(out, self.irreps_out) / math.sqrt(self.avg_num_neighbors)
         source = gather_sum(index, None, x)

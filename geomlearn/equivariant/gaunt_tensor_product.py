@@ -72,7 +72,7 @@ def projection_integrals(lmax_out: int, frequencies: int) -> tuple[Tensor, Tenso
 
 class GauntTensorProduct(SphereProduct):
     """The Gaunt product by 2D Fourier conversion and convolution; arguments as
-    :class:`~geomlearn.equivariant.TensorProduct` (see :mod:`~geomlearn.equivariant.sphere_product` for the
+    :class:`~geomlearn.equivariant.TensorProductBase` (see :mod:`~geomlearn.equivariant.sphere_product` for the
     irreps it takes and its weights), and ``use_fft``: convolve the coefficient arrays with ``torch.fft``
     (for GPUs) instead of the DFT folded into the conversion matrices (faster on CPU)."""
 

@@ -44,7 +44,7 @@ def harmonics_on_grid(lmax: int, theta: Tensor, phi: Tensor) -> Tensor:
 
 class GridTensorProduct(SphereProduct):
     """The Gaunt product by pointwise multiplication on an exact spherical quadrature grid; arguments as
-    :class:`~geomlearn.equivariant.TensorProduct` (see :mod:`~geomlearn.equivariant.sphere_product` for the
+    :class:`~geomlearn.equivariant.TensorProductBase` (see :mod:`~geomlearn.equivariant.sphere_product` for the
     irreps it takes and its weights)."""
 
     def __init__(self, irreps_in1, irreps_in2, irreps_out, shared_weights: bool = True,

@@ -122,7 +122,7 @@ class SO2Convolution(torch.nn.Module):
         out = weight.new_zeros(weight.shape[0], self.num_orders, self.channels)
         for i1, i3, even, column in self.pairs:
             l1, l3 = self.irreps_in[i1].ir.l, self.irreps_out[i3].ir.l
-            for n, path in enumerate(product.paths):
+            for n, path in enumerate(product.instructions):
                 if (path.i_in1, path.i_out) != (i1, i3):
                     continue
                 l2 = product.irreps_in2[path.i_in2].ir.l

@@ -28,7 +28,7 @@ from e3nn.o3 import Irreps
 from torch import Tensor
 
 from .irreps import as_irreps
-from .tensor_product import TensorProduct
+from .tensor_product import TensorProductBase, coupling_paths
 
 
 def sphere_layout(irreps: Irreps, name: str) -> tuple[int, list[int], int]:
@@ -46,7 +46,7 @@ def sphere_layout(irreps: Irreps, name: str) -> tuple[int, list[int], int]:
     return muls.pop(), degrees, signs.pop()
 
 
-class SphereProduct(TensorProduct):
+class SphereProduct(TensorProductBase):
     """Base of :class:`~geomlearn.equivariant.GauntTensorProduct` and :class:`~geomlearn.equivariant.GridTensorProduct`: layouts, weights, the check of
     ``irreps_out``; subclasses implement :meth:`multiply` on ``[Z, C, n]`` coefficients."""
 
@@ -59,8 +59,9 @@ class SphereProduct(TensorProduct):
         if channels2 not in (1, self.channels) or channels_out != self.channels or sign_out != sign1 * sign2:
             raise ValueError(f"irreps_out: the product of {irreps_in1} and {irreps_in2} has "
                              f"{self.channels} copies with parities {sign1 * sign2:+d} (-1)^l, got {irreps_out}")
-        super().__init__(irreps_in1, irreps_in2, irreps_out, "uvu", shared_weights, internal_weights,
-                         allowed=lambda l1, l2, l3: (l1 + l2 + l3) % 2 == 0, weighted=False)
+        super().__init__(irreps_in1, irreps_in2, irreps_out, shared_weights, internal_weights)
+        coupling_paths(self.irreps_in1, self.irreps_in2, self.irreps_out, "uvu",     # every output degree reached
+                       allowed=lambda l1, l2, l3: (l1 + l2 + l3) % 2 == 0)
         self.channels2 = channels2
         self.lmax1, self.lmax2, self.lmax_out = max(self.degrees1), max(self.degrees2), max(self.degrees_out)
         self.set_weight_shapes([(self.channels, len(self.degrees1)), (channels2, len(self.degrees2)),

@@ -62,57 +62,59 @@ def coupling_paths(irreps_in1: Irreps, irreps_in2: Irreps, irreps_out: Irreps, m
     return paths
 
 
-class TensorProduct(torch.nn.Module):
-    r"""Base class: irreps, paths and weights; subclasses implement :meth:`product`.
+class TensorProductBase(torch.nn.Module):
+    r"""Base class of every product: irreps, weights and the batch handling; subclasses implement :meth:`product`.
 
     Args:
         irreps_in1, irreps_in2, irreps_out: e3nn ``Irreps`` or their strings.
-        mode: ``"uvw"`` (every output copy mixes all input pairs) or ``"uvu"`` (output copy ``u`` from input
-            copy ``u`` with every ``v``: the edge convolution of NequIP).
         shared_weights: one weight vector for the whole batch; otherwise ``forward`` takes
             ``weight [..., weight_numel]`` per sample (e.g. from a radial network).
         internal_weights: hold the shared weights as a parameter (default: ``shared_weights``).
+
+    As in e3nn, ``weight`` is a parameter ``[weight_numel]`` when the weights are internal and an empty buffer
+    otherwise (so the state_dict always has the key), and a weight given to ``forward`` is used in place of
+    the internal one.
     """
 
-    def __init__(self, irreps_in1, irreps_in2, irreps_out, mode: str = "uvw", shared_weights: bool = True,
-                 internal_weights: Optional[bool] = None, allowed=None, weighted: bool = True):
+    def __init__(self, irreps_in1, irreps_in2, irreps_out, shared_weights: bool = True,
+                 internal_weights: Optional[bool] = None):
         super().__init__()
         self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
         self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
         self.irreps_out = as_irreps(irreps_out, "irreps_out")
-        self.mode = mode
-        self.paths = coupling_paths(self.irreps_in1, self.irreps_in2, self.irreps_out, mode, allowed)
         internal_weights = shared_weights if internal_weights is None else internal_weights
         if internal_weights and not shared_weights:
             raise ValueError("internal_weights: internal weights are shared; got shared_weights=False")
-        self.shared_weights, self.internal_weights = shared_weights, internal_weights
-        self.set_weight_shapes([p.shape for p in self.paths] if weighted else [])
+        self.shared_weights, self.internal_weights = bool(shared_weights), bool(internal_weights)
 
     def set_weight_shapes(self, shapes: list[tuple]) -> None:
         """Declare the weight blocks (``weight_numel`` is their total size); internal weights start ``N(0, 1)``."""
         self.weight_shapes = [tuple(shape) for shape in shapes]
         self.weight_numel = sum(math.prod(shape) for shape in self.weight_shapes)
-        self.weight = torch.nn.Parameter(torch.randn(self.weight_numel)) if self.internal_weights else None
+        if self.internal_weights and self.weight_numel > 0:
+            self.weight = torch.nn.Parameter(torch.randn(self.weight_numel))
+        else:
+            self.register_buffer("weight", torch.empty(0))
 
     def split_weights(self, weight: Tensor) -> list[Tensor]:
-        """``weight [..., weight_numel]`` split into its blocks ``[..., *shape]`` (paths in e3nn's order for the
-        CG product)."""
+        """``weight [..., weight_numel]`` split into its blocks ``[..., *shape]``."""
         sizes = [math.prod(shape) for shape in self.weight_shapes]
         return [w.reshape(*weight.shape[:-1], *shape)
                 for w, shape in zip(weight.split(sizes, dim=-1), self.weight_shapes)]
 
     def _weight(self, weight: Optional[Tensor], batch: torch.Size) -> Tensor:
         if weight is None:
-            if self.weight is None:
-                raise ValueError(f"weight: this product has no internal weights; expected "
-                                 f"[{'' if self.shared_weights else '..., '}{self.weight_numel}], got None")
+            if self.weight_numel > 0 and not self.internal_weights:
+                shape = f"[{'' if self.shared_weights else '..., '}{self.weight_numel}]"
+                raise RuntimeError(f"weight: this product has no internal weights; expected {shape}, got None")
             return self.weight
-        if self.internal_weights:
-            raise ValueError("weight: this product holds internal weights; got an external weight as well")
-        expected = (self.weight_numel,) if self.shared_weights else (*batch, self.weight_numel)
-        if weight.shape[-1] != self.weight_numel or (self.shared_weights and weight.dim() != 1) or \
-                (not self.shared_weights and torch.broadcast_shapes(weight.shape[:-1], batch) != batch):
-            raise ValueError(f"weight: expected {list(expected)}, got {list(weight.shape)}")
+        if self.shared_weights:
+            if weight.shape != (self.weight_numel,):
+                raise ValueError(f"weight: expected the shared weights [{self.weight_numel}], got {list(weight.shape)}")
+            return weight
+        if weight.dim() < 2 or weight.shape[-1] != self.weight_numel or not _broadcast(weight.shape[:-1], batch):
+            raise ValueError(f"weight: expected per-sample weights [..., {self.weight_numel}] whose batch dimensions "
+                             f"broadcast with the inputs' {list(batch)}, got {list(weight.shape)}")
         return weight
 
     def forward(self, x1: Tensor, x2: Tensor, weight: Optional[Tensor] = None) -> Tensor:
@@ -122,6 +124,8 @@ class TensorProduct(torch.nn.Module):
         check_features(x2, self.irreps_in2, "x2")
         batch = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
         weight = self._weight(weight, batch)
+        if not self.shared_weights:
+            batch = torch.broadcast_shapes(batch, weight.shape[:-1])
         rows = batch.numel()                         # not -1: a dimension may be 0 (irreps of multiplicity 0)
         x1, x2 = x1.expand(*batch, -1).reshape(rows, x1.shape[-1]), x2.expand(*batch, -1).reshape(rows, x2.shape[-1])
         if not self.shared_weights:
@@ -133,5 +137,12 @@ class TensorProduct(torch.nn.Module):
         raise NotImplementedError
 
     def extra_repr(self) -> str:
-        return (f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, mode={self.mode!r}, "
-                f"{len(self.paths)} paths, weight_numel={self.weight_numel}")
+        return f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, weight_numel={self.weight_numel}"
+
+
+def _broadcast(a: torch.Size, b: torch.Size) -> bool:
+    try:
+        torch.broadcast_shapes(a, b)
+    except RuntimeError:
+        return False
+    return True

@@ -53,7 +53,7 @@ def test_uvu_equals_e3nn_with_the_same_instructions(float64, shared):
     torch.manual_seed(1)
     irreps_in1, irreps_out = "3x0e + 2x1o", "3x0e + 3x1o + 2x1e + 2x0e + 2x2e"
     ours = CGTensorProduct(irreps_in1, IN2, irreps_out, mode="uvu", shared_weights=shared)
-    instructions = [(p.i_in1, p.i_in2, p.i_out, "uvu", True) for p in ours.paths]
+    instructions = [(p.i_in1, p.i_in2, p.i_out, "uvu", True) for p in ours.instructions]
     theirs = o3.TensorProduct(irreps_in1, IN2, irreps_out, instructions, shared_weights=shared,
                               internal_weights=shared)
     assert_same_products(ours, theirs, shared, batch=10)
@@ -102,10 +102,14 @@ def test_bad_input():
     tp = CGTensorProduct("0e + 1o", "1o", "1o + 0e")
     with pytest.raises(ValueError, match=r"x1: expected floating-point features \[..., 4\]"):
         tp(torch.randn(5, 3), torch.randn(5, 3))
-    with pytest.raises(ValueError, match="weight: this product holds internal weights"):
-        tp(torch.randn(5, 4), torch.randn(5, 3), torch.randn(tp.weight_numel))
+    with pytest.raises(ValueError, match=r"weight: expected the shared weights \[2\], got \[5, 2\]"):
+        tp(torch.randn(5, 4), torch.randn(5, 3), torch.randn(5, tp.weight_numel))
     external = CGTensorProduct("0e + 1o", "1o", "1o + 0e", shared_weights=False)
-    with pytest.raises(ValueError, match=r"weight: expected \[5, 2\], got \[5, 3\]"):
+    with pytest.raises(ValueError, match=r"weight: expected per-sample weights \[..., 2\] .* \[5\], got \[5, 3\]"):
         external(torch.randn(5, 4), torch.randn(5, 3), torch.randn(5, 3))
+    with pytest.raises(ValueError, match=r"broadcast with the inputs' \[5\], got \[4, 2\]"):
+        external(torch.randn(5, 4), torch.randn(5, 3), torch.randn(4, 2))
+    with pytest.raises(RuntimeError, match="weight: this product has no internal weights"):
+        external(torch.randn(5, 4), torch.randn(5, 3))
     with pytest.raises(ValueError, match="mode: expected one of"):
         CGTensorProduct("0e", "0e", "0e", mode="uuu")

@@ -117,9 +117,9 @@ def test_couplings_table_equals_the_cg_product_per_edge():
     x2 = torch.randn(edges, tp.irreps_in2.dim, dtype=torch.float64, generator=g)
     weight = torch.randn(edges, tp.weight_numel, dtype=torch.float64, generator=g)
     out = coupling_spmm(index, tp.couplings(), to_channel_major(x1, tp.irreps_in1), x2,
-                        weight.view(edges, len(tp.paths), 2))
+                        weight.view(edges, len(tp.instructions), 2))
     torch.testing.assert_close(from_channel_major(out, tp.irreps_out), tp(x1, x2, weight))
-    with pytest.raises(ValueError, match="couplings: expected mode 'uvu'"):
+    with pytest.raises(ValueError, match=r"couplings: expected weighted 'uvu' instructions .* got modes \['uvw'\]"):
         CGTensorProduct("2x0e", "2x0e", "2x0e").couplings()
     with pytest.raises(ValueError, match="fused: the fused convolution needs product 'cg'"):
         EquivariantConv("2x0e + 3x1o", "2x0e + 3x1o", lmax_sh=1, fused=True)
