@@ -8,7 +8,8 @@ An instruction ``(i_in1, i_in2, i_out, mode, has_weight[, path_weight])`` couple
     z_{w k} \mathrel{+}= \alpha \sum_{u v} W_{u v w} \sum_{i j} C^{l_1 l_2 l_3}_{i j k}\, x_{1, u i}\, x_{2, v j},
 
 with :math:`C` e3nn's real Wigner 3j symbols (unit Frobenius norm). The connection mode says which copies
-meet and how the instruction's weights :math:`w` (all ones without weights) fill :math:`W`:
+meet and how the instruction's weights :math:`w` fill :math:`W` (all ones for an instruction without weights;
+``uvw`` and ``u<vw`` always have weights, as in e3nn):
 
 ==========  ====================================================  ===========================
 mode        :math:`W_{uvw}`                                       weights (``path_shape``)
@@ -42,6 +43,7 @@ is contracted with it by one matrix product; otherwise each instruction is one `
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
@@ -95,7 +97,7 @@ def _summed_pairs(mode: str, mul1: int, mul2: int) -> int:
 
 def _multiplicity_rule(mode: str, has_weight: bool, mul1: int, mul2: int, mul_out: int) -> Optional[str]:
     """The rule the multiplicities break, or ``None``."""
-    rules = {"uvu": (mul_out == mul1, "mul_out = mul1"), "uvv": (mul_out == mul2, "mul_out = mul2"),
+    rules = {"uvw": (has_weight, "weights"), "uvu": (mul_out == mul1, "mul_out = mul1"), "uvv": (mul_out == mul2, "mul_out = mul2"),
              "uuw": (mul1 == mul2 and (has_weight or mul_out == 1),
                      "mul1 = mul2, and mul_out = 1 without weights"),
              "uuu": (mul1 == mul2 == mul_out, "mul1 = mul2 = mul_out"),
@@ -143,7 +145,9 @@ class TensorProduct(TensorProductBase):
             last two are kept as attributes.
         normalization: e3nn's deprecated name of ``irrep_normalization``.
 
-    An output irrep that no instruction reaches stays zero, its entries 0 in ``output_mask`` (as e3nn).
+    An output irrep that no instruction reaches stays zero, its entries 0 in ``output_mask`` (as e3nn). An e3nn
+    checkpoint loads strictly (e3nn's Wigner 3j constants in it are checked, not stored); this module's
+    state_dict loads into e3nn's with ``strict=False``, as it does not carry those constants.
 
     Raises:
         InstructionError: an instruction whose irreps do not couple (:math:`|l_1 - l_2| \le l_3 \le l_1 +
@@ -191,10 +195,13 @@ class TensorProduct(TensorProductBase):
             l1, l2, l3 = (self.irreps_in1[ins.i_in1].ir.l, self.irreps_in2[ins.i_in2].ir.l,
                           self.irreps_out[ins.i_out].ir.l)
             self.register_buffer(f"_w3j_{n}", wigner_3j(l1, l2, l3, dtype=torch.float64), persistent=False)
+            muls = (self.irreps_in1[ins.i_in1].mul, self.irreps_in2[ins.i_in2].mul, self.irreps_out[ins.i_out].mul)
+            self.register_buffer(f"_connections_{n}", _connections(ins.connection_mode, *muls), persistent=False)
         self._offsets = [irreps.slices() for irreps in (self.irreps_in1, self.irreps_in2, self.irreps_out)]
         live = {ins.i_out for ins in self.instructions if self._computes(ins)}
         mask = [torch.full((mul * ir.dim,), float(i in live)) for i, (mul, ir) in enumerate(self.irreps_out)]
         self.register_buffer("output_mask", torch.cat(mask) if mask else torch.ones(0))
+        self.register_load_state_dict_pre_hook(_e3nn_constants_checked)
 
     def _instruction(self, n: int, ins: tuple) -> Instruction:
         if len(ins) not in (5, 6):
@@ -259,10 +266,12 @@ class TensorProduct(TensorProductBase):
     def _full_weights(self, n: int, w: Optional[Tensor], like: Tensor) -> Tensor:
         """:math:`W_{uvw}` of instruction ``n`` ``[..., mul1, mul2, mul_out]`` (see the module)."""
         ins = self.instructions[n]
-        muls = (self.irreps_in1[ins.i_in1].mul, self.irreps_in2[ins.i_in2].mul, self.irreps_out[ins.i_out].mul)
-        u, v, o = _connections(ins.connection_mode, *muls).to(like.device).unbind(1)
         if w is None:
             w = like.new_ones(ins.path_shape)
+        if ins.connection_mode == "uvw":
+            return w
+        muls = (self.irreps_in1[ins.i_in1].mul, self.irreps_in2[ins.i_in2].mul, self.irreps_out[ins.i_out].mul)
+        u, v, o = getattr(self, f"_connections_{n}").unbind(1)
         batch = w.shape[:w.dim() - len(ins.path_shape)]
         full = like.new_zeros(*batch, *muls)
         full[..., u, v, o] = w.reshape(*batch, -1)
@@ -333,8 +342,9 @@ class TensorProduct(TensorProductBase):
                 continue
             mul2, ir2 = self.irreps_in2[ins.i_in2]
             b = x2[:, self._offsets[1][ins.i_in2]].reshape(rows, mul2, ir2.dim)
-            z = "" if self.shared_weights else "z"
-            block = torch.einsum(f"{z}uvw,zvj,ijk->zuiwk", self._full_weights(n, w, x2), b, self._coupling(n, x2))
+            full = self._full_weights(n, w, x2)                    # [(Z,) mul1, mul2, mul_out]
+            z = "z" if full.dim() == 4 else ""
+            block = torch.einsum(f"{z}uvw,zvj,ijk->zuiwk", full, b, self._coupling(n, x2))
             s1, s3 = self._offsets[0][ins.i_in1], self._offsets[2][ins.i_out]
             out[:, s1, s3] += block.reshape(rows, s1.stop - s1.start, s3.stop - s3.start)
         return out.reshape(*batch, self.irreps_in1.dim, self.irreps_out.dim)
@@ -453,6 +463,21 @@ class CGTensorProduct(TensorProduct):
         super().__init__(*irreps, [(p.i_in1, p.i_in2, p.i_out, mode, True) for p in paths],
                          shared_weights=shared_weights, internal_weights=internal_weights)
         self.mode = mode
+
+
+def _e3nn_constants_checked(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                            error_msgs) -> None:
+    """Take e3nn's generated-code constants out of a checkpoint (``_compiled_main_*._w3j_l1_l2_l3``: e3nn keeps its
+    Wigner 3j symbols in the state_dict), each checked against the Wigner 3j it names, so e3nn checkpoints load
+    strictly."""
+    for key in [k for k in state_dict if k.startswith(prefix + "_compiled_main_")]:
+        match = re.fullmatch(r"_compiled_main_(left_right|right)\._w3j_(\d+)_(\d+)_(\d+)", key[len(prefix):])
+        if match is None:
+            continue
+        value, expected = state_dict.pop(key), wigner_3j(*map(int, match.groups()[1:]), dtype=torch.float64)
+        if value.shape != expected.shape or not torch.allclose(value.double().cpu(), expected, atol=1e-6):
+            error_msgs.append(f"{key}: expected e3nn's Wigner 3j symbol {tuple(map(int, match.groups()[1:]))}, "
+                              f"got other values")
 
 
 def _three_irreps(irreps_in1, irreps_in2, irreps_out) -> list:
