@@ -11,6 +11,9 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``GINConv``             graph isomorphism network
 ``GATConv``             multi-head graph attention (gather-sum scores, segment softmax, multi-head SpMM)
 ``APPNP``               personalised-PageRank propagation
+``SGConv``              simplifying graph convolution: K normalised propagations, one linear map
+``GCN2Conv``            GCNII: initial residual and identity mapping (Chen et al., 2020)
+``GraphConv``           Weisfeiler-Leman graph convolution (Morris et al., 2019), weighted sum of neighbours
 ``gcn_norm``            symmetric normalisation with self loops
 ``DAGNN``               decoupled transformation and adaptive deep propagation (Liu et al., 2020)
 ``LCMAggregation``      learnable commutative monoid aggregation, O(log deg) tree (Ong & Veličković)
@@ -27,8 +30,10 @@ from ..sparse.graph_input import as_sparse_index
 from .appnp import APPNP
 from .dagnn import DAGNN, DAGNNPropagation
 from .gat_conv import GATConv
+from .gcn2_conv import GCN2Conv
 from .gcn_conv import GCNConv
 from .gin_conv import GINConv
+from .graph_conv import GraphConv
 from .lcm_aggregation import LCMAggregation
 from .lightgcn import LightGCN
 from .message_passing import MessagePassing
@@ -36,10 +41,12 @@ from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
 from .pdf import PDFConv
 from .sage_conv import SAGEConv
+from .sg_conv import SGConv
 from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
-    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCNConv", "GINConv", "LCMAggregation", "LightGCN", "MessagePassing",
-    "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "TANGNN", "TANGNNConv", "as_sparse_index", "feature_dropout",
+    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GraphConv", "LCMAggregation",
+    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "SGConv", "TANGNN", "TANGNNConv",
+    "as_sparse_index", "feature_dropout",
     "gcn_norm", "remove_target_links",
 ]
