@@ -8,7 +8,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``MessagePassing``      base class: ``message`` / ``aggregate`` / ``update``, fused ``spmm`` when it can
 ``GCNConv``             Kipf & Welling graph convolution
 ``SAGEConv``            GraphSAGE (mean / sum / max / min or a module aggregation)
-``GINConv``             graph isomorphism network
+``GINConv``             graph isomorphism network; ``GINEConv`` with edge features (Hu et al., 2020)
 ``GATConv``             multi-head graph attention (gather-sum scores, segment softmax, multi-head SpMM)
 ``APPNP``               personalised-PageRank propagation
 ``SGConv``              simplifying graph convolution: K normalised propagations, one linear map
@@ -33,6 +33,7 @@ from .gat_conv import GATConv
 from .gcn2_conv import GCN2Conv
 from .gcn_conv import GCNConv
 from .gin_conv import GINConv
+from .gine_conv import GINEConv
 from .graph_conv import GraphConv
 from .lcm_aggregation import LCMAggregation
 from .lightgcn import LightGCN
@@ -45,7 +46,7 @@ from .sg_conv import SGConv
 from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
-    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GraphConv", "LCMAggregation",
+    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "LCMAggregation",
     "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "SGConv", "TANGNN", "TANGNNConv",
     "as_sparse_index", "feature_dropout",
     "gcn_norm", "remove_target_links",

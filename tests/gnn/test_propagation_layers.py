@@ -6,7 +6,7 @@ import torch
 import torch_geometric.nn as pyg
 
 from geomlearn.datasets import planetoid
-from geomlearn.gnn import GCN2Conv, GraphConv, SGConv, gcn_norm
+from geomlearn.gnn import GCN2Conv, GINEConv, GraphConv, SGConv, gcn_norm
 from geomlearn.sparse import SparseIndex
 
 from ..real_data import needs_data
@@ -134,3 +134,49 @@ def test_permutation_equivariant_and_bad_input():
         GCN2Conv(12, alpha=0.1)(x, x[:10], edge_index)
     with pytest.raises(ValueError, match=r"x_0: expected 12 features in the last dimension \(channels\)"):
         GCN2Conv(12, alpha=0.1)(x, x[:, :5], edge_index)
+
+
+def gine_networks(in_channels=12, out_channels=8):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(in_channels, 16), torch.nn.ReLU(), torch.nn.Linear(16, out_channels))
+
+
+@pytest.mark.parametrize("edge_dim", [None, 5])
+@pytest.mark.parametrize("train_eps", [False, True])
+def test_gineconv_matches_pyg(edge_dim, train_eps):
+    x, edge_index = small_graph()
+    edge_attr = torch.randn(edge_index.shape[1], edge_dim or 12, generator=torch.Generator().manual_seed(6))
+    theirs = pyg.GINEConv(gine_networks(), eps=0.3, train_eps=train_eps, edge_dim=edge_dim)
+    ours = GINEConv(gine_networks(), eps=0.3, train_eps=train_eps, edge_dim=edge_dim)
+    ours.load_state_dict(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    for graph in (edge_index, SparseIndex(edge_index, num_nodes=30)):
+        inputs = [x.clone().requires_grad_(), edge_attr.clone().requires_grad_()]
+        reference = [x.clone().requires_grad_(), edge_attr.clone().requires_grad_()]
+        out, expected = ours(inputs[0], graph, inputs[1]), theirs(reference[0], edge_index, reference[1])
+        torch.testing.assert_close(out, expected)
+        out.square().sum().backward()
+        expected.square().sum().backward()
+        for mine, theirs_grad in zip(inputs, reference):
+            torch.testing.assert_close(mine.grad, theirs_grad.grad)
+    g = torch.Generator().manual_seed(7)
+    x_src = torch.randn(9, 12, generator=g)
+    bipartite = torch.stack([torch.randint(0, 9, (25,), generator=g), torch.randint(0, 4, (25,), generator=g)])
+    attr = torch.randn(25, edge_dim or 12, generator=g)
+    torch.testing.assert_close(ours((x_src, x_src[:4]), bipartite, attr), theirs((x_src, x_src[:4]), bipartite, attr))
+
+
+def test_gineconv_is_the_formula_and_checks_edge_features():
+    x, edge_index = small_graph(num_nodes=6, num_edges=14, in_channels=3)
+    edge_attr = torch.randn(14, 3)
+    conv = GINEConv(torch.nn.Identity(), eps=0.5)
+    expected = 1.5 * x
+    for (j, i), e in zip(edge_index.T.tolist(), edge_attr):
+        expected[i] += torch.relu(x[j] + e)
+    torch.testing.assert_close(conv(x, edge_index, edge_attr), expected)
+    with pytest.raises(ValueError, match=r"edge_attr: expected edge features \[14, ...\], one row per edge, got None"):
+        conv(x, edge_index)
+    with pytest.raises(ValueError, match=r"edge_attr: expected the node features' size 3 .* got 2"):
+        conv(x, edge_index, edge_attr[:, :2])
+    with pytest.raises(ValueError, match="nn: with edge_dim, expected a module with in_features"):
+        GINEConv(torch.nn.ReLU(), edge_dim=4)
