@@ -13,6 +13,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``APPNP``               personalised-PageRank propagation
 ``SGConv``              simplifying graph convolution: K normalised propagations, one linear map
 ``GCN2Conv``            GCNII: initial residual and identity mapping (Chen et al., 2020)
+``RGCNConv``            relational graph convolution (bases, blocks, featureless) on one grouped matmul; ``FastRGCNConv``
 ``GraphConv``           Weisfeiler-Leman graph convolution (Morris et al., 2019), weighted sum of neighbours
 ``gcn_norm``            symmetric normalisation with self loops
 ``DAGNN``               decoupled transformation and adaptive deep propagation (Liu et al., 2020)
@@ -41,13 +42,14 @@ from .message_passing import MessagePassing
 from .ncn import NCNCPredictor, NCNPredictor, remove_target_links
 from .normalization import gcn_norm
 from .pdf import PDFConv
+from .rgcn_conv import FastRGCNConv, RGCNConv
 from .sage_conv import SAGEConv
 from .sg_conv import SGConv
 from .tangnn import TANGNN, TANGNNConv
 
 __all__ = [
-    "APPNP", "DAGNN", "DAGNNPropagation", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "LCMAggregation",
-    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "PDFConv", "SAGEConv", "SGConv", "TANGNN", "TANGNNConv",
+    "APPNP", "DAGNN", "DAGNNPropagation", "FastRGCNConv", "GATConv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "LCMAggregation",
+    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "PDFConv", "RGCNConv", "SAGEConv", "SGConv", "TANGNN", "TANGNNConv",
     "as_sparse_index", "feature_dropout",
     "gcn_norm", "remove_target_links",
 ]
