@@ -9,6 +9,7 @@ torch_geometric's and OGB's own loaders use, and downloaded there when missing (
 ``planetoid``                    Cora, CiteSeer, PubMed: public split or the ten Geom-GCN splits
 ``geom_gcn_masks``               the ten Geom-GCN train/val/test splits of a graph
 ``heterophilous``                Texas ... Squirrel, filtered versions, Minesweeper, Tolokers (npz)
+``knowledge_graph``              FB15k-237, WN18RR: triples per split, the training graph in both directions
 ``movielens_100k``               MovieLens 100K rating graph with the five u1..u5 folds
 ``qm9``, ``qm9_split``           QM9 molecules (from ``qm9pack``), 12 targets, the 110k / 10k / rest split
 ``ogb_node`` / ``ogb_link``      OGB node / link property prediction, with their ``Evaluator``
@@ -22,6 +23,7 @@ torch_geometric's and OGB's own loaders use, and downloaded there when missing (
 from .geom_gcn import GEOM_GCN_GRAPHS, geom_gcn_masks
 from .graph_store import load_graph, save_graph
 from .heterophilous import HETEROPHILOUS_GRAPHS, heterophilous
+from .knowledge_graph import KNOWLEDGE_GRAPHS, knowledge_graph
 from .movielens import movielens_100k
 from .ogb import ogb_link, ogb_node
 from .planetoid import planetoid
@@ -32,7 +34,7 @@ from .synthetic import power_law_graph, stochastic_block_model
 
 __all__ = [
     "DataFormatError", "DataNotFoundError", "GEOM_GCN_GRAPHS", "HETEROPHILOUS_GRAPHS", "TARGETS_QM9", "atom_references",
-    "data_required", "data_root", "fetch_file", "geom_gcn_masks", "heterophilous", "load_graph", "movielens_100k",
+    "data_required", "data_root", "fetch_file", "geom_gcn_masks", "heterophilous", "KNOWLEDGE_GRAPHS", "knowledge_graph", "load_graph", "movielens_100k",
     "ogb_link", "ogb_node", "planetoid", "power_law_graph", "qm9", "qm9_split", "require_file", "save_graph",
     "stochastic_block_model",
 ]
