@@ -1,3 +1,3 @@
 """Importing this package registers every suite."""
 
-from . import graph, kernels, molecular, recsys, scale, sheaf, tensor  # noqa: F401
+from . import graph, kernels, molecular, recsys, relational, scale, sheaf, tensor  # noqa: F401

@@ -1,0 +1,95 @@
+"""Suite ``relational``: relational graph layers against torch_geometric's, on the knowledge graphs' real graphs.
+
+Cases (``python -m benchmarks relational [--only CASE]``):
+
+* ``rgcn layer <graph> bases=<B>`` / ``no bases``: one ``RGCNConv`` forward + backward on the training graph of
+  FB15k-237 (14,541 entities, 237 relations and their reverses: 474 types, 544,230 edges) or WN18RR, 200
+  channels in and out (the R-GCN link-prediction encoder's width), against torch_geometric's ``RGCNConv`` in the
+  same process, same weights; outputs checked equal before timing. Peak memory is the extra resident memory of
+  one call. torch_geometric's ``FastRGCNConv`` gathers one ``[in, out]`` matrix per edge (``E * in * out``
+  floats: 87 GB on FB15k-237), so it is listed as not run where that does not fit in half the machine's memory.
+  ``--quick`` runs WN18RR only, a 20,000-edge sample, 32 channels (torch_geometric's layer costs ``R x N``
+  matrix rows whatever the edges, so FB15k-237 is minutes even sampled).
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from tqdm.auto import tqdm
+from torch_geometric import nn as pyg
+
+from geomlearn.datasets import knowledge_graph
+from geomlearn.gnn import RGCNConv
+
+from ..measure import peak_memory_mib, time_call
+from ..registry import Context, Record, register
+
+SUITE = "relational"
+CHANNELS = 200
+GRAPHS = ("FB15k-237", "WN18RR")
+BASES = (30, None)
+
+
+def _case(graph: str, bases) -> str:
+    return f"rgcn layer {graph} " + (f"bases={bases}" if bases else "no bases")
+
+
+def _machine_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _rgcn_cases(ctx: Context, records: list[Record]) -> None:
+    graphs, channels = (("WN18RR",), 32) if ctx.quick else (GRAPHS, CHANNELS)
+    cases = [(graph, bases) for graph in graphs for bases in BASES if ctx.wanted(_case(graph, bases))]
+    for graph, bases in tqdm(cases, desc="relational: RGCN layer", disable=not ctx.progress):
+        data = knowledge_graph(graph)
+        edge_index, edge_type = data.edge_index, data.edge_type
+        if ctx.quick:
+            keep = torch.randperm(edge_type.numel(), generator=torch.Generator().manual_seed(0))[:20_000]
+            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        relations = 2 * data.num_relations
+        case = _case(graph, bases)
+        params = dict(graph=graph, N=data.num_nodes, E=int(edge_type.numel()), relations=relations,
+                      channels=channels, bases=bases or "none", mode="fwd+bwd")
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(data.num_nodes, channels, generator=generator).to(ctx.device).requires_grad_()
+        edge_index, edge_type = edge_index.to(ctx.device), edge_type.to(ctx.device)
+        torch.manual_seed(0)
+        theirs = pyg.RGCNConv(channels, channels, relations, num_bases=bases).to(ctx.device)
+        ours = RGCNConv(channels, channels, relations, num_bases=bases).to(ctx.device)
+        ours.load_state_dict(theirs.state_dict())
+        with torch.no_grad():
+            difference = (ours(x, edge_index, edge_type) - theirs(x, edge_index, edge_type)).abs().max().item()
+        times = {}
+        for impl, layer in (("geomlearn", ours), ("torch_geometric", theirs)):
+            def step(layer=layer):
+                layer.zero_grad()
+                x.grad = None
+                layer(x, edge_index, edge_type).square().mean().backward()
+
+            timing = time_call(step, ctx.device, min_repeats=3, budget_s=2.0 if ctx.quick else 10.0, single_s=10.0)
+            peak = peak_memory_mib(step, ctx.device)
+            times[impl] = timing.median_s
+            records.append(Record(SUITE, case, impl, "fwd+bwd time", 1e3 * timing.median_s, "ms",
+                                  std=1e3 * timing.std_s, n=timing.n, params=params,
+                                  note=f"max |out - torch_geometric| = {difference:.1e}" if impl == "geomlearn" else ""))
+            records.append(Record(SUITE, case, impl, "peak memory", peak, "MiB", params=params))
+        records.append(Record(SUITE, case, "torch_geometric", "speedup of geomlearn",
+                              times["torch_geometric"] / times["geomlearn"], "x", params=params))
+        per_edge_bytes = int(edge_type.numel()) * channels * channels * 4
+        if per_edge_bytes > _machine_memory_bytes() // 2:
+            records.append(Record(SUITE, case, "torch_geometric FastRGCNConv", "fwd+bwd time", None, "ms",
+                                  params=params, note=f"not run: its per-edge weights need {per_edge_bytes / 2**30:.0f} "
+                                                      f"GiB, over half of this machine's memory"))
+
+
+@register(SUITE, "RGCN layers vs torch_geometric on FB15k-237 / WN18RR: forward + backward time and peak memory")
+def run(ctx: Context) -> list[Record]:
+    records: list[Record] = []
+    _rgcn_cases(ctx, records)
+    ctx.summary = (f"One RGCNConv forward + backward, {32 if ctx.quick else CHANNELS} channels, on the training graph "
+                   "of each knowledge graph (relations and their reverses); torch_geometric's RGCNConv in the same "
+                   "process, same weights.")
+    return records
