@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from geomlearn.gnn import gcn_norm
 from geomlearn.sparse import SparseIndex
 
 
@@ -20,6 +21,13 @@ def small_graph(num_nodes: int = 30, num_edges: int = 160, seed: int = 0, in_cha
     edge_index[:, 5:8] = edge_index[:, 8:11]                # a few duplicates
     x = torch.randn(num_nodes, in_channels, generator=g)
     return x, edge_index
+
+
+def dense_normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """``D^-1/2 (A + I) D^-1/2`` as a dense float64 ``[N, N]`` matrix (row = target), from ``gcn_norm``."""
+    index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=num_nodes), dtype=torch.float64)
+    return torch.zeros(num_nodes, num_nodes, dtype=torch.float64).index_put_((index.dst.long(), index.src.long()),
+                                                                             weight, accumulate=True)
 
 
 def graph_inputs(edge_index: torch.Tensor, num_nodes: int) -> dict:

@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch_geometric.nn as pyg
 
-from geomlearn.gnn import APPNP, gcn_norm
-from geomlearn.sparse import SparseIndex
+from geomlearn.gnn import APPNP
 
-from .layer_checks import assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, small_graph
+from .layer_checks import (assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs,
+                           dense_normalized_adjacency, small_graph)
 
 
 @pytest.mark.parametrize("options", [{"K": 10, "alpha": 0.1}, {"K": 3, "alpha": 0.5, "add_self_loops": False},
@@ -21,9 +21,7 @@ def test_converges_to_personalised_pagerank():
     # The fixed point of X <- (1 - a) Â X + a X0 is a (I - (1 - a) Â)^-1 X0.
     x, edge_index = small_graph()
     x = x.double()
-    index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=30), dtype=torch.float64)
-    a_hat = torch.zeros(30, 30, dtype=torch.float64).index_put_((index.dst.long(), index.src.long()), weight,
-                                                                accumulate=True)
+    a_hat = dense_normalized_adjacency(edge_index, 30)
     expected = 0.3 * torch.linalg.solve(torch.eye(30, dtype=torch.float64) - 0.7 * a_hat, x)
     torch.testing.assert_close(APPNP(K=200, alpha=0.3)(x, edge_index), expected)
 

@@ -1,19 +1,17 @@
 import pytest
 import torch
 
-from geomlearn.gnn import DAGNN, DAGNNPropagation, gcn_norm
-from geomlearn.sparse import SparseIndex
+from geomlearn.gnn import DAGNN, DAGNNPropagation
 
-from .layer_checks import assert_permutation_equivariant, assert_rejects_bad_graphs, small_graph
+from .layer_checks import (assert_permutation_equivariant, assert_rejects_bad_graphs, dense_normalized_adjacency,
+                           small_graph)
 
 
 def test_propagation_against_dense_powers():
     x, edge_index = small_graph(in_channels=5)
     x = x.double()
     layer = DAGNNPropagation(5, K=4).double()
-    index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=30), dtype=torch.float64)
-    a_hat = torch.zeros(30, 30, dtype=torch.float64).index_put_((index.dst.long(), index.src.long()), weight,
-                                                                accumulate=True)
+    a_hat = dense_normalized_adjacency(edge_index, 30)
     expected, h = torch.zeros_like(x), x
     for k in range(5):
         expected += torch.sigmoid(layer.proj(h)) * h

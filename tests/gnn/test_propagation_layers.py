@@ -6,11 +6,12 @@ import torch
 import torch_geometric.nn as pyg
 
 from geomlearn.datasets import planetoid
-from geomlearn.gnn import GCN2Conv, GINEConv, GraphConv, SGConv, gcn_norm
+from geomlearn.gnn import GCN2Conv, GINEConv, GraphConv, SGConv
 from geomlearn.sparse import SparseIndex
 
 from ..real_data import needs_data
-from .layer_checks import assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, small_graph
+from .layer_checks import (assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs,
+                           dense_normalized_adjacency, small_graph)
 
 
 def edge_weights(edge_index):
@@ -31,9 +32,7 @@ def test_sgconv_matches_pyg(options, out_channels):
 def test_sgconv_equals_the_dense_power_and_caches_the_propagated_features():
     x, edge_index = small_graph()
     x = x.double()
-    index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=30), dtype=torch.float64)
-    a_hat = torch.zeros(30, 30, dtype=torch.float64).index_put_((index.dst.long(), index.src.long()), weight,
-                                                                accumulate=True)
+    a_hat = dense_normalized_adjacency(edge_index, 30)
     conv = SGConv(12, 5, K=3, cached=True).double()
     expected = torch.linalg.matrix_power(a_hat, 3) @ x @ conv.lin.weight.T + conv.lin.bias
     torch.testing.assert_close(conv(x, edge_index), expected)
@@ -73,9 +72,7 @@ def test_gcn2conv_is_the_formula():
     x, edge_index = small_graph(in_channels=8)
     x, x_0 = x.double(), torch.randn(30, 8, dtype=torch.float64)
     conv = GCN2Conv(8, alpha=0.25, theta=0.5, layer=4).double()
-    index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=30), dtype=torch.float64)
-    p_hat = torch.zeros(30, 30, dtype=torch.float64).index_put_((index.dst.long(), index.src.long()), weight,
-                                                                accumulate=True)
+    p_hat = dense_normalized_adjacency(edge_index, 30)
     beta = torch.log(torch.tensor(0.5 / 4 + 1, dtype=torch.float64))
     support = 0.75 * p_hat @ x + 0.25 * x_0
     expected = support @ ((1 - beta) * torch.eye(8, dtype=torch.float64) + beta * conv.weight1)
