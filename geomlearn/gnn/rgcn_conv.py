@@ -29,8 +29,8 @@ class RGCNConv(MessagePassing):
     inputs, where ``x`` is ``None`` or node indices and ``weight`` rows are the nodes' embeddings). torch_geometric
     masks all edges once per relation and multiplies every node by every relation's matrix; here each distinct
     ``(target, relation)`` pair is reduced once by a fused :func:`~geomlearn.sparse.spmm`, the pairs are
-    multiplied by their relation's matrix in one :func:`~geomlearn.sparse.segment_matmul`, and summed into
-    their targets, so the work is the pairs' (at most ``E``), not ``R x N``. Featureless inputs skip the matrix
+    multiplied by their relation's matrix in one :func:`~geomlearn.sparse.segment_matmul` (with blocks, each block
+    by its own small matrix), and summed into their targets, so the work is the pairs' (at most ``E``), not ``R x N``. Featureless inputs skip the matrix
     product: each edge reads its relation's embedding row of its source in the same fused ``spmm``.
 
     Args:
@@ -140,15 +140,30 @@ class RGCNConv(MessagePassing):
         else:
             reduced = spmm(SparseIndex(torch.stack([src, pair_of_edge]), (x_src.shape[0], pair_key.shape[0])),
                            x_src, reduce=self.reduce)                                           # [P, in]
-            by_relation = torch.argsort(pair_relation, stable=True)
-            ptr = torch.zeros(relations + 1, dtype=torch.long, device=x_src.device)
-            ptr[1:] = torch.bincount(pair_relation, minlength=relations).cumsum(0)
-            transformed = segment_matmul(reduced[by_relation], ptr, weight.to(reduced.dtype))   # [P, out]
-            out = transformed.new_zeros(x_dst.shape[0], self.out_channels).index_add_(
-                0, pair_dst[by_relation], transformed)
+            transformed = self._grouped_product(reduced, pair_relation)                         # [P, out]
+            out = transformed.new_zeros(x_dst.shape[0], self.out_channels).index_add_(0, pair_dst, transformed)
         if self.root is not None:
             out = out + (self.root[x_dst.long()] if not x_dst.is_floating_point() else x_dst @ self.root)
         return out if self.bias is None else out + self.bias
+
+    def _grouped_product(self, reduced: Tensor, pair_relation: Tensor) -> Tensor:
+        r"""``[P, out]``: each pair's features times its relation's :math:`W_r`, as one
+        :func:`~geomlearn.sparse.segment_matmul` over the pairs grouped by relation; with blocks, over the
+        ``(pair, block)`` rows grouped by ``(relation, block)``, so the zeros off the diagonal are never
+        multiplied."""
+        if self.num_blocks is None:
+            groups, rows, weight = pair_relation, reduced, self.relation_weights()
+        else:
+            blocks, block_in, block_out = self.weight.shape[1:]
+            groups = (pair_relation.unsqueeze(1) * blocks + torch.arange(blocks, device=reduced.device)).reshape(-1)
+            rows = reduced.reshape(-1, block_in)                                    # [P * blocks, in / blocks]
+            weight = self.weight.reshape(-1, block_in, block_out)
+        order = torch.argsort(groups, stable=True)
+        ptr = torch.zeros(weight.shape[0] + 1, dtype=torch.long, device=reduced.device)
+        ptr[1:] = torch.bincount(groups, minlength=weight.shape[0]).cumsum(0)
+        product = segment_matmul(rows[order], ptr, weight.to(rows.dtype))
+        product = torch.empty_like(product).index_copy_(0, order, product)          # back to the pairs' order
+        return product.reshape(reduced.shape[0], self.out_channels)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_relations={self.num_relations})"
