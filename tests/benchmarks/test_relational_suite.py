@@ -16,3 +16,12 @@ def test_quick_rgcn_case_measures_both_and_checks_equality():
     assert float(ours.note.split("= ")[1]) < 1e-4                # equal outputs, checked before timing
     ratio = next(r for r in records if r.metric == "speedup of geomlearn")
     assert abs(ratio.value - times["torch_geometric"] / times["geomlearn"]) < 1e-9
+
+
+def test_quick_link_case_records_the_metrics():
+    needs_data("kg/WN18RR/raw/train.txt")
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="rgcn link", budget_s=3.0)
+    records = SUITES["relational"].run(ctx)
+    assert {r.metric for r in records} == {"test MRR", "test Hits@1", "test Hits@3", "test Hits@10"}
+    assert all(r.impl == "geomlearn R-GCN + DistMult" and 0 <= r.value <= 1 for r in records)   # no WN18RR paper row
+    assert records[0].params["budget_s"] == 3.0 and "of" in records[0].note

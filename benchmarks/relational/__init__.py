@@ -1,0 +1,1 @@
+"""Training protocols the ``relational`` suite runs: knowledge-graph link prediction."""
