@@ -29,6 +29,9 @@ from ..best_epoch import BestEpoch
 
 @dataclass(frozen=True)
 class Settings:
+    """The model and schedule: torch_geometric's R-GCN link-prediction example (500 channels, 5 blocks, dropout 0.2,
+    Adam at 0.01, ``l2`` 0.01), a wall-clock budget, validation every ``eval_every`` epochs."""
+
     hidden: int = 500
     num_blocks: int = 5
     dropout: float = 0.2

@@ -21,7 +21,8 @@ contiguous, values in e3nn's real spherical-harmonic basis, so e3nn models and c
 ==========================  ==================================================================================
 """
 
-from .cg_tensor_product import CGTensorProduct, FullyConnectedTensorProduct, Instruction, TensorProduct
+from .cg_tensor_product import (CGTensorProduct, FullyConnectedTensorProduct, Instruction, InstructionError,
+                                TensorProduct)
 from .energy_model import EnergyModel
 from .equivariant_conv import EquivariantConv, RadialBasis
 from .gaunt_tensor_product import GauntTensorProduct
@@ -37,6 +38,6 @@ from .testing import assert_equivariant
 from .wigner import irreps_D, wigner_D, wigner_D_from_matrix
 
 __all__ = ["CGTensorProduct", "EnergyModel", "EquivariantConv", "FullyConnectedTensorProduct", "GauntTensorProduct",
-           "GridTensorProduct", "Instruction", "InteractionNetwork", "RadialBasis", "SO2Convolution",
+           "GridTensorProduct", "Instruction", "InstructionError", "InteractionNetwork", "RadialBasis", "SO2Convolution",
            "SphericalHarmonics", "TensorNet", "TensorProduct", "TensorProductBase", "as_irreps", "assert_equivariant",
            "coupling_paths", "irreps_D", "periodic_radius_graph", "radius_graph", "spherical_harmonics", "wigner_D", "wigner_D_from_matrix"]
