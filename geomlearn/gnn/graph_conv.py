@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-import torch.nn.functional as F
 from torch import Tensor
-from torch.nn.parameter import UninitializedParameter
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_width
@@ -58,12 +56,7 @@ class GraphConv(MessagePassing):
         check_width("x", x_src, self.lin_rel.in_channels)
         if x_dst is not None:
             check_width("x_dst" if x_dst is not x_src else "x", x_dst, self.lin_root.in_channels)
-        if self.fused and self.reductions in (("sum",), ("mean",)) and self.out_channels < x_src.shape[-1] and \
-                not isinstance(self.lin_rel.weight, UninitializedParameter):
-            out = self.propagate(index, x=F.linear(x_src, self.lin_rel.weight), edge_weight=edge_weight)
-            out = out if self.lin_rel.bias is None else out + self.lin_rel.bias
-        else:
-            out = self.lin_rel(self.propagate(index, x=x_src, edge_weight=edge_weight))
+        out = self.propagate_then_linear(self.lin_rel, index, x_src, edge_weight=edge_weight)
         return out if x_dst is None else out + self.lin_root(x_dst)
 
     message = weighted_message

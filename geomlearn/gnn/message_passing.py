@@ -31,7 +31,9 @@ from functools import lru_cache
 from typing import Any, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+from torch.nn.parameter import UninitializedParameter
 from torch.utils.hooks import RemovableHandle
 from torch_geometric.nn.aggr import MaxAggregation, MeanAggregation, MinAggregation, MultiAggregation, SumAggregation
 from torch_geometric.nn.resolver import aggregation_resolver
@@ -249,6 +251,17 @@ class MessagePassing(torch.nn.Module):
         return None
 
     # ------------------------------------------------------------------ propagation
+    def propagate_then_linear(self, lin: torch.nn.Module, edge_index: Union[Tensor, SparseIndex], x: Tensor,
+                              **kwargs) -> Tensor:
+        """``lin(propagate(edge_index, x=x, **kwargs))``. For a fused linear reduction (sum, mean) onto fewer
+        columns than ``x`` has, ``lin``'s weight runs first (it commutes with the reduction) and its bias after, so
+        the fused ``spmm`` moves the narrower features."""
+        if self.fused and self.reductions in (("sum",), ("mean",)) and lin.out_channels < x.shape[-1] and \
+                not isinstance(lin.weight, UninitializedParameter):
+            out = self.propagate(edge_index, x=F.linear(x, lin.weight), **kwargs)
+            return out if lin.bias is None else out + lin.bias
+        return lin(self.propagate(edge_index, x=x, **kwargs))
+
     def propagate(self, edge_index: Union[Tensor, SparseIndex],
                   size: Optional[tuple[Optional[int], Optional[int]]] = None,
                   **kwargs: Any) -> Tensor:

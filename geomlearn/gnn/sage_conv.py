@@ -7,7 +7,6 @@ from typing import Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn.parameter import UninitializedParameter
 from torch_geometric.nn import Linear
 from torch_geometric.nn.aggr import MultiAggregation
 
@@ -85,13 +84,7 @@ class SAGEConv(MessagePassing):
             check_width("x_dst" if x_dst is not x_src else "x", x_dst, self.lin_r.in_channels)
         if self.lin is not None:
             x_src = F.relu(self.lin(x_src))
-        if self.fused and self.reductions in (("sum",), ("mean",)) and self.out_channels < x_src.shape[-1] and \
-                not isinstance(self.lin_l.weight, UninitializedParameter):
-            # A linear reduction commutes with the linear map: propagate the narrower features.
-            out = self.propagate(index, x=F.linear(x_src, self.lin_l.weight))
-            out = out if self.lin_l.bias is None else out + self.lin_l.bias
-        else:
-            out = self.lin_l(self.propagate(index, x=x_src))
+        out = self.propagate_then_linear(self.lin_l, index, x_src)
         if self.lin_r is not None and x_dst is not None:
             out = out + self.lin_r(x_dst)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
