@@ -10,12 +10,12 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
-from ..sparse import SparseIndex, gather_sum, segment_reduce, segment_softmax
-from ..sparse.graph_input import Graph, graph_and_features, is_sparse_adjacency
-from .message_passing import MessagePassing
+from ..sparse import gather_sum, segment_softmax
+from ..sparse.graph_input import Graph, graph_and_features
+from .attention_conv import AttentionConv
 
 
-class GATConv(MessagePassing):
+class GATConv(AttentionConv):
     r"""The graph attention operator of `Veličković et al. <https://arxiv.org/abs/1710.10903>`_.
 
     For each head :math:`h` with weights :math:`\Theta_h` and attention vectors :math:`a_h^{s}, a_h^{t}`,
@@ -73,8 +73,7 @@ class GATConv(MessagePassing):
         check_probability("dropout", dropout)
         check_real("negative_slope", negative_slope)
         check_int("edge_dim", edge_dim, optional=True)
-        if fill_value != "mean":
-            check_real("fill_value", fill_value, what="'mean' or a finite number")
+        self.check_fill_value(fill_value)
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
         self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
@@ -122,61 +121,29 @@ class GATConv(MessagePassing):
             x_dst = x_src
         else:
             x_dst = None if x_in_dst is None else target_map(x_in_dst).view(-1, heads, chans)
-        if edge_attr is not None:
-            if self.lin_edge is None:
-                raise ValueError("edge_attr: this GATConv was built with edge_dim=None, so it takes no edge features")
-            if edge_attr.dim() == 0 or edge_attr.shape[0] != index.num_edges:
-                raise ValueError(f"edge_attr: expected {index.num_edges} rows (one per edge), got "
-                                 f"{list(edge_attr.shape)}")
-            edge_attr = edge_attr.reshape(index.num_edges, -1)
-            check_width("edge_attr", edge_attr, self.edge_dim, "edge_dim")
+        edge_attr = self.checked_edge_attr(edge_attr, index)
         if self.add_self_loops:
-            index, edge_attr = self._with_self_loops(index, edge_attr)
+            index, edge_attr = self.with_self_loops(index, edge_attr)
 
         score_src = (x_src * self.att_src).sum(-1)                     # [N_src, H]
         score_dst = None if x_dst is None else (x_dst * self.att_dst).sum(-1)     # [N_dst, H]
         scores = gather_sum(index, score_dst, score_src)               # [E, H]: s_i + s_j per edge
         if edge_attr is not None:
-            edge_features = self.lin_edge(edge_attr.reshape(index.num_edges, -1)).view(-1, heads, chans)
+            edge_features = self.lin_edge(edge_attr).view(-1, heads, chans)
             scores = scores + (edge_features * self.att_edge).sum(-1)
         alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), index)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
 
         out = self.propagate(index, x=(x_src, x_dst), alpha=alpha)    # [N_dst, H, C]
-        out = out.reshape(-1, heads * chans) if self.concat else out.mean(dim=1)
+        out = self.merge_heads(out)
         if self.res is not None and x_in_dst is not None:
             out = out + self.res(x_in_dst)
         if self.bias is not None:
             out = out + self.bias
         if return_attention_weights:
-            if is_sparse_adjacency(edge_index):
-                # torch_geometric gives the attention as the adjacency's values: [N_dst, N_src, H] (COO here).
-                sources, targets = index.edge_index.long()
-                adj = torch.sparse_coo_tensor(torch.stack([targets, sources]), alpha,
-                                              (index.num_dst, index.num_src, heads)).coalesce()
-                return out, (adj, alpha)
-            return out, (index.edge_index.long(), alpha)
+            return out, self.attention_weights(edge_index, index, alpha)
         return out
 
     def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
         """``alpha_ji x_j`` per head (``[E, H, C]``); propagation runs it as one multi-head ``spmm``."""
         return alpha.unsqueeze(-1) * x_j
-
-    def _with_self_loops(self, index: SparseIndex, edge_attr: Optional[Tensor]):
-        looped, kept, order = index.with_self_loops()
-        if edge_attr is None:
-            return looped, None
-        edge_attr = edge_attr.reshape(index.num_edges, -1)
-        num_nodes = min(index.num_src, index.num_dst)
-        if self.fill_value == "mean":
-            # Mean of each node's incoming non-loop edge features (0 for a node with none).
-            pad = edge_attr.new_zeros(num_nodes, edge_attr.shape[1])
-            total = segment_reduce(torch.cat([edge_attr[kept], pad])[order], looped, "sum")
-            count = segment_reduce(torch.cat([kept[kept].to(edge_attr.dtype), pad[:, 0]])[order], looped, "sum")
-            loop_attr = (total / count.clamp(min=1).unsqueeze(1))[:num_nodes]
-        else:
-            loop_attr = edge_attr.new_full((num_nodes, edge_attr.shape[1]), float(self.fill_value))
-        return looped, torch.cat([edge_attr[kept], loop_attr])[order]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"

@@ -262,6 +262,18 @@ class MessagePassing(torch.nn.Module):
             return out if lin.bias is None else out + lin.bias
         return lin(self.propagate(edge_index, x=x, **kwargs))
 
+    def aggregate_edges(self, messages: Tensor, index: SparseIndex) -> Tensor:
+        """Per-edge ``messages [E, ...]`` (in ``index``'s edge order) reduced into ``index``'s targets with the
+        layer's aggregation: :func:`~geomlearn.sparse.segment_reduce` over the cached CSR for the built-in
+        reductions, else the aggregation module on the targets. For layers whose messages the math forms anyway
+        (a per-edge network, a per-edge gate) and that skip :meth:`propagate`'s gathering."""
+        reductions = self.reductions
+        if reductions is None:
+            return self.aggregate(messages.movedim(0, self.node_dim % messages.dim()), index.dst.long(),
+                                  dim_size=index.num_dst).movedim(self.node_dim % messages.dim(), 0)
+        outs = [segment_reduce(messages, index, r) for r in reductions]
+        return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
+
     def propagate(self, edge_index: Union[Tensor, SparseIndex],
                   size: Optional[tuple[Optional[int], Optional[int]]] = None,
                   **kwargs: Any) -> Tensor:

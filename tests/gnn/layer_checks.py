@@ -39,9 +39,11 @@ def graph_inputs(edge_index: torch.Tensor, num_nodes: int) -> dict:
     }
 
 
-def assert_matches_pyg(ours: torch.nn.Module, theirs: torch.nn.Module, x, edge_index, *args, atol=1e-5) -> None:
+def assert_matches_pyg(ours: torch.nn.Module, theirs: torch.nn.Module, x, edge_index, *args, atol=1e-5,
+                       sparse: bool = True) -> None:
     """``ours`` loads ``theirs``'s state dict and gives the same outputs and input gradients for every graph
-    input kind (train mode off, so dropout is off)."""
+    input kind (train mode off, so dropout is off); ``sparse=False`` leaves out the ``torch.sparse`` adjacency, for
+    layers whose torch_geometric version cannot take one."""
     ours.load_state_dict(theirs.state_dict())
     ours.eval()
     theirs.eval()
@@ -51,7 +53,7 @@ def assert_matches_pyg(ours: torch.nn.Module, theirs: torch.nn.Module, x, edge_i
     expected = theirs(expected_inputs[0] if len(features) == 1 else tuple(expected_inputs), edge_index, *args)
     expected.square().sum().backward()
     graphs = graph_inputs(edge_index, num_nodes) if not isinstance(x, tuple) else {"edge_index": edge_index}
-    if not args and not isinstance(x, tuple):
+    if sparse and not args and not isinstance(x, tuple):
         # torch_geometric's transposed sparse adjacency with unit values (which a layer taking weights reads).
         # It holds the distinct edges, made symmetric and loop-free: on a sparse adjacency torch_geometric's
         # gcn_norm takes degrees over sources and adds a second loop where one exists (a known difference).
