@@ -7,13 +7,13 @@ import torch
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.graph.link_prediction import split_edges
-from benchmarks.graph.node_classification import SparseInputDropout
+from benchmarks.graph.node_classification import SETTINGS, GCNII, SparseInputDropout, parameter_groups
 from benchmarks.registry import SUITES, Context
 
 from ..real_data import needs_data
 
 
-@pytest.mark.parametrize("only, metric, count", [("node Cora", "test accuracy", 6), ("link Cora", "test HR@100", 3)])
+@pytest.mark.parametrize("only, metric, count", [("node Cora", "test accuracy", 7), ("link Cora", "test HR@100", 3)])
 def test_every_cora_case_runs_two_epochs(only, metric, count):
     needs_data("planetoid/Cora/raw")
     records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only=only))
@@ -28,6 +28,16 @@ def test_speed_case_times_geomlearn_and_torch_geometric_in_one_run():
     assert set(times) == {"geomlearn (SparseIndex)", "geomlearn (edge_index)", "torch_geometric"}
     speedup = next(r for r in records if r.metric == "speedup of geomlearn" and r.impl == "torch_geometric")
     assert speedup.value == pytest.approx(times["torch_geometric"] / times["geomlearn (SparseIndex)"])
+
+
+def test_gcnii_decays_its_propagation_weights_apart_from_its_dense_layers():
+    settings = SETTINGS[("GCNII", "Cora")]
+    model = GCNII(20, 8, 3, 0.5, **dict(settings.options))
+    assert len(model.convs) == 64
+    conv, dense = parameter_groups(model, settings)
+    assert conv["weight_decay"] == 0.01 and dense["weight_decay"] == 5e-4
+    assert {id(p) for p in conv["params"]} == {id(c.weight1) for c in model.convs}
+    assert {id(p) for p in dense["params"]} == {id(p) for p in (*model.embed.parameters(), *model.classify.parameters())}
 
 
 def test_sparse_input_dropout_matches_dense_dropout_in_distribution():
