@@ -22,6 +22,10 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``PNAConv``             principal neighbourhood aggregation: several aggregators, degree scalers, towers
 ``ResGatedGraphConv``   residual gated graph convolution: sigmoid gates per edge and channel
 ``NNConv``              edge-conditioned convolution: a network maps edge features to per-edge weights
+``HGTConv``             heterogeneous graph transformer: grouped matmuls for the type / relation maps, SDDMM
+                        scores and SpMM messages per relation, one softmax across relations
+``HeteroLinear``        per-type linear maps as one grouped matmul; ``HeteroDictLinear`` on feature dicts
+``to_hetero``           torch_geometric's ``to_hetero`` for models built from geomlearn layers
 ``global_*_pool``       graph-level sum / mean / max readouts; ``Set2Set`` attention readout
 ``gcn_norm``            symmetric normalisation with self loops
 ``DAGNN``               decoupled transformation and adaptive deep propagation (Liu et al., 2020)
@@ -48,6 +52,8 @@ from .gin_conv import GINConv
 from .gine_conv import GINEConv
 from .global_pool import global_add_pool, global_max_pool, global_mean_pool
 from .graph_conv import GraphConv
+from .hetero_linear import HeteroDictLinear, HeteroLinear
+from .hgt_conv import HGTConv
 from .lcm_aggregation import LCMAggregation
 from .lightgcn import LightGCN
 from .message_passing import MessagePassing
@@ -62,12 +68,13 @@ from .sage_conv import SAGEConv
 from .set2set import Set2Set
 from .sg_conv import SGConv
 from .tangnn import TANGNN, TANGNNConv
+from .to_hetero import to_hetero
 from .transformer_conv import TransformerConv
 
 __all__ = [
-    "APPNP", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "LCMAggregation",
+    "APPNP", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear", "HeteroLinear", "LCMAggregation",
     "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv", "PDFConv", "PNAConv", "RGCNConv",
     "ResGatedGraphConv", "SAGEConv", "SGConv", "Set2Set", "TANGNN", "TANGNNConv", "TransformerConv",
     "as_sparse_index", "feature_dropout",
-    "gcn_norm", "global_add_pool", "global_max_pool", "global_mean_pool", "remove_target_links",
+    "gcn_norm", "global_add_pool", "global_max_pool", "global_mean_pool", "remove_target_links", "to_hetero",
 ]
