@@ -9,9 +9,9 @@ Cases (``--only`` matches their names):
 * ``link <Data set> <Predictor>``: HR@100 with the NCN paper's protocol (random 70/10/20 edge split per
   seed, target-link removal), 3 seeds; ``link ogbl-collab <Predictor>`` with OGB's split and metric
   where its files are present;
-* ``speed <Layer>``: forward + backward + optimiser step of a two-layer model on a power-law graph
+* ``speed <Layer> E=2e+06``: forward + backward + optimiser step of a two-layer model on a power-law graph
   with 2M edges, geomlearn's layer against torch_geometric's layer of the same name in the same process,
-  and the peak memory of one epoch.
+  and the peak memory of one epoch, for every layer of ``benchmarks.graph.speed_models``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,17 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+import torch_geometric.nn as pyg
 from torch_geometric.utils import to_undirected
+
+import geomlearn.gnn as ours
 
 from geomlearn.datasets import data_root, ogb_link, ogb_node, planetoid, power_law_graph
 from geomlearn.sparse import SparseIndex
 
 from ..graph.link_prediction import ogb_split, train_link_predictor
 from ..graph.node_classification import SETTINGS, Settings, train_node_classifier
+from ..graph.speed_models import EDGE_FEATURE_LAYERS, EDGE_FEATURES, SPEED_LAYERS, build
 from ..measure import peak_memory_mib, time_call
 from ..registry import Context, Record, register
 
@@ -36,7 +40,6 @@ SUITE = "graph"
 DATASETS = ("Cora", "CiteSeer")
 NODE_MODELS = ("GCN", "GAT", "APPNP", "DAGNN", "GCNII", "TANGNN", "MLP")
 LINK_MODELS = ("GCN", "NCN", "NCNC")
-SPEED_LAYERS = ("GCN", "SAGE", "GAT")
 OGB_NODE, OGB_NODE_MODELS = ("ogbn-arxiv",), ("GCN", "DAGNN", "MLP")
 OGB_LINK = ("ogbl-collab",)
 # OGB's own baseline settings for ogbn-arxiv (256 hidden, no weight decay, 500 epochs, raw features).
@@ -141,35 +144,11 @@ def _link_cases(ctx: Context, records: list[Record]) -> None:
                               note="paper: NCN Table 2 (not transcribed; see PAPERS.md)"))
 
 
-def _two_layer(layer: str, library: str, channels: int, classes: int) -> torch.nn.Module:
-    import torch_geometric.nn as pyg
-
-    import geomlearn.gnn as ours
-
-    module = ours if library == "geomlearn" else pyg
-    if layer == "GCN":
-        first, second = module.GCNConv(channels, channels), module.GCNConv(channels, classes)
-    elif layer == "SAGE":
-        first, second = module.SAGEConv(channels, channels), module.SAGEConv(channels, classes)
-    else:
-        first, second = module.GATConv(channels, channels // 4, heads=4), module.GATConv(channels, classes, heads=1)
-
-    class TwoLayer(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.first, self.second = first, second
-
-        def forward(self, x, graph):
-            return self.second(F.relu(self.first(x, graph)), graph)
-
-    return TwoLayer()
-
-
 def _speed_cases(ctx: Context, records: list[Record]) -> None:
-    cases = [layer for layer in SPEED_LAYERS if ctx.wanted(f"speed {layer}")]
+    num_edges = 100_000 if ctx.quick else 2_000_000
+    cases = [layer for layer in SPEED_LAYERS if ctx.wanted(f"speed {layer} E={num_edges:.0e}")]
     if not cases:
         return
-    num_edges = 100_000 if ctx.quick else 2_000_000
     num_nodes, channels, classes = num_edges // 16, 64, 16
     data = power_law_graph(num_nodes, num_edges, seed=0)
     index = SparseIndex.from_data(data).to(ctx.device)
@@ -178,20 +157,23 @@ def _speed_cases(ctx: Context, records: list[Record]) -> None:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(num_nodes, channels, generator=generator).to(ctx.device)
     y = torch.randint(0, classes, (num_nodes,), generator=generator).to(ctx.device)
+    degree_histogram = torch.bincount(index.in_degree().long().cpu())
+    edge_attr = torch.randn(num_edges, EDGE_FEATURES, generator=generator).to(ctx.device)
     for layer in tqdm(cases, desc="graph: epoch time", disable=not ctx.progress):
         case = f"speed {layer} E={num_edges:.0e}"
         params = dict(layer=layer, E=num_edges, N=num_nodes, channels=channels)
         times = {}
-        for impl, library, graph in (("geomlearn (SparseIndex)", "geomlearn", index),
-                                     ("geomlearn (edge_index)", "geomlearn", edge_index),
-                                     ("torch_geometric", "pyg", edge_index)):
+        extra = (edge_attr,) if layer in EDGE_FEATURE_LAYERS else ()
+        for impl, library, graph in (("geomlearn (SparseIndex)", ours, index),
+                                     ("geomlearn (edge_index)", ours, edge_index),
+                                     ("torch_geometric", pyg, edge_index)):
             torch.manual_seed(0)
-            model = _two_layer(layer, library, channels, classes).to(ctx.device)
+            model = build(layer, library, channels, classes, degree_histogram).to(ctx.device)
             optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
             def epoch():
                 optimizer.zero_grad()
-                F.cross_entropy(model(x, graph), y).backward()
+                F.cross_entropy(model(x, graph, *extra), y).backward()
                 optimizer.step()
 
             timing = time_call(epoch, ctx.device, min_repeats=3, budget_s=5.0)

@@ -8,6 +8,7 @@ import torch
 import benchmarks.suites  # noqa: F401  (registers the suites)
 from benchmarks.graph.link_prediction import split_edges
 from benchmarks.graph.node_classification import SETTINGS, GCNII, SparseInputDropout, parameter_groups
+from benchmarks.graph.speed_models import EDGE_FEATURE_LAYERS, EDGE_FEATURES, SPEED_LAYERS, build
 from benchmarks.registry import SUITES, Context
 
 from ..real_data import needs_data
@@ -23,7 +24,7 @@ def test_every_cora_case_runs_two_epochs(only, metric, count):
 
 
 def test_speed_case_times_geomlearn_and_torch_geometric_in_one_run():
-    records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="speed GCN"))
+    records = SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False, only="speed GCN E"))
     times = {r.impl: r.value for r in records if r.metric == "epoch time"}
     assert set(times) == {"geomlearn (SparseIndex)", "geomlearn (edge_index)", "torch_geometric"}
     speedup = next(r for r in records if r.metric == "speedup of geomlearn" and r.impl == "torch_geometric")
@@ -81,3 +82,25 @@ def test_ogb_cases_run_where_the_files_are_and_skip_where_not(monkeypatch, tmp_p
     hits = [r for r in records if r.metric == "test hits"]
     assert len(accuracy) == 3 and len(hits) == 3
     assert all(r.value is not None and 0 <= r.value <= 100 for r in accuracy + hits)
+
+
+@pytest.mark.parametrize("layer", SPEED_LAYERS)
+def test_speed_models_compute_the_same_function_in_both_libraries(layer):
+    """The epoch-time cases compare like with like: the geomlearn and torch_geometric builds of each model give the
+    same outputs with the same weights."""
+    import torch_geometric.nn as pyg
+
+    import geomlearn.gnn as ours
+    from geomlearn.datasets import power_law_graph
+
+    data = power_law_graph(300, 3000, seed=0)
+    g = torch.Generator().manual_seed(0)
+    x, edge_attr = torch.randn(300, 64, generator=g), torch.randn(3000, EDGE_FEATURES, generator=g)
+    degree_histogram = torch.bincount(torch.bincount(data.edge_index[1], minlength=300))
+    extra = (edge_attr,) if layer in EDGE_FEATURE_LAYERS else ()
+    torch.manual_seed(0)
+    theirs = build(layer, pyg, 64, 16, degree_histogram)
+    mine = build(layer, ours, 64, 16, degree_histogram)
+    mine.load_state_dict(theirs.state_dict())
+    torch.testing.assert_close(mine(x, data.edge_index, *extra), theirs(x, data.edge_index, *extra),
+                               atol=1e-4, rtol=1e-4)
