@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..argument_checks import check_channels, check_int
-from ..sparse import SparseIndex, gather_sum, sddmm, segment_matmul, segment_reduce, spmm
+from ..sparse import SparseIndex, sddmm, segment_matmul, segment_softmax, spmm
 from .hetero_linear import HeteroDictLinear, HeteroLinear
 
 EdgeType = tuple[str, str, str]
@@ -33,31 +33,38 @@ def relation_index(edge_type: EdgeType, graph: Union[Tensor, SparseIndex], num_n
     return SparseIndex(graph, num_nodes=shape)
 
 
-def softmax_across_relations(scores: list[Tensor], indices: list[SparseIndex], values: list[Tensor]) -> Tensor:
-    r"""``sum_r sum_{e in r} alpha_e v_{src(e)}`` with :math:`\alpha` the softmax of the edge scores over *all* the
-    edges into a target, whatever their relation: per relation one segment max (the shift, treated as a constant,
-    which the softmax is invariant to), one segment sum of the exponentials and one multi-head ``spmm``, with no
-    concatenated graph.
+def merged_relations(indices: list[SparseIndex], offsets: list[int], num_sources: int) -> SparseIndex:
+    """The relations into one target type as one graph: relation ``r``'s source ``j`` becomes source
+    ``offsets[r] + j`` of the stacked sources (``num_sources`` in all), the targets stay."""
+    edge_index = torch.cat([index.edge_index.long() + torch.tensor([[offset], [0]], device=index.device)
+                            for index, offset in zip(indices, offsets)], dim=1)
+    return SparseIndex(edge_index, num_nodes=(num_sources, indices[0].num_dst))
 
-    Args:
-        scores: per relation ``[E_r, H]``.
-        indices: per relation its graph, all with the same targets.
-        values: per relation the source values ``[N_src_r, H, D]``.
 
-    Returns:
-        ``[N_dst, H, D]`` (zeros for a target without edges).
-    """
-    with torch.no_grad():
-        maxima = [segment_reduce(s, index, "max").masked_fill((index.in_degree() == 0).unsqueeze(1), -math.inf)
-                  for s, index in zip(scores, indices)]
-        shift = torch.stack(maxima).amax(0)
-        shift = shift.masked_fill(torch.isinf(shift), 0.0)
-    total = out = None
-    for s, index, v in zip(scores, indices, values):
-        weight = torch.exp(s - gather_sum(index, shift, None))
-        part, norm = spmm(index, v, weight), segment_reduce(weight, index, "sum")
-        out, total = (part, norm) if out is None else (out + part, total + norm)
-    return out / total.masked_fill(total == 0, 1.0).unsqueeze(-1)
+class MergedGraphCache:
+    """Per target type, the merged graph of the last relations seen, reused while the very same ``SparseIndex``
+    objects (immutable) come back; a ``deepcopy`` or a pickle of the layer starts empty."""
+
+    def __init__(self):
+        self.entries: dict[str, tuple[tuple, SparseIndex]] = {}
+
+    def get(self, target: str, graphs: tuple, build) -> SparseIndex:
+        cached = self.entries.get(target)
+        if cached is not None and len(cached[0]) == len(graphs) and all(a is b for a, b in zip(cached[0], graphs)):
+            return cached[1]
+        merged = build()
+        if all(isinstance(graph, SparseIndex) for graph in graphs):
+            self.entries[target] = (graphs, merged)
+        return merged
+
+    def __deepcopy__(self, memo) -> "MergedGraphCache":
+        return MergedGraphCache()
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.entries = {}
 
 
 class HGTConv(torch.nn.Module):
@@ -78,12 +85,15 @@ class HGTConv(torch.nn.Module):
 
     - the key / query / value maps of all node types are one :func:`~geomlearn.sparse.segment_matmul`, and the
       relation matrices :math:`W^{\mathrm{att}}, W^{\mathrm{msg}}` of all (relation, head) pairs another, over the
-      source nodes of every relation stacked;
-    - per relation, the scores are one multi-head :func:`~geomlearn.sparse.sddmm` and the messages one
-      multi-head :func:`~geomlearn.sparse.spmm`; the softmax across relations adds per-relation segment sums
-      (:func:`softmax_across_relations`). No ``[E, H, D]`` tensor and no concatenated graph is formed.
+      source nodes of every relation stacked by target type (the prior :math:`\mu / \sqrt{D}` folded into
+      :math:`W^{\mathrm{att}}`);
+    - per target type, the relations into it are one merged graph over those stacked sources: the scores are one
+      multi-head :func:`~geomlearn.sparse.sddmm`, normalised across all relations by one
+      :func:`~geomlearn.sparse.segment_softmax`, and the messages one multi-head :func:`~geomlearn.sparse.spmm`.
+      No ``[E, H, D]`` tensor is formed.
 
-    ``edge_index_dict`` values may be ``SparseIndex`` objects built once: their layouts are then reused every call.
+    ``edge_index_dict`` values may be ``SparseIndex`` objects built once: the merged graphs are then built on the
+    first call and reused while the same objects come back.
 
     Args:
         in_channels: input size of every node type, or ``{node type: size}``.
@@ -126,6 +136,7 @@ class HGTConv(torch.nn.Module):
         self.skip = torch.nn.ParameterDict({t: torch.nn.Parameter(torch.empty(1)) for t in node_types})
         self.p_rel = torch.nn.ParameterDict({"__".join(e): torch.nn.Parameter(torch.empty(1, heads))
                                              for e in edge_types})
+        self._merged = MergedGraphCache()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -142,12 +153,15 @@ class HGTConv(torch.nn.Module):
         unknown = [e for e in edge_index_dict if tuple(e) not in self.edge_types_map]
         if unknown:
             raise KeyError(f"edge_index_dict: edge types {unknown} are not in the metadata {self.edge_types}")
-        relations = [e for e in self.edge_types if e in edge_index_dict]
-        absent = sorted({t for e in relations for t in (e[0], e[2]) if t not in x_dict})
+        targets = [t for t in x_dict if t in self.dst_node_types]
+        present = [e for e in self.edge_types if e in edge_index_dict]
+        absent = sorted({t for e in present for t in (e[0], e[2]) if t not in x_dict})
         if absent:
             raise KeyError(f"x_dict: no features for node types {absent}, which edge_index_dict's relations join")
+        relations = [e for t in targets for e in present if e[2] == t]           # grouped by target type
         num_nodes = {t: x.shape[0] for t, x in x_dict.items()}
-        indices = [relation_index(e, edge_index_dict[e], num_nodes) for e in relations]
+        graphs = {e: edge_index_dict[e] for e in relations}
+        indices = {e: relation_index(e, graphs[e], num_nodes) for e in relations}
 
         kqv = self.kqv_lin(x_dict)
         key, query, value = {}, {}, {}
@@ -156,13 +170,18 @@ class HGTConv(torch.nn.Module):
             key[t], query[t], value[t] = k.view(-1, heads, dim), q.view(-1, heads, dim), v.view(-1, heads, dim)
         keys, values = self._relation_transforms(relations, key, value)
 
-        out_dict = {}
-        for t in (t for t in x_dict if t in self.dst_node_types):
-            into = [r for r, e in enumerate(relations) if e[2] == t]
+        out_dict, start = {}, 0
+        for t in targets:
+            into = [e for e in relations if e[2] == t]
             if into:
-                scale = [self.p_rel["__".join(relations[r])] / math.sqrt(dim) for r in into]
-                scores = [sddmm(indices[r], query[t], keys[r]) * s for r, s in zip(into, scale)]
-                out = softmax_across_relations(scores, [indices[r] for r in into], [values[r] for r in into])
+                sizes = [num_nodes[e[0]] for e in into]
+                offsets = [sum(sizes[:r]) for r in range(len(into))]
+                merged = self._merged.get(t, tuple(graphs[e] for e in into), lambda: merged_relations(
+                    [indices[e] for e in into], offsets, sum(sizes)))
+                stop = start + sum(sizes)
+                alpha = segment_softmax(sddmm(merged, query[t], keys[start:stop]), merged)       # [E_t, H]
+                out = spmm(merged, values[start:stop], alpha)                                     # [N_t, H, D]
+                start = stop
             else:
                 out = query[t].new_zeros(num_nodes[t], heads, dim)
             out_dict[t] = F.gelu(out.reshape(-1, self.out_channels))
@@ -174,24 +193,25 @@ class HGTConv(torch.nn.Module):
         return out_dict
 
     def _relation_transforms(self, relations: list[EdgeType], key: dict[str, Tensor],
-                             value: dict[str, Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-        """Each relation's keys and values of its source nodes times that relation's per-head matrices: the source
-        rows of every relation stacked head-major and multiplied by one ``segment_matmul``, keys and values
-        together."""
-        if not relations:
-            return [], []
+                             value: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        r"""The keys and values of every relation's source nodes times that relation's per-head matrices, stacked in
+        the order of ``relations`` (``[S, H, D]`` each): one ``segment_matmul`` over the rows stacked head-major, keys
+        and values together, with each key matrix scaled by its relation's prior over :math:`\sqrt{D}`."""
         heads, dim = self.heads, self.out_channels // self.heads
+        if not relations:
+            empty = next(iter(key.values())).new_zeros(0, heads, dim)
+            return empty, empty
         sizes = [key[e[0]].shape[0] for e in relations]
         stacked = [torch.cat([table[e[0]] for e in relations]).transpose(0, 1) for table in (key, value)]   # [H, S, D]
         rows = torch.cat(stacked).reshape(-1, dim)                                                     # [2 H S, D]
         groups = [h * len(self.edge_types) + self.edge_types_map[e] for h in range(heads) for e in relations]
-        weight = torch.cat([self.k_rel.weight[groups], self.v_rel.weight[groups]])
+        prior = torch.stack([self.p_rel["__".join(e)][0, h] for h in range(heads) for e in relations])
+        key_weight = self.k_rel.weight[groups] * (prior / math.sqrt(dim)).view(-1, 1, 1)
+        weight = torch.cat([key_weight, self.v_rel.weight[groups]])
         counts = torch.tensor(sizes * (2 * heads), device=rows.device)
         ptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
         out = segment_matmul(rows, ptr, weight).view(2, heads, -1, dim).transpose(1, 2)              # [2, S, H, D]
-        keys = list(out[0].contiguous().split(sizes))
-        values = list(out[1].contiguous().split(sizes))
-        return keys, values
+        return out[0].contiguous(), out[1].contiguous()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(-1, {self.out_channels}, heads={self.heads})"

@@ -8,7 +8,6 @@ from torch_geometric.data import HeteroData
 
 import geomlearn.gnn as gl
 from geomlearn.gnn import HGTConv, HeteroDictLinear, HeteroLinear, to_hetero
-from geomlearn.gnn.hgt_conv import softmax_across_relations
 from geomlearn.sparse import SparseIndex
 
 SIZES = {"author": 7, "paper": 11, "field": 5}
@@ -121,23 +120,23 @@ def test_hgt_with_per_type_widths_and_a_missing_relation_matches_pyg():
     assert_dicts_close(ours(data.x_dict, edge_index_dict), theirs(data.x_dict, edge_index_dict), atol=1e-4)
 
 
-def test_softmax_across_relations_is_the_softmax_over_all_incoming_edges():
-    g = torch.Generator().manual_seed(0)
-    graphs = [SparseIndex(torch.stack([torch.randint(0, n, (30,), generator=g), torch.randint(0, 6, (30,), generator=g)]),
-                          num_nodes=(n, 6)) for n in (5, 9)]
-    scores = [30 * torch.randn(30, 2, generator=g, dtype=torch.float64) for _ in graphs]     # wide range: shift matters
-    values = [torch.randn(n, 2, 3, generator=g, dtype=torch.float64) for n in (5, 9)]
-    out = softmax_across_relations(scores, graphs, values)
-    all_scores = torch.cat(scores)
-    targets = torch.cat([graph.dst.long() for graph in graphs])
-    messages = torch.cat([v[graph.src.long()] for v, graph in zip(values, graphs)])
-    for i in range(6):
-        into = targets == i
-        if into.any():
-            alpha = all_scores[into].softmax(0)
-            torch.testing.assert_close(out[i], (alpha.unsqueeze(-1) * messages[into]).sum(0))
-        else:
-            assert not out[i].any()
+def test_hgt_reuses_its_merged_graphs_for_the_same_sparse_indices_only():
+    data = hetero_data()
+    conv = HGTConv(8, 8, data.metadata(), heads=2)
+    indices = {e: SparseIndex(ei, num_nodes=(SIZES[e[0]], SIZES[e[2]])) for e, ei in data.edge_index_dict.items()}
+    first = conv(data.x_dict, indices)
+    cached = {t: entry[1] for t, entry in conv._merged.entries.items()}
+    assert set(cached) == {"paper", "author", "field"}
+    conv(data.x_dict, indices)
+    assert all(conv._merged.entries[t][1] is cached[t] for t in cached)            # reused
+    conv(data.x_dict, data.edge_index_dict)                                       # tensors: built, not cached
+    assert all(conv._merged.entries[t][1] is cached[t] for t in cached)
+    other = {e: SparseIndex(ei.flip(0) if e[0] == e[2] else ei, num_nodes=(SIZES[e[0]], SIZES[e[2]]))
+             for e, ei in data.edge_index_dict.items()}
+    changed = conv(data.x_dict, other)
+    assert not torch.allclose(changed["paper"], first["paper"])                   # new objects: rebuilt
+    import copy
+    assert copy.deepcopy(conv)._merged.entries == {}
 
 
 def test_hgt_errors():
