@@ -10,6 +10,10 @@ Cases (``python -m benchmarks relational [--only CASE]``):
   floats: 87 GB on FB15k-237), so it is listed as not run where that does not fit in half the machine's memory.
   ``--quick`` runs WN18RR only, a 20,000-edge sample, 32 channels (torch_geometric's layer costs ``R x N``
   matrix rows whatever the edges, so FB15k-237 is minutes even sampled).
+* ``rgat layer <graph>``: one ``RGATConv`` forward + backward (32 channels as 4 heads of 8, 30 bases) on the same
+  graphs, against torch_geometric's ``RGATConv`` (which gathers an ``[in, out]`` matrix per edge: the reason for
+  the narrow width), same weights, outputs checked equal first. ``--quick``: WN18RR, a 20,000-edge sample,
+  16 channels.
 * ``hgt layer <graph>``: one ``HGTConv`` forward + backward (64 channels, 4 heads) on MovieLens 100K (users and
   movies, ``rates`` and its reverse) or a synthetic graph of ogbn-mag's shape at a tenth of its size (four node
   types, four relations and their reverses, 194k nodes, 4.2M edges; :mod:`benchmarks.relational.hetero_graphs`),
@@ -33,7 +37,7 @@ from torch_geometric import nn as pyg
 from tqdm.auto import tqdm
 
 from geomlearn.datasets import knowledge_graph
-from geomlearn.gnn import HGTConv, RGCNConv
+from geomlearn.gnn import HGTConv, RGATConv, RGCNConv
 from geomlearn.sparse import SparseIndex
 
 from ..measure import peak_memory_mib, time_call
@@ -53,6 +57,26 @@ def _case(graph: str, bases) -> str:
 
 def _machine_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _time_against(ctx: Context, records: list[Record], case: str, params: dict, steps: dict, difference: float,
+                  single_s: float = 10.0) -> None:
+    """Time each ``steps[impl]()`` (forward + backward), record its time and peak memory, and the speedup of the first
+    (geomlearn) implementation over every other; ``difference`` (max |out - torch_geometric|, checked before timing)
+    goes in the first one's note."""
+    times = {}
+    for impl, step in steps.items():
+        timing = time_call(step, ctx.device, min_repeats=3, budget_s=2.0 if ctx.quick else 10.0, single_s=single_s)
+        peak = peak_memory_mib(step, ctx.device)
+        times[impl] = timing.median_s
+        note = f"max |out - torch_geometric| = {difference:.1e}" if len(times) == 1 else ""
+        records.append(Record(SUITE, case, impl, "fwd+bwd time", 1e3 * timing.median_s, "ms",
+                              std=1e3 * timing.std_s, n=timing.n, params=params, note=note))
+        records.append(Record(SUITE, case, impl, "peak memory", peak, "MiB", params=params))
+    first = next(iter(times))
+    for impl in list(times)[1:]:
+        records.append(Record(SUITE, case, impl, "speedup of geomlearn", times[impl] / times[first], "x",
+                              params=params))
 
 
 def _rgcn_cases(ctx: Context, records: list[Record]) -> None:
@@ -77,22 +101,13 @@ def _rgcn_cases(ctx: Context, records: list[Record]) -> None:
         ours.load_state_dict(theirs.state_dict())
         with torch.no_grad():
             difference = (ours(x, edge_index, edge_type) - theirs(x, edge_index, edge_type)).abs().max().item()
-        times = {}
-        for impl, layer in (("geomlearn", ours), ("torch_geometric", theirs)):
-            def step(layer=layer):
-                layer.zero_grad()
-                x.grad = None
-                layer(x, edge_index, edge_type).square().mean().backward()
+        def step(layer):
+            layer.zero_grad()
+            x.grad = None
+            layer(x, edge_index, edge_type).square().mean().backward()
 
-            timing = time_call(step, ctx.device, min_repeats=3, budget_s=2.0 if ctx.quick else 10.0, single_s=10.0)
-            peak = peak_memory_mib(step, ctx.device)
-            times[impl] = timing.median_s
-            records.append(Record(SUITE, case, impl, "fwd+bwd time", 1e3 * timing.median_s, "ms",
-                                  std=1e3 * timing.std_s, n=timing.n, params=params,
-                                  note=f"max |out - torch_geometric| = {difference:.1e}" if impl == "geomlearn" else ""))
-            records.append(Record(SUITE, case, impl, "peak memory", peak, "MiB", params=params))
-        records.append(Record(SUITE, case, "torch_geometric", "speedup of geomlearn",
-                              times["torch_geometric"] / times["geomlearn"], "x", params=params))
+        _time_against(ctx, records, case, params, {"geomlearn": lambda: step(ours),
+                                                   "torch_geometric": lambda: step(theirs)}, difference)
         per_edge_bytes = int(edge_type.numel()) * channels * channels * 4
         if per_edge_bytes > _machine_memory_bytes() // 2:
             records.append(Record(SUITE, case, "torch_geometric FastRGCNConv", "fwd+bwd time", None, "ms",
@@ -127,26 +142,55 @@ def _hgt_cases(ctx: Context, records: list[Record]) -> None:
         with torch.no_grad():
             mine, reference = ours(x_dict, indices), theirs(x_dict, edge_index_dict)
             difference = max((mine[t] - reference[t]).abs().max().item() for t in reference)
-        times = {}
-        for impl, layer, graph_input in (("geomlearn (SparseIndex)", ours, indices),
-                                         ("geomlearn (edge_index)", ours, edge_index_dict),
-                                         ("torch_geometric", theirs, edge_index_dict)):
-            def step(layer=layer, graph_input=graph_input):
-                layer.zero_grad()
-                for x in x_dict.values():
-                    x.grad = None
-                sum(out.square().mean() for out in layer(x_dict, graph_input).values()).backward()
 
-            timing = time_call(step, ctx.device, min_repeats=3, budget_s=2.0 if ctx.quick else 10.0, single_s=30.0)
-            peak = peak_memory_mib(step, ctx.device)
-            times[impl] = timing.median_s
-            note = f"max |out - torch_geometric| = {difference:.1e}" if impl == "geomlearn (SparseIndex)" else ""
-            records.append(Record(SUITE, case, impl, "fwd+bwd time", 1e3 * timing.median_s, "ms",
-                                  std=1e3 * timing.std_s, n=timing.n, params=params, note=note))
-            records.append(Record(SUITE, case, impl, "peak memory", peak, "MiB", params=params))
-        for impl in ("geomlearn (edge_index)", "torch_geometric"):
-            records.append(Record(SUITE, case, impl, "speedup of geomlearn",
-                                  times[impl] / times["geomlearn (SparseIndex)"], "x", params=params))
+        def step(layer, graph_input):
+            layer.zero_grad()
+            for x in x_dict.values():
+                x.grad = None
+            sum(out.square().mean() for out in layer(x_dict, graph_input).values()).backward()
+
+        _time_against(ctx, records, case, params, {
+            "geomlearn (SparseIndex)": lambda: step(ours, indices),
+            "geomlearn (edge_index)": lambda: step(ours, edge_index_dict),
+            "torch_geometric": lambda: step(theirs, edge_index_dict)}, difference, single_s=30.0)
+
+
+RGAT_CHANNELS, RGAT_HEADS = 32, 4
+
+
+def _rgat_cases(ctx: Context, records: list[Record]) -> None:
+    graphs, channels = (("WN18RR",), 16) if ctx.quick else (GRAPHS, RGAT_CHANNELS)
+    for graph in graphs:
+        case = f"rgat layer {graph}"
+        if not ctx.wanted(case):
+            continue
+        data = knowledge_graph(graph)
+        edge_index, edge_type = data.edge_index, data.edge_type
+        if ctx.quick:
+            keep = torch.randperm(edge_type.numel(), generator=torch.Generator().manual_seed(0))[:20_000]
+            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        relations = 2 * data.num_relations
+        params = dict(graph=graph, N=data.num_nodes, E=int(edge_type.numel()), relations=relations,
+                      channels=channels, heads=RGAT_HEADS, bases=30, mode="fwd+bwd")
+        x = torch.randn(data.num_nodes, channels, generator=torch.Generator().manual_seed(0)).to(ctx.device)
+        x.requires_grad_()
+        edge_index, edge_type = edge_index.to(ctx.device), edge_type.to(ctx.device)
+        index = SparseIndex(edge_index, num_nodes=data.num_nodes)
+        torch.manual_seed(0)
+        theirs = pyg.RGATConv(channels, channels // RGAT_HEADS, relations, num_bases=30, heads=RGAT_HEADS)
+        theirs = theirs.to(ctx.device)
+        ours = RGATConv(channels, channels // RGAT_HEADS, relations, num_bases=30, heads=RGAT_HEADS).to(ctx.device)
+        ours.load_state_dict(theirs.state_dict())
+        with torch.no_grad():
+            difference = (ours(x, index, edge_type) - theirs(x, edge_index, edge_type)).abs().max().item()
+
+        def step(layer, graph_input):
+            layer.zero_grad()
+            x.grad = None
+            layer(x, graph_input, edge_type).square().mean().backward()
+
+        _time_against(ctx, records, case, params, {"geomlearn": lambda: step(ours, index),
+                                                   "torch_geometric": lambda: step(theirs, edge_index)}, difference)
 
 
 PAPER = {"FB15k-237": {"MRR": 0.248, "Hits@1": 0.153, "Hits@3": 0.258, "Hits@10": 0.414}}
@@ -178,6 +222,7 @@ def _link_cases(ctx: Context, records: list[Record]) -> None:
 def run(ctx: Context) -> list[Record]:
     records: list[Record] = []
     _rgcn_cases(ctx, records)
+    _rgat_cases(ctx, records)
     _hgt_cases(ctx, records)
     _link_cases(ctx, records)
     ctx.summary = (f"One RGCNConv forward + backward, {32 if ctx.quick else CHANNELS} channels, on the training graph "

@@ -16,6 +16,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``SGConv``              simplifying graph convolution: K normalised propagations, one linear map
 ``GCN2Conv``            GCNII: initial residual and identity mapping (Chen et al., 2020)
 ``RGCNConv``            relational graph convolution (bases, blocks, featureless) on one grouped matmul; ``FastRGCNConv``
+``RGATConv``            relational graph attention (Busbridge et al., 2019): each (node, relation) pair transformed once
 ``GraphConv``           Weisfeiler-Leman graph convolution (Morris et al., 2019), weighted sum of neighbours
 ``ChebConv``            Chebyshev spectral convolution (Defferrard et al., 2016) on the rescaled Laplacian
 ``EdgeConv``            DGCNN's edge convolution: a network on [x_i, x_j - x_i], its first layer run per node
@@ -63,6 +64,7 @@ from .normalization import gcn_norm
 from .pdf import PDFConv
 from .pna_conv import PNAConv
 from .res_gated_graph_conv import ResGatedGraphConv
+from .rgat_conv import RGATConv
 from .rgcn_conv import FastRGCNConv, RGCNConv
 from .sage_conv import SAGEConv
 from .set2set import Set2Set
@@ -73,7 +75,7 @@ from .transformer_conv import TransformerConv
 
 __all__ = [
     "APPNP", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear", "HeteroLinear", "LCMAggregation",
-    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv", "PDFConv", "PNAConv", "RGCNConv",
+    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv", "PDFConv", "PNAConv", "RGATConv", "RGCNConv",
     "ResGatedGraphConv", "SAGEConv", "SGConv", "Set2Set", "TANGNN", "TANGNNConv", "TransformerConv",
     "as_sparse_index", "feature_dropout",
     "gcn_norm", "global_add_pool", "global_max_pool", "global_mean_pool", "remove_target_links", "to_hetero",

@@ -126,7 +126,7 @@ class RGCNConv(MessagePassing):
         else:
             index = SparseIndex(edge_index, num_nodes=(x_src.shape[0], x_dst.shape[0]))
             src, dst = index.src.long(), index.dst.long()
-        _check_edge_types(edge_type, src.shape[0], self.num_relations)
+        check_edge_types(edge_type, src.shape[0], self.num_relations)
         relations = self.num_relations
         pair_key, pair_of_edge = torch.unique(dst * relations + edge_type.long(), return_inverse=True)
         pair_dst, pair_relation = pair_key // relations, pair_key % relations
@@ -140,30 +140,12 @@ class RGCNConv(MessagePassing):
         else:
             reduced = spmm(SparseIndex(torch.stack([src, pair_of_edge]), (x_src.shape[0], pair_key.shape[0])),
                            x_src, reduce=self.reduce)                                           # [P, in]
-            transformed = self._grouped_product(reduced, pair_relation)                         # [P, out]
+            transformed = relation_product(reduced, pair_relation, self.weight if self.num_blocks else weight,
+                                           self.num_blocks is not None)                         # [P, out]
             out = transformed.new_zeros(x_dst.shape[0], self.out_channels).index_add_(0, pair_dst, transformed)
         if self.root is not None:
             out = out + (self.root[x_dst.long()] if not x_dst.is_floating_point() else x_dst @ self.root)
         return out if self.bias is None else out + self.bias
-
-    def _grouped_product(self, reduced: Tensor, pair_relation: Tensor) -> Tensor:
-        r"""``[P, out]``: each pair's features times its relation's :math:`W_r`, as one
-        :func:`~geomlearn.sparse.segment_matmul` over the pairs grouped by relation; with blocks, over the
-        ``(pair, block)`` rows grouped by ``(relation, block)``, so the zeros off the diagonal are never
-        multiplied."""
-        if self.num_blocks is None:
-            groups, rows, weight = pair_relation, reduced, self.relation_weights()
-        else:
-            blocks, block_in, block_out = self.weight.shape[1:]
-            groups = (pair_relation.unsqueeze(1) * blocks + torch.arange(blocks, device=reduced.device)).reshape(-1)
-            rows = reduced.reshape(-1, block_in)                                    # [P * blocks, in / blocks]
-            weight = self.weight.reshape(-1, block_in, block_out)
-        order = torch.argsort(groups, stable=True)
-        ptr = torch.zeros(weight.shape[0] + 1, dtype=torch.long, device=reduced.device)
-        ptr[1:] = torch.bincount(groups, minlength=weight.shape[0]).cumsum(0)
-        product = segment_matmul(rows[order], ptr, weight.to(rows.dtype))
-        product = torch.empty_like(product).index_copy_(0, order, product)          # back to the pairs' order
-        return product.reshape(reduced.shape[0], self.out_channels)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_relations={self.num_relations})"
@@ -184,6 +166,26 @@ class FastRGCNConv(RGCNConv):
         super().__init__(*args, aggr=aggr, **kwargs)
 
 
+def relation_product(rows: Tensor, relation: Tensor, weight: Tensor, blocks: bool = False) -> Tensor:
+    r"""``[P, out]``: each row times its relation's matrix, ``rows[p] @ W[relation[p]]``, as one
+    :func:`~geomlearn.sparse.segment_matmul` over the rows grouped by relation. With ``blocks`` the weight is
+    block-diagonal, ``[R, B, in / B, out / B]``, and the ``(row, block)`` pieces are grouped by ``(relation, block)``,
+    so the zeros off the diagonal are never multiplied; else it is ``[R, in, out]``."""
+    if blocks:
+        num_blocks, block_in, block_out = weight.shape[1:]
+        groups = (relation.unsqueeze(1) * num_blocks + torch.arange(num_blocks, device=rows.device)).reshape(-1)
+        pieces, weight = rows.reshape(-1, block_in), weight.reshape(-1, block_in, block_out)
+        out_channels = num_blocks * block_out
+    else:
+        groups, pieces, out_channels = relation, rows, weight.shape[2]
+    order = torch.argsort(groups, stable=True)
+    ptr = torch.zeros(weight.shape[0] + 1, dtype=torch.long, device=rows.device)
+    ptr[1:] = torch.bincount(groups, minlength=weight.shape[0]).cumsum(0)
+    product = segment_matmul(pieces[order], ptr, weight.to(rows.dtype))
+    product = torch.empty_like(product).index_copy_(0, order, product)          # back to the rows' order
+    return product.reshape(rows.shape[0], out_channels)
+
+
 def _check_node_indices(name: str, x: Tensor, count: int) -> None:
     if x.dim() != 1 or (x.numel() and (int(x.min()) < 0 or int(x.max()) >= count)):
         raise ValueError(f"{name}: expected node indices [N] in [0, {count}) (featureless input: in_channels is the "
@@ -191,7 +193,7 @@ def _check_node_indices(name: str, x: Tensor, count: int) -> None:
                          + (f" with values in [{int(x.min())}, {int(x.max())}]" if x.numel() else ""))
 
 
-def _check_edge_types(edge_type: Optional[Tensor], num_edges: int, num_relations: int) -> None:
+def check_edge_types(edge_type: Optional[Tensor], num_edges: int, num_relations: int) -> None:
     if not isinstance(edge_type, Tensor) or edge_type.is_floating_point() or edge_type.is_complex() or \
             edge_type.shape != (num_edges,):
         shape = list(edge_type.shape) if isinstance(edge_type, Tensor) else edge_type

@@ -50,3 +50,13 @@ def test_mag_shaped_graph_has_ogbn_mags_types_and_scaled_counts():
         assert int(edges[0].max()) < data[src].num_nodes and int(edges[1].max()) < data[dst].num_nodes
         if src != dst:
             assert torch.equal(data[dst, f"rev_{rel}", src].edge_index, edges.flip(0))
+
+
+def test_quick_rgat_case_measures_both_and_checks_equality():
+    needs_data("kg/WN18RR/raw/train.txt")
+    ctx = Context(quick=True, device=torch.device("cpu"), progress=False, only="rgat layer")
+    records = SUITES["relational"].run(ctx)
+    times = {r.impl: r.value for r in records if r.metric == "fwd+bwd time"}
+    assert set(times) == {"geomlearn", "torch_geometric"}
+    ours = next(r for r in records if r.impl == "geomlearn" and r.metric == "fwd+bwd time")
+    assert float(ours.note.split("= ")[1]) < 1e-4
