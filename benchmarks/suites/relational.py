@@ -59,6 +59,16 @@ def _machine_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def _training_graph(graph: str, quick: bool):
+    """``(data, edge_index, edge_type)`` of a knowledge graph's training graph (a 20,000-edge sample when ``quick``)."""
+    data = knowledge_graph(graph)
+    edge_index, edge_type = data.edge_index, data.edge_type
+    if quick:
+        keep = torch.randperm(edge_type.numel(), generator=torch.Generator().manual_seed(0))[:20_000]
+        edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+    return data, edge_index, edge_type
+
+
 def _time_against(ctx: Context, records: list[Record], case: str, params: dict, steps: dict, difference: float,
                   single_s: float = 10.0) -> None:
     """Time each ``steps[impl]()`` (forward + backward), record its time and peak memory, and the speedup of the first
@@ -83,11 +93,7 @@ def _rgcn_cases(ctx: Context, records: list[Record]) -> None:
     graphs, channels = (("WN18RR",), 32) if ctx.quick else (GRAPHS, CHANNELS)
     cases = [(graph, bases) for graph in graphs for bases in BASES if ctx.wanted(_case(graph, bases))]
     for graph, bases in tqdm(cases, desc="relational: RGCN layer", disable=not ctx.progress):
-        data = knowledge_graph(graph)
-        edge_index, edge_type = data.edge_index, data.edge_type
-        if ctx.quick:
-            keep = torch.randperm(edge_type.numel(), generator=torch.Generator().manual_seed(0))[:20_000]
-            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        data, edge_index, edge_type = _training_graph(graph, ctx.quick)
         relations = 2 * data.num_relations
         case = _case(graph, bases)
         params = dict(graph=graph, N=data.num_nodes, E=int(edge_type.numel()), relations=relations,
@@ -164,11 +170,7 @@ def _rgat_cases(ctx: Context, records: list[Record]) -> None:
         case = f"rgat layer {graph}"
         if not ctx.wanted(case):
             continue
-        data = knowledge_graph(graph)
-        edge_index, edge_type = data.edge_index, data.edge_type
-        if ctx.quick:
-            keep = torch.randperm(edge_type.numel(), generator=torch.Generator().manual_seed(0))[:20_000]
-            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        data, edge_index, edge_type = _training_graph(graph, ctx.quick)
         relations = 2 * data.num_relations
         params = dict(graph=graph, N=data.num_nodes, E=int(edge_type.numel()), relations=relations,
                       channels=channels, heads=RGAT_HEADS, bases=30, mode="fwd+bwd")

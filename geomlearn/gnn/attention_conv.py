@@ -9,7 +9,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-from ..argument_checks import check_real, check_width
+from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, segment_reduce
 from ..sparse.graph_input import Graph, is_sparse_adjacency
 from .message_passing import MessagePassing
@@ -25,10 +25,23 @@ class AttentionConv(MessagePassing):
     edge_dim: Optional[int]
     fill_value: Union[float, str] = "mean"
 
-    @staticmethod
-    def check_fill_value(fill_value) -> None:
+    def set_heads(self, in_channels, out_channels: int, heads: int, concat: bool, dropout: float,
+                  edge_dim: Optional[int]) -> None:
+        """Check and keep the options every attention layer has."""
+        check_channels("in_channels", in_channels, lazy=True, pair=True)
+        check_channels("out_channels", out_channels)
+        check_int("heads", heads)
+        check_probability("dropout", dropout)
+        check_int("edge_dim", edge_dim, optional=True)
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.dropout, self.edge_dim = concat, dropout, edge_dim
+
+    def set_self_loops(self, negative_slope: float, add_self_loops: bool, fill_value) -> None:
+        """Check and keep the LeakyReLU slope and the self-loop options of the GAT layers."""
+        check_real("negative_slope", negative_slope)
         if fill_value != "mean":
             check_real("fill_value", fill_value, what="'mean' or a finite number")
+        self.negative_slope, self.add_self_loops, self.fill_value = negative_slope, add_self_loops, fill_value
 
     def checked_edge_attr(self, edge_attr: Optional[Tensor], index: SparseIndex) -> Optional[Tensor]:
         """``edge_attr`` as ``[E, edge_dim]`` (a ``[E]`` vector is one feature per edge), or ``None``."""

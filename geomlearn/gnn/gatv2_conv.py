@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import Linear
 
-from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
+from ..argument_checks import check_width
 from ..sparse import gather_sum, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
 from .attention_conv import AttentionConv
@@ -58,16 +58,8 @@ class GATv2Conv(AttentionConv):
                  edge_dim: Optional[int] = None, fill_value: Union[float, str] = "mean", bias: bool = True,
                  share_weights: bool = False, residual: bool = False, **kwargs):
         super().__init__(node_dim=0, **kwargs)
-        check_channels("in_channels", in_channels, lazy=True, pair=True)
-        check_channels("out_channels", out_channels)
-        check_int("heads", heads)
-        check_probability("dropout", dropout)
-        check_real("negative_slope", negative_slope)
-        check_int("edge_dim", edge_dim, optional=True)
-        self.check_fill_value(fill_value)
-        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
-        self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
-        self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
+        self.set_heads(in_channels, out_channels, heads, concat, dropout, edge_dim)
+        self.set_self_loops(negative_slope, add_self_loops, fill_value)
         self.share_weights, self.residual = share_weights, residual
         width = heads * out_channels
         in_src, in_dst = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import Linear
 
-from ..argument_checks import check_channels, check_int, check_probability, check_width
+from ..argument_checks import check_width
 from ..sparse import gather_sum, sddmm, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
 from .attention_conv import AttentionConv
@@ -60,14 +60,8 @@ class TransformerConv(AttentionConv):
                  bias: bool = True, root_weight: bool = True, **kwargs):
         kwargs.setdefault("aggr", "add")
         super().__init__(node_dim=0, **kwargs)
-        check_channels("in_channels", in_channels, lazy=True, pair=True)
-        check_channels("out_channels", out_channels)
-        check_int("heads", heads)
-        check_probability("dropout", dropout)
-        check_int("edge_dim", edge_dim, optional=True)
-        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
-        self.beta, self.root_weight, self.concat = beta and root_weight, root_weight, concat
-        self.dropout, self.edge_dim = dropout, edge_dim
+        self.set_heads(in_channels, out_channels, heads, concat, dropout, edge_dim)
+        self.beta, self.root_weight = beta and root_weight, root_weight
         in_src, in_dst = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
         width = heads * out_channels
         self.lin_key = Linear(in_src, width, bias=bias)

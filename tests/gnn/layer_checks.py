@@ -23,6 +23,20 @@ def small_graph(num_nodes: int = 30, num_edges: int = 160, seed: int = 0, in_cha
     return x, edge_index
 
 
+def edge_features(edge_index: torch.Tensor, width: int = 3) -> torch.Tensor:
+    """Random ``[E, width]`` edge features."""
+    return torch.randn(edge_index.shape[1], width, generator=torch.Generator().manual_seed(2))
+
+
+def bipartite(sizes=(9, 4), widths=(5, 3), edges: int = 25):
+    """``((x_src, x_dst), edge_index)``: random features of two node sets and random edges between them."""
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randn(sizes[0], widths[0], generator=g), torch.randn(sizes[1], widths[1], generator=g))
+    edge_index = torch.stack([torch.randint(0, sizes[0], (edges,), generator=g),
+                              torch.randint(0, sizes[1], (edges,), generator=g)])
+    return x, edge_index
+
+
 def dense_normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """``D^-1/2 (A + I) D^-1/2`` as a dense float64 ``[N, N]`` matrix (row = target), from ``gcn_norm``."""
     index, weight = gcn_norm(SparseIndex(edge_index, num_nodes=num_nodes), dtype=torch.float64)

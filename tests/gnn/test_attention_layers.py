@@ -11,19 +11,8 @@ from geomlearn.datasets import planetoid
 from geomlearn.gnn import GATv2Conv, TransformerConv
 
 from ..real_data import needs_data
-from .layer_checks import assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, small_graph
-
-
-def edge_features(edge_index, width=3):
-    return torch.randn(edge_index.shape[1], width, generator=torch.Generator().manual_seed(2))
-
-
-def bipartite(sizes=(9, 4), widths=(5, 3), edges=25):
-    g = torch.Generator().manual_seed(5)
-    x = (torch.randn(sizes[0], widths[0], generator=g), torch.randn(sizes[1], widths[1], generator=g))
-    edge_index = torch.stack([torch.randint(0, sizes[0], (edges,), generator=g),
-                              torch.randint(0, sizes[1], (edges,), generator=g)])
-    return x, edge_index
+from .layer_checks import (assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, bipartite,
+                           edge_features, small_graph)
 
 
 @pytest.mark.parametrize("options", [{}, {"heads": 4}, {"heads": 3, "concat": False}, {"add_self_loops": False},

@@ -11,19 +11,8 @@ from geomlearn.gnn import ChebConv, EdgeConv, NNConv, PNAConv, ResGatedGraphConv
 from geomlearn.sparse import SparseIndex
 
 from ..real_data import needs_data
-from .layer_checks import assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, small_graph
-
-
-def edge_features(edge_index, width=3):
-    return torch.randn(edge_index.shape[1], width, generator=torch.Generator().manual_seed(2))
-
-
-def bipartite(sizes=(9, 4), widths=(5, 5), edges=25):
-    g = torch.Generator().manual_seed(5)
-    x = (torch.randn(sizes[0], widths[0], generator=g), torch.randn(sizes[1], widths[1], generator=g))
-    edge_index = torch.stack([torch.randint(0, sizes[0], (edges,), generator=g),
-                              torch.randint(0, sizes[1], (edges,), generator=g)])
-    return x, edge_index
+from .layer_checks import (assert_matches_pyg, assert_permutation_equivariant, assert_rejects_bad_graphs, bipartite,
+                           edge_features, small_graph)
 
 
 def weights(edge_index):
@@ -162,7 +151,7 @@ def test_edgeconv_matches_pyg(network, aggr):
 
 
 def test_edgeconv_bipartite_matches_pyg_and_errors():
-    x, edge_index = bipartite()
+    x, edge_index = bipartite(widths=(5, 5))
     theirs = pyg.EdgeConv(Sequential(Linear(10, 6), ReLU()))
     assert_matches_pyg(EdgeConv(Sequential(Linear(10, 6), ReLU())), theirs, x, edge_index)
     with pytest.raises(ValueError, match="x: x_j - x_i needs sources and targets of one width, got 5 and 3"):
