@@ -74,6 +74,23 @@ class AttentionConv(MessagePassing):
             loop_attr = edge_attr.new_full((num_nodes, edge_attr.shape[1]), float(self.fill_value))
         return looped, torch.cat([edge_attr[kept], loop_attr])[order]
 
+    def aggregate_attention(self, graph: Graph, index: SparseIndex, x_src: Tensor, x_dst: Optional[Tensor],
+                            alpha: Tensor, x_in_dst: Optional[Tensor], return_attention_weights: Optional[bool]):
+        """The GAT layers' output: ``sum_j alpha_ji x_j`` per head (one multi-head ``spmm``), heads merged, the
+        residual map of ``x_in_dst`` and the bias added, and the attention weights when asked for."""
+        out = self.merge_heads(self.propagate(index, x=(x_src, x_dst), alpha=alpha))
+        if self.res is not None and x_in_dst is not None:
+            out = out + self.res(x_in_dst)
+        if self.bias is not None:
+            out = out + self.bias
+        if return_attention_weights:
+            return out, self.attention_weights(graph, index, alpha)
+        return out
+
+    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
+        """``alpha_ji x_j`` per head (``[E, H, C]``); propagation runs it as one multi-head ``spmm``."""
+        return x_j * alpha.unsqueeze(-1)
+
     def merge_heads(self, out: Tensor) -> Tensor:
         """``[N, H, C]`` to ``[N, H * C]`` (``concat``) or the mean over heads ``[N, C]``."""
         return out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)

@@ -126,16 +126,4 @@ class GATConv(AttentionConv):
         alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), index)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
 
-        out = self.propagate(index, x=(x_src, x_dst), alpha=alpha)    # [N_dst, H, C]
-        out = self.merge_heads(out)
-        if self.res is not None and x_in_dst is not None:
-            out = out + self.res(x_in_dst)
-        if self.bias is not None:
-            out = out + self.bias
-        if return_attention_weights:
-            return out, self.attention_weights(edge_index, index, alpha)
-        return out
-
-    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
-        """``alpha_ji x_j`` per head (``[E, H, C]``); propagation runs it as one multi-head ``spmm``."""
-        return alpha.unsqueeze(-1) * x_j
+        return self.aggregate_attention(edge_index, index, x_src, x_dst, alpha, x_in_dst, return_attention_weights)

@@ -98,15 +98,4 @@ class GATv2Conv(AttentionConv):
         scores = (F.leaky_relu(pair, self.negative_slope) * self.att).sum(-1)   # [E, H]
         alpha = F.dropout(segment_softmax(scores, index), p=self.dropout, training=self.training)
 
-        out = self.merge_heads(self.propagate(index, x=(x_src, x_dst), alpha=alpha))
-        if self.res is not None:
-            out = out + self.res(x_in_dst)
-        if self.bias is not None:
-            out = out + self.bias
-        if return_attention_weights:
-            return out, self.attention_weights(edge_index, index, alpha)
-        return out
-
-    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
-        """``alpha_ji x_j`` per head; propagation runs it as one multi-head ``spmm``."""
-        return x_j * alpha.unsqueeze(-1)
+        return self.aggregate_attention(edge_index, index, x_src, x_dst, alpha, x_in_dst, return_attention_weights)

@@ -112,7 +112,3 @@ class TransformerConv(AttentionConv):
         if isinstance(return_attention_weights, bool):
             return out, self.attention_weights(edge_index, index, alpha)
         return out
-
-    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
-        """``alpha_ji v_j`` per head; propagation runs it as one multi-head ``spmm``."""
-        return x_j * alpha.unsqueeze(-1)
