@@ -68,12 +68,22 @@ PEER_FILES = (
         ("from torch_geometric.nn import MLPAggregation, SAGEConv",
          "from torch_geometric.nn import MLPAggregation\nfrom geomlearn.gnn import SAGEConv"),)),
     PeerFile("pyg", "test/nn/conv/test_gin_conv.py", (
-        ("from torch_geometric.nn import GINConv, GINEConv",
-         "from torch_geometric.nn import GINEConv\nfrom geomlearn.gnn import GINConv"),)),
+        ("from torch_geometric.nn import GINConv, GINEConv", "from geomlearn.gnn import GINConv, GINEConv"),)),
     PeerFile("pyg", "test/nn/conv/test_gat_conv.py", (
         ("from torch_geometric.nn import GATConv", "from geomlearn.gnn import GATConv"),)),
     PeerFile("pyg", "test/nn/conv/test_appnp.py", (
         ("from torch_geometric.nn import APPNP", "from geomlearn.gnn import APPNP"),)),
+    *(PeerFile("pyg", f"test/nn/conv/test_{stem}.py", ((f"from torch_geometric.nn import {names}",
+                                                       f"from geomlearn.gnn import {names}"),))
+      for stem, names in (("gatv2_conv", "GATv2Conv"), ("transformer_conv", "TransformerConv"),
+                          ("cheb_conv", "ChebConv"), ("pna_conv", "PNAConv"),
+                          ("res_gated_graph_conv", "ResGatedGraphConv"), ("nn_conv", "NNConv"),
+                          ("rgat_conv", "RGATConv"), ("rgcn_conv", "FastRGCNConv, RGCNConv"),
+                          ("hgt_conv", "HGTConv"), ("sg_conv", "SGConv"), ("gcn2_conv", "GCN2Conv"),
+                          ("graph_conv", "GraphConv"))),
+    PeerFile("pyg", "test/nn/conv/test_edge_conv.py", (
+        ("from torch_geometric.nn import DynamicEdgeConv, EdgeConv",
+         "from torch_geometric.nn import DynamicEdgeConv\nfrom geomlearn.gnn import EdgeConv"),)),
     PeerFile("e3nn", "tests/o3/cartesian_spherical_harmonics_test.py", (
         ("from e3nn import o3", e3nn_o3_with(spherical_harmonics="spherical_harmonics",
                                              SphericalHarmonics="SphericalHarmonics")),), ("tests/conftest.py",)),
@@ -268,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     for peer in sorted({f.peer for f in PEER_FILES}):
         parser.add_argument(f"--{peer}", type=Path, default=None, help=f"a checkout of {peer}'s repository")
     parser.add_argument("--out", type=Path, default=Path("results/conformance"))
+    parser.add_argument("--only", default=None, metavar="TEXT",
+                        help="run only the peer files whose path contains TEXT (the result then covers only those)")
     args = parser.parse_args(argv)
     checkouts = {peer: getattr(args, peer) for peer in sorted({f.peer for f in PEER_FILES})
                  if getattr(args, peer) is not None}
@@ -279,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="geomlearn-conformance-") as workdir:
         for peer_file in PEER_FILES:
-            if peer_file.peer in checkouts:
+            if peer_file.peer in checkouts and (args.only is None or args.only in peer_file.path):
                 print(f"{peer_file.peer}: {peer_file.path}", file=sys.stderr)
                 folder = Path(workdir) / peer_file.peer / Path(peer_file.path).stem
                 folder.mkdir(parents=True)

@@ -9,6 +9,7 @@ from typing import Any, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.nn.parameter import UninitializedParameter
 from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import reset_bias_, reset_weight_
 
@@ -80,7 +81,8 @@ class HeteroDictLinear(torch.nn.Module):
     ``Linear`` keywords).
 
     Args:
-        in_channels: one size for every type (with ``types``), or a ``{type: size}`` dictionary.
+        in_channels: one size for every type (with ``types``), or a ``{type: size}`` dictionary; -1 for a size read
+            from the first input (torch_geometric's lazy initialisation).
         out_channels: output size.
         types: the types, when ``in_channels`` is one size.
         **kwargs: ``torch_geometric.nn.Linear``'s keywords (``bias``, initialisers).
@@ -103,9 +105,9 @@ class HeteroDictLinear(torch.nn.Module):
             self.types = list(types)
             in_channels = {key: in_channels for key in self.types}
         for key, size in in_channels.items():
-            check_channels(f"in_channels[{key!r}]", size)
+            check_channels(f"in_channels[{key!r}]", size, lazy=True)
         check_channels("out_channels", out_channels)
-        self.in_channels, self.out_channels, self.kwargs = in_channels, out_channels, kwargs
+        self.in_channels, self.out_channels, self.kwargs = dict(in_channels), out_channels, kwargs
         self.lins = torch.nn.ModuleDict({key: Linear(size, out_channels, **kwargs) for key, size in in_channels.items()})
         self.reset_parameters()
 
@@ -121,6 +123,9 @@ class HeteroDictLinear(torch.nn.Module):
         if not keys:
             return {}
         for key in keys:
+            if isinstance(self.lins[key].weight, UninitializedParameter):     # lazy: sized by the first input
+                self.lins[key](x_dict[key][:0])
+                self.in_channels[key] = self.lins[key].in_channels
             if x_dict[key].dim() != 2 or x_dict[key].shape[1] != self.in_channels[key]:
                 raise ValueError(f"x_dict[{key!r}]: expected [N, {self.in_channels[key]}] (in_channels), got "
                                  f"{list(x_dict[key].shape)}")

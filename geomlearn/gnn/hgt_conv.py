@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..argument_checks import check_channels, check_int
 from ..sparse import SparseIndex, sddmm, segment_matmul, segment_softmax, spmm
+from ..sparse.graph_input import adjacency_edges, is_sparse_adjacency
 from .hetero_linear import HeteroDictLinear, HeteroLinear
 
 EdgeType = tuple[str, str, str]
@@ -18,9 +19,12 @@ EdgeType = tuple[str, str, str]
 
 def relation_index(edge_type: EdgeType, graph: Union[Tensor, SparseIndex], num_nodes: dict[str, int]) -> SparseIndex:
     """One relation's graph as a ``SparseIndex`` from its source type's nodes to its target type's (a
-    ``SparseIndex`` passed in is checked against the node counts and reused with its cached layouts)."""
+    ``SparseIndex`` passed in is checked against the node counts and reused with its cached layouts; a
+    ``torch.sparse`` adjacency is read as torch_geometric's ``adj_t``, ``[N_dst, N_src]``)."""
     src, _, dst = edge_type
     shape = (num_nodes[src], num_nodes[dst])
+    if is_sparse_adjacency(graph):                      # torch_geometric's adj_t: [N_dst, N_src]
+        graph = adjacency_edges(graph)[0]
     if isinstance(graph, SparseIndex):
         if (graph.num_src, graph.num_dst) != shape:
             raise ValueError(f"edge_index_dict[{edge_type}]: a SparseIndex of {graph.num_src} sources and "
@@ -28,7 +32,8 @@ def relation_index(edge_type: EdgeType, graph: Union[Tensor, SparseIndex], num_n
                              f"nodes")
         return graph
     if not isinstance(graph, Tensor):
-        raise TypeError(f"edge_index_dict[{edge_type}]: expected an edge_index tensor [2, E] or a SparseIndex, got "
+        raise TypeError(f"edge_index_dict[{edge_type}]: expected an edge_index tensor [2, E], a torch.sparse adjacency "
+                        f"or a SparseIndex, got "
                         f"{type(graph).__name__}")
     return SparseIndex(graph, num_nodes=shape)
 
@@ -96,7 +101,7 @@ class HGTConv(torch.nn.Module):
     first call and reused while the same objects come back.
 
     Args:
-        in_channels: input size of every node type, or ``{node type: size}``.
+        in_channels: input size of every node type, or ``{node type: size}``; -1 for lazy initialisation.
         out_channels: output size ``H * D``.
         metadata: ``(node types, edge types)``, as ``HeteroData.metadata()`` gives.
         heads: number of heads ``H`` (dividing ``out_channels``).

@@ -11,7 +11,7 @@ from torch_geometric.nn.inits import reset
 
 from ..argument_checks import check_channels, check_width
 from ..sparse import gather_sum
-from ..sparse.graph_input import Graph, graph_and_features
+from ..sparse.graph_input import Graph, edge_features_of, graph_and_features
 from .message_passing import MessagePassing
 
 
@@ -39,7 +39,7 @@ class NNConv(MessagePassing):
 
     Shapes:
         - input: ``x [N, in]`` or ``(x_src, x_dst | None)``, ``edge_index`` / ``SparseIndex`` / ``Data``,
-          ``edge_attr [E, edge_dim]``
+          ``edge_attr [E, edge_dim]`` (or the values of a ``torch.sparse`` adjacency ``[N_dst, N_src, edge_dim]``)
         - output: ``[N_dst, out]``
     """
 
@@ -64,8 +64,11 @@ class NNConv(MessagePassing):
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
-    def forward(self, x: Union[Tensor, tuple[Tensor, Optional[Tensor]]], edge_index: Graph, edge_attr: Tensor,
-                size: Optional[tuple[int, int]] = None) -> Tensor:
+    def forward(self, x: Union[Tensor, tuple[Tensor, Optional[Tensor]]], edge_index: Graph,
+                edge_attr: Optional[Tensor] = None, size: Optional[tuple[int, int]] = None) -> Tensor:
+        edge_index, edge_attr = edge_features_of(edge_index, edge_attr)
+        if isinstance(edge_attr, Tensor) and edge_attr.dim() == 1:
+            edge_attr = edge_attr.view(-1, 1)
         index, x_src, x_dst, _ = graph_and_features(x, edge_index, flow=self.flow, size=size,
                                                     allow_missing_dst=True)
         check_width("x", x_src, self.in_channels_l)

@@ -12,7 +12,7 @@ from torch_geometric.nn.inits import glorot
 
 from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, segment_softmax, spmm
-from ..sparse.graph_input import as_sparse_index
+from ..sparse.graph_input import as_sparse_index, edge_features_of
 from .message_passing import MessagePassing
 from .rgcn_conv import check_edge_types, relation_product
 
@@ -63,7 +63,7 @@ class RGATConv(MessagePassing):
 
     Shapes:
         - input: ``x [N, in]``, ``edge_index`` / ``SparseIndex``, ``edge_type [E]``, ``edge_attr [E, edge_dim]``
-          (optional)
+          (optional; a ``torch.sparse`` adjacency's values are taken as the edge features, as in torch_geometric)
         - output: ``[N, H C]`` (``[N, H D C]`` multiplicative) with ``concat``, else ``[N, C]`` (``[N, D C]``);
           when ``return_attention_weights`` is a bool also ``(edge_index, alpha [E, H D])``.
     """
@@ -159,6 +159,7 @@ class RGATConv(MessagePassing):
         check_width("x", x, self.in_channels)
         if size is not None and tuple(size) != (x.shape[0], x.shape[0]):
             raise ValueError(f"size: expected ({x.shape[0]}, {x.shape[0]}) (one node set), got {tuple(size)}")
+        edge_index, edge_attr = edge_features_of(edge_index, edge_attr)
         index, _ = as_sparse_index(edge_index, x.shape[0], flow=self.flow)
         check_edge_types(edge_type, index.num_edges, self.num_relations)
         heads, chans, dim, relations = self.heads, self.out_channels, self.dim, self.num_relations

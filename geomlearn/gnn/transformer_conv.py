@@ -71,6 +71,7 @@ class TransformerConv(AttentionConv):
         total = width if concat else out_channels
         self.lin_skip = Linear(in_dst, total, bias=bias)
         self.lin_beta = Linear(3 * total, 1, bias=False) if self.beta else None
+        self._alpha = None          # torch_geometric's slot for the attention between message() and forward(): unused
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -40,6 +40,25 @@ def adjacency_edges(adj_t: Tensor) -> tuple[Tensor, Tensor]:
     return torch.stack([sources, targets]), coo.values()
 
 
+def edge_features_of(graph, edge_attr: Optional[Tensor]) -> tuple[object, Optional[Tensor]]:
+    """``(graph, edge_attr)`` for a layer taking edge features: a ``torch.sparse`` adjacency whose values are the
+    edge features (``[N_dst, N_src, F]`` or ``[N_dst, N_src]``, torch_geometric's convention when ``edge_attr`` is
+    not given) becomes a ``SparseIndex`` of its shape and those values, in its coalesced edge order; anything else
+    is returned as it is."""
+    if edge_attr is not None or not is_sparse_adjacency(graph):
+        return graph, edge_attr
+    edges, values = adjacency_edges(graph)
+    return SparseIndex(edges, num_nodes=(graph.shape[1], graph.shape[0])), values
+
+
+def declared_targets(graph) -> Optional[int]:
+    """The number of targets a torch_geometric ``EdgeIndex`` declares (its ``sparse_size(1)``), else ``None``."""
+    sparse_size = getattr(graph, "sparse_size", None)
+    if isinstance(graph, Tensor) and callable(sparse_size) and type(graph).__name__ == "EdgeIndex":
+        return sparse_size(1)
+    return None
+
+
 def as_sparse_index(graph: Graph, num_src: int, num_dst: Optional[int] = None,
                     edge_weight: Optional[Tensor] = None,
                     flow: str = "source_to_target") -> tuple[SparseIndex, Optional[Tensor]]:
@@ -133,7 +152,7 @@ def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None, *,
     batched features ``[B, N, C]`` on one graph); ``size`` is torch_geometric's ``(N_src, N_dst)``, checked
     against the features it describes. With ``allow_missing_dst`` the pair may be ``(x_src, None)``: the
     targets are then counted by ``size``, a sparse adjacency or a ``SparseIndex``, else taken to be the
-    sources (torch_geometric's rule)."""
+    sources (torch_geometric's rule; a torch_geometric ``EdgeIndex`` counts them by its ``sparse_size``)."""
     x_src, x_dst, bipartite = split_features(x, allow_missing_dst)
     num_src = x_src.shape[node_dim] if x_src.dim() else 0
     if x_dst is None:
@@ -143,6 +162,8 @@ def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None, *,
             num_dst = graph.shape[0]
         elif isinstance(graph, SparseIndex):
             num_dst = graph.num_dst
+        elif declared_targets(graph) is not None:
+            num_dst = declared_targets(graph)
         else:
             num_dst = num_src
     else:
@@ -160,4 +181,5 @@ def graph_and_features(x, graph: Graph, edge_weight: Optional[Tensor] = None, *,
     return index, x_src, x_dst, edge_weight
 
 
-__all__ = ["Graph", "adjacency_edges", "as_sparse_index", "graph_and_features", "is_sparse_adjacency", "split_features"]
+__all__ = ["Graph", "adjacency_edges", "as_sparse_index", "declared_targets", "edge_features_of", "graph_and_features",
+           "is_sparse_adjacency", "split_features"]

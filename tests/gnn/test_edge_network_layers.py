@@ -216,3 +216,29 @@ def test_cora_matches_pyg(layer):
     # difference), so the features get a small perturbation that breaks the ties.
     x = data.x + 1e-3 * torch.randn(data.x.shape, generator=torch.Generator().manual_seed(0))
     assert_matches_pyg(build(ours), build(pyg), x, data.edge_index, atol=1e-4, sparse=layer != "ChebConv")
+
+
+def test_nnconv_reads_edge_features_from_a_sparse_adjacency_as_pyg():
+    """torch_geometric passes a torch.sparse adjacency's values as the edge features; (x_src, None) takes the
+    adjacency's number of targets."""
+    x, edge_index = bipartite(widths=(5, 3))
+    edge_index = torch.unique(edge_index, dim=1)                           # an adjacency holds each edge once
+    edge_attr = edge_features(edge_index, 2)
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), edge_attr, (4, 9, 2)).coalesce()
+    ours, theirs = NNConv((5, 3), 4, Linear(2, 20)), pyg.NNConv((5, 3), 4, Linear(2, 20))
+    ours.load_state_dict(theirs.state_dict())
+    torch.testing.assert_close(ours(x, adj_t), theirs(x, adj_t))
+    torch.testing.assert_close(ours((x[0], None), adj_t), theirs((x[0], None), adj_t))
+
+
+def test_graph_conv_counts_targets_by_an_edge_index_sparse_size():
+    from torch_geometric import EdgeIndex
+
+    from geomlearn.gnn import GraphConv
+    x, edge_index = bipartite(widths=(5, 5))
+    ours, theirs = GraphConv((5, 5), 4), pyg.GraphConv((5, 5), 4)
+    ours.load_state_dict(theirs.state_dict())
+    graph = EdgeIndex(edge_index, sparse_size=(9, 4))
+    out = ours((x[0], None), graph)
+    assert out.shape == (4, 4)
+    torch.testing.assert_close(out, theirs((x[0], None), graph))

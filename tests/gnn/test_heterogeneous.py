@@ -197,3 +197,18 @@ def test_torch_geometric_hetero_conv_runs_geomlearn_layers():
     ours, theirs = hetero_conv(gl), hetero_conv(pyg)
     ours.load_state_dict(theirs.state_dict())
     assert_dicts_close(ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict))
+
+
+def test_hgt_takes_sparse_adjacencies_and_lazy_sizes_as_pyg():
+    data = hetero_data(widths={"author": 4, "paper": 8, "field": 6})
+    for e in data.edge_types:                                       # an adjacency holds each edge once
+        data[e].edge_index = torch.unique(data[e].edge_index, dim=1)
+    adjacency = {e: torch.sparse_coo_tensor(ei.flip(0), torch.ones(ei.shape[1]), (SIZES[e[2]], SIZES[e[0]])).coalesce()
+                 for e, ei in data.edge_index_dict.items()}
+    theirs = pyg.HGTConv(-1, 8, data.metadata(), heads=2)
+    ours = HGTConv(-1, 8, data.metadata(), heads=2)
+    theirs(data.x_dict, data.edge_index_dict)                       # materialise the lazy sizes
+    ours(data.x_dict, adjacency)
+    assert ours.kqv_lin.in_channels == {"author": 4, "paper": 8, "field": 6}
+    ours.load_state_dict(theirs.state_dict())
+    assert_dicts_close(ours(data.x_dict, adjacency), theirs(data.x_dict, data.edge_index_dict))

@@ -105,3 +105,15 @@ def test_errors():
         conv(x, edge_index, edge_type + 1)
     with pytest.raises(ValueError, match="edge_attr: this RGATConv was built with edge_dim=None"):
         conv(x, edge_index, edge_type, torch.randn(edge_index.shape[1], 3, dtype=torch.float64))
+
+
+def test_sparse_adjacency_values_are_the_edge_features_as_in_pyg():
+    x, edge_index, edge_type = relational_graph()
+    edge_index = torch.unique(edge_index, dim=1)
+    order = torch.argsort(edge_index[1] * 30 + edge_index[0])              # the adjacency's coalesced order
+    edge_index = edge_index[:, order]
+    edge_type = torch.randint(0, 4, (edge_index.shape[1],), generator=torch.Generator().manual_seed(1))
+    edge_attr = torch.randn(edge_index.shape[1], 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), edge_attr, (30, 30, 3)).coalesce()
+    conv = RGATConv(8, 4, 4, heads=2, edge_dim=3).double()
+    torch.testing.assert_close(conv(x, adj_t, edge_type), conv(x, edge_index, edge_type, edge_attr))
