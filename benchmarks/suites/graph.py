@@ -11,7 +11,8 @@ Cases (``--only`` matches their names):
   where its files are present;
 * ``speed <Layer> E=2e+06``: forward + backward + optimiser step of a two-layer model on a power-law graph
   with 2M edges, geomlearn's layer against torch_geometric's layer of the same name in the same process,
-  and the peak memory of one epoch, for every layer of ``benchmarks.graph.speed_models``.
+  and the peak memory of one epoch, for every layer of ``benchmarks.graph.speed_models`` (``--quick``: 5,000 edges,
+  one timed epoch after the warm-up, geomlearn with a ``SparseIndex`` only).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def _link_cases(ctx: Context, records: list[Record]) -> None:
 
 
 def _speed_cases(ctx: Context, records: list[Record]) -> None:
-    num_edges = 100_000 if ctx.quick else 2_000_000
+    num_edges = 5_000 if ctx.quick else 2_000_000
     cases = [layer for layer in SPEED_LAYERS if ctx.wanted(f"speed {layer} E={num_edges:.0e}")]
     if not cases:
         return
@@ -164,9 +165,9 @@ def _speed_cases(ctx: Context, records: list[Record]) -> None:
         params = dict(layer=layer, E=num_edges, N=num_nodes, channels=channels)
         times = {}
         extra = (edge_attr,) if layer in EDGE_FEATURE_LAYERS else ()
-        for impl, library, graph in (("geomlearn (SparseIndex)", ours, index),
-                                     ("geomlearn (edge_index)", ours, edge_index),
-                                     ("torch_geometric", pyg, edge_index)):
+        runs = [("geomlearn (SparseIndex)", ours, index), ("geomlearn (edge_index)", ours, edge_index),
+                ("torch_geometric", pyg, edge_index)]
+        for impl, library, graph in runs[::2] if ctx.quick else runs:
             torch.manual_seed(0)
             model = build(layer, library, channels, classes, degree_histogram).to(ctx.device)
             optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -176,7 +177,7 @@ def _speed_cases(ctx: Context, records: list[Record]) -> None:
                 F.cross_entropy(model(x, graph, *extra), y).backward()
                 optimizer.step()
 
-            timing = time_call(epoch, ctx.device, min_repeats=3, budget_s=5.0)
+            timing = time_call(epoch, ctx.device, min_repeats=1 if ctx.quick else 3, budget_s=0.3 if ctx.quick else 5.0)
             peak = peak_memory_mib(epoch, ctx.device)
             times[impl] = timing.median_s
             records.append(Record(SUITE, case, impl, "epoch time", 1e3 * timing.median_s, "ms",
