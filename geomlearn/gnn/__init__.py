@@ -9,6 +9,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 ``GCNConv``             Kipf & Welling graph convolution
 ``SAGEConv``            GraphSAGE (mean / sum / max / min or a module aggregation)
 ``GINConv``             graph isomorphism network; ``GINEConv`` with edge features (Hu et al., 2020)
+``AttentionConv``       base of the attention layers: edge features, self loops, heads, attention weights
 ``GATConv``             multi-head graph attention (gather-sum scores, segment softmax, multi-head SpMM)
 ``GATv2Conv``           dynamic attention (Brody et al., 2022): scores after the nonlinearity
 ``TransformerConv``     scaled dot-product attention over neighbours (SDDMM scores, multi-head SpMM)
@@ -42,6 +43,7 @@ passing a ``SparseIndex`` built once reuses its cached layouts every call.
 from ..feature_dropout import feature_dropout
 from ..sparse.graph_input import as_sparse_index
 from .appnp import APPNP
+from .attention_conv import AttentionConv
 from .cheb_conv import ChebConv
 from .dagnn import DAGNN, DAGNNPropagation
 from .edge_conv import EdgeConv
@@ -74,7 +76,7 @@ from .to_hetero import to_hetero
 from .transformer_conv import TransformerConv
 
 __all__ = [
-    "APPNP", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear", "HeteroLinear", "LCMAggregation",
+    "APPNP", "AttentionConv", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear", "HeteroLinear", "LCMAggregation",
     "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv", "PDFConv", "PNAConv", "RGATConv", "RGCNConv",
     "ResGatedGraphConv", "SAGEConv", "SGConv", "Set2Set", "TANGNN", "TANGNNConv", "TransformerConv",
     "as_sparse_index", "feature_dropout",

@@ -14,10 +14,8 @@ from ..sparse import SparseIndex, sddmm, segment_matmul, segment_softmax, spmm
 from ..sparse.graph_input import adjacency_edges, is_sparse_adjacency
 from .hetero_linear import HeteroDictLinear, HeteroLinear
 
-EdgeType = tuple[str, str, str]
-
-
-def relation_index(edge_type: EdgeType, graph: Union[Tensor, SparseIndex], num_nodes: dict[str, int]) -> SparseIndex:
+def relation_index(edge_type: tuple[str, str, str], graph: Union[Tensor, SparseIndex],
+                   num_nodes: dict[str, int]) -> SparseIndex:
     """One relation's graph as a ``SparseIndex`` from its source type's nodes to its target type's (a
     ``SparseIndex`` passed in is checked against the node counts and reused with its cached layouts; a
     ``torch.sparse`` adjacency is read as torch_geometric's ``adj_t``, ``[N_dst, N_src]``)."""
@@ -113,7 +111,7 @@ class HGTConv(torch.nn.Module):
     """
 
     def __init__(self, in_channels: Union[int, dict[str, int]], out_channels: int,
-                 metadata: tuple[list[str], list[EdgeType]], heads: int = 1, **kwargs):
+                 metadata: tuple[list[str], list[tuple[str, str, str]]], heads: int = 1, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"HGTConv: unexpected keyword arguments {sorted(kwargs)}")
@@ -153,7 +151,7 @@ class HGTConv(torch.nn.Module):
             torch.nn.init.ones_(parameter)
 
     def forward(self, x_dict: dict[str, Tensor],
-                edge_index_dict: dict[EdgeType, Union[Tensor, SparseIndex]]) -> dict[str, Tensor]:
+                edge_index_dict: dict[tuple[str, str, str], Union[Tensor, SparseIndex]]) -> dict[str, Tensor]:
         heads, dim = self.heads, self.out_channels // self.heads
         unknown = [e for e in edge_index_dict if tuple(e) not in self.edge_types_map]
         if unknown:
@@ -197,7 +195,7 @@ class HGTConv(torch.nn.Module):
                 out_dict[t] = gate * out + (1 - gate) * x_dict[t]
         return out_dict
 
-    def _relation_transforms(self, relations: list[EdgeType], key: dict[str, Tensor],
+    def _relation_transforms(self, relations: list[tuple[str, str, str]], key: dict[str, Tensor],
                              value: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         r"""The keys and values of every relation's source nodes times that relation's per-head matrices, stacked in
         the order of ``relations`` (``[S, H, D]`` each): one ``segment_matmul`` over the rows stacked head-major, keys
