@@ -185,8 +185,8 @@ def _speed_cases(ctx: Context, records: list[Record]) -> None:
             records.append(Record(SUITE, case, impl, "peak memory", peak, "MiB", params=params))
         for impl, seconds in times.items():
             if impl != "geomlearn (SparseIndex)":
-                records.append(Record(SUITE, case, impl, "speedup of geomlearn", seconds / times["geomlearn (SparseIndex)"],
-                                      "x", params=params))
+                records.append(Record(SUITE, case, impl, "speedup of geomlearn",
+                                      seconds / times["geomlearn (SparseIndex)"], "x", params=params))
 
 
 def plot(records: list[Record], out) -> None:

@@ -76,9 +76,10 @@ from .to_hetero import to_hetero
 from .transformer_conv import TransformerConv
 
 __all__ = [
-    "APPNP", "AttentionConv", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv", "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear", "HeteroLinear", "LCMAggregation",
-    "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv", "PDFConv", "PNAConv", "RGATConv", "RGCNConv",
-    "ResGatedGraphConv", "SAGEConv", "SGConv", "Set2Set", "TANGNN", "TANGNNConv", "TransformerConv",
-    "as_sparse_index", "feature_dropout",
-    "gcn_norm", "global_add_pool", "global_max_pool", "global_mean_pool", "remove_target_links", "to_hetero",
+    "APPNP", "AttentionConv", "ChebConv", "DAGNN", "DAGNNPropagation", "EdgeConv", "FastRGCNConv", "GATConv",
+    "GATv2Conv", "GCN2Conv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "HGTConv", "HeteroDictLinear",
+    "HeteroLinear", "LCMAggregation", "LightGCN", "MessagePassing", "NCNCPredictor", "NCNPredictor", "NNConv",
+    "PDFConv", "PNAConv", "RGATConv", "RGCNConv", "ResGatedGraphConv", "SAGEConv", "SGConv", "Set2Set", "TANGNN",
+    "TANGNNConv", "TransformerConv", "as_sparse_index", "feature_dropout", "gcn_norm", "global_add_pool",
+    "global_max_pool", "global_mean_pool", "remove_target_links", "to_hetero",
 ]

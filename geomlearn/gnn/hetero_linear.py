@@ -108,7 +108,8 @@ class HeteroDictLinear(torch.nn.Module):
             check_channels(f"in_channels[{key!r}]", size, lazy=True)
         check_channels("out_channels", out_channels)
         self.in_channels, self.out_channels, self.kwargs = dict(in_channels), out_channels, kwargs
-        self.lins = torch.nn.ModuleDict({key: Linear(size, out_channels, **kwargs) for key, size in in_channels.items()})
+        self.lins = torch.nn.ModuleDict({key: Linear(size, out_channels, **kwargs)
+                                         for key, size in in_channels.items()})
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -74,7 +74,8 @@ class NNConv(MessagePassing):
         check_width("x", x_src, self.in_channels_l)
         if not isinstance(edge_attr, Tensor) or edge_attr.dim() == 0 or edge_attr.shape[0] != index.num_edges:
             shape = list(edge_attr.shape) if isinstance(edge_attr, Tensor) else type(edge_attr).__name__
-            raise ValueError(f"edge_attr: expected edge features [{index.num_edges}, ...], one row per edge, got {shape}")
+            raise ValueError(f"edge_attr: expected edge features [{index.num_edges}, ...], one row per edge, got "
+                             f"{shape}")
         weight = self.nn(edge_attr)
         if weight.shape != (index.num_edges, self.in_channels_l * self.out_channels):
             raise ValueError(f"nn: expected it to map edge_attr to [{index.num_edges}, {self.in_channels_l} * "
