@@ -79,6 +79,7 @@ class Checkpoints:
         """
         if self.folder is None:
             return compute()
+        settings = json.loads(json.dumps(settings))             # as stored: tuples become lists
         folder = self.folder / _file_name(case)
         if case not in self._started:
             self._started.add(case)

@@ -18,6 +18,7 @@ Cases (``--only`` matches their names):
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict
 
 import torch
 import torch.nn.functional as F
@@ -71,12 +72,18 @@ def _node_cases(ctx: Context, records: list[Record]) -> None:
         # TANGNN's exact top-m search costs O(N^2 C) per layer and step: 3 seeds, not 10, on 2 CPU cores.
         seeds = 1 if ctx.quick else 3 if model == "TANGNN" else 10
         data = planetoid(dataset)
-        runs = [train_node_classifier(model, data, SETTINGS[(model, dataset)], seed, epochs=2 if ctx.quick else None)
-                for seed in range(seeds)]
+        settings, epochs = SETTINGS[(model, dataset)], 2 if ctx.quick else None
+        case = f"node {dataset} {model}"
+        # each seed is a unit: a deep model's ten seeds (GCNII) take an hour, and --resume picks them up
+        runs = [ctx.checkpoints.run(case, f"seed {seed}", dict(asdict(settings), epochs=epochs),
+                                    lambda: train_node_classifier(model, data, settings, seed, epochs=epochs),
+                                    bounds={"test": (0.0, 1.0), "val": (0.0, 1.0)})
+                for seed in tqdm(range(seeds), desc=case, leave=False, disable=not ctx.progress)]
         mean, std = _mean_std([100 * r["test"] for r in runs])
         note = f"paper {PAPER_NODE.get((dataset, model), '—')}"
-        params = dict(dataset=dataset, model=model, seeds=seeds, **SETTINGS[(model, dataset)].__dict__)
-        case = f"node {dataset} {model}"
+        params = dict(dataset=dataset, model=model, seeds=seeds, **settings.__dict__)
+        if case in ctx.checkpoints.resumed:                     # {seed: commit} finished by an earlier process
+            params["resumed_seeds"] = ctx.checkpoints.resumed[case]
         records.append(Record(SUITE, case, "geomlearn", "test accuracy", mean, "%", std=std, n=seeds,
                               params=params, note=note))
         records.append(Record(SUITE, case, "geomlearn", "epoch time", 1e3 * _mean_std(

@@ -81,12 +81,17 @@ class GCN2Conv(MessagePassing):
         if self.normalize:
             index, edge_weight = cached_normalization(self, index, edge_weight, add_self_loops=self.add_self_loops,
                                                       dtype=x.dtype)
-        h = (1 - self.alpha) * self.propagate(index, x=x, edge_weight=edge_weight)
-        x_0 = self.alpha * x_0.narrow(self.node_dim, 0, x.shape[self.node_dim])
+        h = self.propagate(index, x=x, edge_weight=edge_weight)
+        x_0 = x_0.narrow(self.node_dim, 0, x.shape[self.node_dim])
         if self.weight2 is None:
-            h = h + x_0
-            return (1 - self.beta) * h + self.beta * (h @ self.weight1)
-        return (1 - self.beta) * (h + x_0) + self.beta * (h @ self.weight1 + x_0 @ self.weight2)
+            return self._identity_mapped(torch.lerp(h, x_0, self.alpha), self.weight1)
+        return (self._identity_mapped((1 - self.alpha) * h, self.weight1)
+                + self._identity_mapped(self.alpha * x_0, self.weight2))
+
+    def _identity_mapped(self, h: Tensor, weight: Tensor) -> Tensor:
+        """``(1 - beta) h + beta h W`` as one ``addmm`` over the rows of ``h [..., channels]``."""
+        rows = h.reshape(-1, self.channels)
+        return torch.addmm(rows, rows, weight, beta=1 - self.beta, alpha=self.beta).view(h.shape)
 
     message = weighted_message
 

@@ -1,11 +1,13 @@
 """Two-epoch smoke runs of every ``graph`` suite case on the real Cora data, and its helpers."""
 
+import json
 import math
 
 import pytest
 import torch
 
 import benchmarks.suites  # noqa: F401  (registers the suites)
+from benchmarks.checkpoints import Checkpoints
 from benchmarks.graph.link_prediction import split_edges
 from benchmarks.graph.node_classification import SETTINGS, GCNII, SparseInputDropout, parameter_groups
 from benchmarks.graph.speed_models import EDGE_FEATURE_LAYERS, EDGE_FEATURES, SPEED_LAYERS, build
@@ -21,6 +23,21 @@ def test_every_cora_case_runs_two_epochs(only, metric, count):
     scores = [r for r in records if r.metric == metric]
     assert len(scores) == count
     assert all(0.0 <= r.value <= 100.0 and r.n == 1 for r in scores)
+
+
+def test_node_case_keeps_each_seed_and_a_resumed_run_reuses_it(tmp_path):
+    needs_data("planetoid/Cora/raw")
+    def run(resume):
+        return SUITES["graph"].run(Context(quick=True, device=torch.device("cpu"), progress=False,
+                                           only="node Cora GCNII", checkpoints=Checkpoints(tmp_path, resume=resume)))
+    first = next(r for r in run(False) if r.metric == "test accuracy")
+    unit = tmp_path / "node_Cora_GCNII" / "seed_0.json"
+    stored = json.loads(unit.read_text())
+    assert stored["settings"]["options"] == [["layers", 64], ["alpha", 0.1], ["theta", 0.5]]
+    unit.write_text(json.dumps({**stored, "result": {**stored["result"], "test": 0.25}}))
+    resumed = next(r for r in run(True) if r.metric == "test accuracy")
+    assert first.value != 25.0 and resumed.value == pytest.approx(25.0)      # the stored seed, not a new run
+    assert list(resumed.params["resumed_seeds"]) == ["seed 0"]
 
 
 def test_speed_case_times_geomlearn_and_torch_geometric_in_one_run():

@@ -148,6 +148,12 @@ def test_checkpoints_keep_finished_units_for_a_resumed_run(tmp_path):
     assert json.loads((tmp_path / "case_A" / "split_0.json").read_text())["result"] == {"test": 0.5}
 
 
+def test_checkpoints_compare_settings_as_they_are_stored(tmp_path):
+    settings = {"options": (("layers", 64), ("alpha", 0.1))}                # tuples come back from JSON as lists
+    Checkpoints(tmp_path).run("case", "seed 0", settings, lambda: {"test": 0.8})
+    assert Checkpoints(tmp_path, resume=True).run("case", "seed 0", settings, _never) == {"test": 0.8}
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda text: text.replace('"test": 0.5', '"test": 7.5'), r"holds test = 7.5, expected a number in \[0, 1\]"),
     (lambda text: text.replace('"test": 0.5', '"test": NaN'), r"holds test = nan, expected a number in \[0, 1\]"),
