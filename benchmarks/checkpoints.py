@@ -104,6 +104,12 @@ class Checkpoints:
         return result
 
     def clear(self) -> None:
-        """Delete the folder: the suite's results are written and nothing is left to resume."""
-        if self.folder is not None and self.folder.exists():
-            shutil.rmtree(self.folder)
+        """Delete the units of the cases this run computed or resumed: their results are written and nothing of
+        them is left to resume. Other cases' units stay, so that runs of different cases into one ``--out``
+        (``--only`` in two processes) do not delete each other's; the folder goes once it is empty."""
+        if self.folder is None:
+            return
+        for case in self._started:
+            shutil.rmtree(self.folder / _file_name(case), ignore_errors=True)
+        if self.folder.exists() and not any(self.folder.iterdir()):
+            self.folder.rmdir()

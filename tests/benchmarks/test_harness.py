@@ -182,6 +182,16 @@ def test_checkpoints_without_resume_start_a_case_afresh(tmp_path, capsys):
     assert not tmp_path.exists()
 
 
+def test_clearing_a_run_keeps_the_units_of_cases_another_run_is_computing(tmp_path):
+    first, second = Checkpoints(tmp_path / "graph"), Checkpoints(tmp_path / "graph")
+    first.run("node Cora GCNII", "seed 0", {}, lambda: {"test": 0.8})
+    second.run("node CiteSeer GCNII", "seed 0", {}, lambda: {"test": 0.7})
+    first.clear()
+    assert [p.name for p in (tmp_path / "graph").iterdir()] == ["node_CiteSeer_GCNII"]
+    assert Checkpoints(tmp_path / "graph", resume=True).run("node CiteSeer GCNII", "seed 0", {}, _never) == \
+        {"test": 0.7}
+
+
 def test_checkpoints_without_a_folder_keep_nothing():
     calls = []
     keeper = Checkpoints()
