@@ -10,7 +10,7 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_width
-from ..sparse import gather_sum, segment_softmax
+from ..sparse import additive_scores, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
 from .attention_conv import AttentionConv
 
@@ -25,10 +25,10 @@ class GATv2Conv(AttentionConv):
         x_i' = \big\Vert_h \sum_j \alpha_{ji}^h \Theta^s_h x_j + b
 
     A drop-in for ``torch_geometric.nn.GATv2Conv`` (parameters ``lin_l`` (sources), ``lin_r`` (targets), ``att``,
-    ``lin_edge``, ``res``, ``bias``; its ``state_dict`` loads). The per-edge sum
-    :math:`\Theta^s x_j + \Theta^t x_i` (``[E, H, C]``, which the LeakyReLU needs) is one
-    :func:`~geomlearn.sparse.gather_sum`; the aggregation is one multi-head :func:`~geomlearn.sparse.spmm`, with no
-    ``[E, H, C]`` message tensor.
+    ``lin_edge``, ``res``, ``bias``; its ``state_dict`` loads). The scores are one fused
+    :func:`~geomlearn.sparse.additive_scores` (each edge's sum, LeakyReLU and projection computed in registers) and
+    the aggregation one multi-head :func:`~geomlearn.sparse.spmm`: no ``[E, H, C]`` tensor is formed without edge
+    features (with them, only their projection :math:`\Theta^e f_{ji}`).
 
     Args:
         in_channels: input size, or ``(source size, target size)``; -1 for lazy initialisation.
@@ -92,10 +92,8 @@ class GATv2Conv(AttentionConv):
         if self.add_self_loops:
             index, edge_attr = self.with_self_loops(index, edge_attr)
 
-        pair = gather_sum(index, x_dst, x_src)                                  # [E, H, C]: x_i + x_j
-        if edge_attr is not None:
-            pair = pair + self.lin_edge(edge_attr).view(-1, heads, chans)
-        scores = (F.leaky_relu(pair, self.negative_slope) * self.att).sum(-1)   # [E, H]
+        edge_term = None if edge_attr is None else self.lin_edge(edge_attr).view(-1, heads, chans)
+        scores = additive_scores(index, x_dst, x_src, self.att.view(heads, chans), self.negative_slope, edge_term)
         alpha = F.dropout(segment_softmax(scores, index), p=self.dropout, training=self.training)
 
         return self.aggregate_attention(edge_index, index, x_src, x_dst, alpha, x_in_dst, return_attention_weights)

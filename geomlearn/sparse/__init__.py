@@ -8,6 +8,7 @@
 ``spmm``                    ``out_i = reduce_{j -> i} w_e x_j`` (sum, mean, max, min; multi-head weights)
 ``sddmm``                   ``out_e = <a_i, b_j>`` per edge
 ``gather_sum``              ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
+``additive_scores``         ``out_e = att . LeakyReLU(a_i + b_j + f_e)`` per edge (GATv2's scores, fused)
 ``segment_softmax``         softmax of edge scores over each target's incoming edges
 ``segment_reduce``          per-edge values reduced into their targets
 ``block_spmm``              ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
@@ -31,6 +32,7 @@ oracles and ``geomlearn.sparse.kernels`` picks the CPU (numba) or GPU (Triton) k
 ``reverse_edges`` (they return index structures) are plain torch code built on the same layouts.
 """
 
+from .additive_scores import additive_scores
 from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
 from .gather_sum import gather_sum
@@ -57,6 +59,7 @@ __all__ = [
     "PairNeighbors",
     "SampledSubgraph",
     "SparseIndex",
+    "additive_scores",
     "as_sparse_index",
     "block_gram",
     "block_spmm",

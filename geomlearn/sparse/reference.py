@@ -38,6 +38,15 @@ def sddmm(index: SparseIndex, a: Tensor, b: Tensor) -> Tensor:
     return (a[index.dst.long()] * b[index.src.long()]).sum(-1)
 
 
+def additive_scores(index: SparseIndex, a: Tensor, b: Tensor, att: Tensor, negative_slope: float = 0.2,
+                    edge: Optional[Tensor] = None) -> Tensor:
+    """``out_e = sum_c att_c LeakyReLU(a_i + b_j + edge_e)_c`` for each edge ``e = (j -> i)``."""
+    pre = a[index.dst.long()] + b[index.src.long()]
+    if edge is not None:
+        pre = pre + edge
+    return (torch.nn.functional.leaky_relu(pre, negative_slope) * att).sum(-1)
+
+
 def gather_sum(index: SparseIndex, a: Optional[Tensor], b: Optional[Tensor]) -> Tensor:
     """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``; a missing term is 0."""
     if a is None:

@@ -3,14 +3,15 @@
 import pytest
 import torch
 
-from geomlearn.sparse import block_spmm, gather_sum, sddmm, segment_matmul, segment_reduce, segment_softmax, spmm
+from geomlearn.sparse import (additive_scores, block_spmm, gather_sum, sddmm, segment_matmul, segment_reduce,
+                              segment_softmax, spmm)
 from geomlearn.sparse import reference as ref
 
 from .graphs import random_graph
 
 
 class AttentionThenBlocks(torch.nn.Module):
-    """Touches every op: attention scores (sddmm, gather_sum), their softmax, a weighted multi-head spmm, a max spmm,
+    """Touches every op: attention scores (sddmm, gather_sum, additive_scores), their softmax, a weighted multi-head spmm, a max spmm,
     a segment reduction of the scores, a block spmm and a grouped matmul."""
 
     def __init__(self, index, ptr):
@@ -19,10 +20,12 @@ class AttentionThenBlocks(torch.nn.Module):
         self.lin = torch.nn.Linear(8, 8)
         self.blocks = torch.nn.Parameter(torch.randn(index.num_edges, 2, 2))
         self.typed = torch.nn.Parameter(torch.randn(2, 8, 8))
+        self.att = torch.nn.Parameter(torch.randn(2, 4))
 
     def forward(self, x, impl):
         h = self.lin(x).view(-1, 2, 4)
         scores = impl.sddmm(self.index, h, h) + impl.gather_sum(self.index, h[:, :, 0], h[:, :, 1])
+        scores = scores + impl.additive_scores(self.index, h, h, self.att, 0.2)
         alpha = impl.segment_softmax(scores, self.index)
         out = impl.spmm(self.index, h, alpha).reshape(-1, 8)
         out = out + impl.spmm(self.index, x, None, "max")
@@ -35,6 +38,7 @@ class _Ops:
     spmm, sddmm, segment_softmax = staticmethod(spmm), staticmethod(sddmm), staticmethod(segment_softmax)
     segment_reduce, block_spmm = staticmethod(segment_reduce), staticmethod(block_spmm)
     segment_matmul, gather_sum = staticmethod(segment_matmul), staticmethod(gather_sum)
+    additive_scores = staticmethod(additive_scores)
 
 
 def test_compile_fullgraph_forward_and_backward_match_eager_reference():

@@ -1,9 +1,9 @@
 """Kernel choice for every op in :mod:`geomlearn.sparse`, in one place.
 
-Two backends implement the same primitives (``gather_reduce``, ``sddmm``, ``segment_softmax``,
-``block_gather``, ``block_sddmm``, ``segment_matmul``, ``segment_matmul_weight_grad``, ``coupling_gather``,
-``coupling_edges``, ``householder_product``, ``householder_product_backward``, ``reverse_block_product``,
-``reverse_block_product_backward``):
+Two backends implement the same primitives (``gather_reduce``, ``sddmm``, ``additive_scores``,
+``additive_scores_backward``, ``segment_softmax``, ``block_gather``, ``block_sddmm``, ``segment_matmul``,
+``segment_matmul_weight_grad``, ``coupling_gather``, ``coupling_edges``, ``householder_product``,
+``householder_product_backward``, ``reverse_block_product``, ``reverse_block_product_backward``):
 
 * ``"cpu"`` (:mod:`.cpu`): numba-compiled row-parallel loops, deterministic, for CPU tensors;
 * ``"triton"`` (:mod:`.gpu`): Triton kernels, for CUDA tensors (and for CPU tensors when

@@ -147,6 +147,50 @@ def _sddmm(ptr, idx, eid, a, b, out):  # pragma: no cover - compiled
                 out[e, h] = acc
 
 
+@njit(**_JIT_DOT)
+def _additive_scores(ptr, idx, eid, a, b, edge, edge_on, att, slope, out):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads, chans = a.shape[1], a.shape[2]
+    zero, slope = out.dtype.type(0), out.dtype.type(slope)      # in the features' width: the loop vectorises
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            f = e * edge_on
+            for h in range(heads):
+                acc = zero
+                for c in range(chans):
+                    v = a[i, h, c] + b[j, h, c] + edge[f, h, c]
+                    acc += att[h, c] * (v if v > 0 else slope * v)
+                out[e, h] = acc
+
+
+@njit(**_JIT)
+def _additive_scores_backward(ptr, idx, eid, own, other, edge, edge_on, att, slope, grad, need_att, need_edge,
+                              grad_own, att_rows, grad_edge):  # pragma: no cover - compiled
+    rows = ptr.shape[0] - 1
+    heads, chans = own.shape[1], own.shape[2]
+    one, slope = own.dtype.type(1), own.dtype.type(slope)
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            f = e * edge_on
+            for h in range(heads):
+                g = grad[e, h]
+                for c in range(chans):
+                    v = own[i, h, c] + other[j, h, c] + edge[f, h, c]
+                    grad_own[i, h, c] += g * att[h, c] * (one if v > 0 else slope)
+                if need_att:
+                    for c in range(chans):
+                        v = own[i, h, c] + other[j, h, c] + edge[f, h, c]
+                        att_rows[i, h, c] += g * (v if v > 0 else slope * v)
+                if need_edge:
+                    for c in range(chans):
+                        v = own[i, h, c] + other[j, h, c] + edge[f, h, c]
+                        grad_edge[e, h, c] = g * att[h, c] * (one if v > 0 else slope)
+
+
 @njit(**_JIT)
 def _segment_softmax(ptr, eid, scores, out):  # pragma: no cover - compiled
     rows = ptr.shape[0] - 1
@@ -327,6 +371,43 @@ def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor
     with Parallel():
         _sddmm(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), out.numpy())
     return out
+
+
+def _edge_terms(edge: Tensor | None, like: Tensor) -> tuple[Tensor, int]:
+    """The kernels read ``edge[eid[k] * edge_on]``: the per-edge terms with ``edge_on = 1``, or one row of zeros
+    with ``edge_on = 0`` when there are none (no branch in the inner loop)."""
+    if edge is None:
+        return torch.zeros(1, like.shape[1], like.shape[2], dtype=like.dtype), 0
+    return edge, 1
+
+
+def additive_scores(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor, edge: Tensor | None, att: Tensor,
+                    negative_slope: float) -> Tensor:
+    """``out[eid[k], h] = sum_c att[h, c] LeakyReLU(a[r, h, c] + b[idx[k], h, c] + edge[eid[k], h, c])`` for every
+    position ``k`` of row ``r``; ``[E, H]``."""
+    out = torch.zeros(eid.shape[0], a.shape[1], dtype=a.dtype)
+    edge, edge_on = _edge_terms(edge, a)
+    with Parallel():
+        _additive_scores(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), _np(edge), edge_on, _np(att),
+                         negative_slope, out.numpy())
+    return out
+
+
+def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor, other: Tensor, edge: Tensor | None,
+                             att: Tensor, negative_slope: float, grad: Tensor, need_att: bool,
+                             need_edge: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.additive_scores.additive_scores_backward_op`: ``(grad_own [R, H, C], att_rows
+    [R, H, C] or empty, grad_edge [E, H, C] or empty)``, each row written by one thread."""
+    rows, heads, chans = ptr.shape[0] - 1, own.shape[1], own.shape[2]
+    grad_own = torch.zeros(rows, heads, chans, dtype=own.dtype)
+    att_rows = torch.zeros((rows, heads, chans) if need_att else (0, heads, chans), dtype=own.dtype)
+    grad_edge = torch.zeros((eid.shape[0], heads, chans) if need_edge else (0, heads, chans), dtype=own.dtype)
+    edge, edge_on = _edge_terms(edge, own)
+    with Parallel():
+        _additive_scores_backward(_np(ptr), _np(idx), _np(eid), _np(own), _np(other), _np(edge), edge_on, _np(att),
+                                  negative_slope, _np(grad), need_att, need_edge, grad_own.numpy(), att_rows.numpy(),
+                                  grad_edge.numpy())
+    return grad_own, (att_rows if need_att else att_rows.reshape(0)), (grad_edge if need_edge else grad_edge.reshape(0))
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:

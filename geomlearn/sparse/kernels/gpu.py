@@ -106,6 +106,58 @@ def _sddmm_kernel(ptr, idx, eid, a, b, out, H, C, ACC: tl.constexpr, BLOCK_C: tl
 
 
 @triton.jit
+def _additive_scores_kernel(ptr, idx, eid, a, b, edge, att, out, slope, H, C, EDGE_ON: tl.constexpr,
+                            ACC: tl.constexpr, BLOCK_C: tl.constexpr):
+    row = tl.program_id(0)
+    h = tl.program_id(1)
+    c = tl.arange(0, BLOCK_C)
+    cmask = c < C
+    ai = tl.load(a + (row * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+    ah = tl.load(att + h * C + c, mask=cmask, other=0.0).to(ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        v = ai + tl.load(b + (j * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+        if EDGE_ON:
+            v += tl.load(edge + (e * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+        tl.store(out + e * H + h, tl.sum(ah * tl.where(v > 0, v, slope * v), axis=0))
+
+
+@triton.jit
+def _additive_scores_backward_kernel(ptr, idx, eid, own, other, edge, att, grad, grad_own, att_rows, grad_edge, slope,
+                                     H, C, EDGE_ON: tl.constexpr, NEED_ATT: tl.constexpr, NEED_EDGE: tl.constexpr,
+                                     ACC: tl.constexpr, BLOCK_C: tl.constexpr):
+    row = tl.program_id(0)
+    h = tl.program_id(1)
+    c = tl.arange(0, BLOCK_C)
+    cmask = c < C
+    oi = tl.load(own + (row * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+    ah = tl.load(att + h * C + c, mask=cmask, other=0.0).to(ACC)
+    acc = tl.zeros([BLOCK_C], dtype=ACC)
+    acc_att = tl.zeros([BLOCK_C], dtype=ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        v = oi + tl.load(other + (j * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+        if EDGE_ON:
+            v += tl.load(edge + (e * H + h) * C + c, mask=cmask, other=0.0).to(ACC)
+        g = tl.load(grad + e * H + h).to(ACC)
+        d = g * ah * tl.where(v > 0, 1.0, slope)
+        acc += d
+        if NEED_ATT:
+            acc_att += g * tl.where(v > 0, v, slope * v)
+        if NEED_EDGE:
+            tl.store(grad_edge + (e * H + h) * C + c, d, mask=cmask)
+    tl.store(grad_own + (row * H + h) * C + c, acc, mask=cmask)
+    if NEED_ATT:
+        tl.store(att_rows + (row * H + h) * C + c, acc_att, mask=cmask)
+
+
+@triton.jit
 def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H: tl.constexpr):
     row = tl.program_id(0)
     h = tl.arange(0, BLOCK_H)
@@ -471,6 +523,38 @@ def sddmm(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor) -> Tensor
         _sddmm_kernel[(rows, heads)](ptr, idx, eid, a.contiguous(), b.contiguous(), out, heads, chans,
                                      ACC=_acc_dtype(a.dtype), BLOCK_C=_block(chans, 4096))
     return out
+
+
+def additive_scores(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor, edge: Tensor | None, att: Tensor,
+                    negative_slope: float) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.additive_scores`."""
+    rows, heads, chans = ptr.shape[0] - 1, a.shape[1], a.shape[2]
+    out = torch.zeros(eid.shape[0], heads, dtype=a.dtype, device=a.device)
+    if rows and heads and eid.shape[0]:
+        a = a.contiguous()
+        _additive_scores_kernel[(rows, heads)](
+            ptr, idx, eid, a, b.contiguous(), a if edge is None else edge.contiguous(), att.contiguous(), out,
+            negative_slope, heads, chans, EDGE_ON=edge is not None, ACC=_acc_dtype(a.dtype),
+            BLOCK_C=_block(chans, 4096))
+    return out
+
+
+def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor, other: Tensor, edge: Tensor | None,
+                             att: Tensor, negative_slope: float, grad: Tensor, need_att: bool,
+                             need_edge: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.kernels.cpu.additive_scores_backward`."""
+    rows, heads, chans = ptr.shape[0] - 1, own.shape[1], own.shape[2]
+    grad_own = torch.zeros(rows, heads, chans, dtype=own.dtype, device=own.device)
+    att_rows = torch.zeros((rows, heads, chans) if need_att else (0,), dtype=own.dtype, device=own.device)
+    grad_edge = torch.zeros((eid.shape[0], heads, chans) if need_edge else (0,), dtype=own.dtype, device=own.device)
+    if rows and heads and eid.shape[0]:
+        own = own.contiguous()
+        _additive_scores_backward_kernel[(rows, heads)](
+            ptr, idx, eid, own, other.contiguous(), own if edge is None else edge.contiguous(), att.contiguous(),
+            grad.contiguous(), grad_own, att_rows if need_att else grad_own, grad_edge if need_edge else grad_own,
+            negative_slope, heads, chans, EDGE_ON=edge is not None, NEED_ATT=need_att, NEED_EDGE=need_edge,
+            ACC=_acc_dtype(own.dtype), BLOCK_C=_block(chans, 4096))
+    return grad_own, att_rows, grad_edge
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
