@@ -10,7 +10,7 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels, check_int, check_width
-from ..sparse import gather_sum, spmm
+from ..sparse import gated_spmm, gather_sum, spmm
 from ..sparse.graph_input import Graph, graph_and_features
 from .message_passing import MessagePassing
 
@@ -24,10 +24,11 @@ class ResGatedGraphConv(MessagePassing):
 
     (with ``edge_dim``, the edge features are appended to :math:`x_i` and :math:`x_j` in :math:`W_2, W_3, W_4`).
     A drop-in for ``torch_geometric.nn.ResGatedGraphConv`` (parameters ``lin_key`` (:math:`W_2`), ``lin_query``
-    (:math:`W_3`), ``lin_value`` (:math:`W_4`), ``lin_skip`` (:math:`W_1`), ``bias``). The gate is per edge and per
-    channel by the math (``[E, out]``, one :func:`~geomlearn.sparse.gather_sum`); for a sum or mean aggregation the
-    gated values are reduced by a multi-head :func:`~geomlearn.sparse.spmm` with one head per channel, so the
-    ``[E, out]`` message tensor is never formed. With edge features the linear maps are split into their node and
+    (:math:`W_3`), ``lin_value`` (:math:`W_4`), ``lin_skip`` (:math:`W_1`), ``bias``). With the default sigmoid gate
+    and a sum or mean aggregation the layer is one fused :func:`~geomlearn.sparse.gated_spmm`, which forms no
+    ``[E, out]`` tensor. Another gate, or another aggregation, is per edge and per channel by the math: the gates are
+    one :func:`~geomlearn.sparse.gather_sum` (``[E, out]``) reduced by a multi-head :func:`~geomlearn.sparse.spmm`
+    with one head per channel, or the gated messages by the aggregation. With edge features the linear maps are split into their node and
     edge blocks, so no ``[E, in + edge_dim]`` concatenation is formed either.
 
     Args:
@@ -85,12 +86,17 @@ class ResGatedGraphConv(MessagePassing):
             check_width("x", x_src, self.lin_query.in_channels)
             check_width("x_dst", x_dst, self.lin_key.in_channels)
             key, query, value = self.lin_key(x_dst), self.lin_query(x_src), self.lin_value(x_src)
-            gate = self.act(gather_sum(index, key, query))                          # [E, out]
             reductions = self.reductions
-            if reductions in (("sum",), ("mean",)):
-                out = spmm(index, value.unsqueeze(-1), gate, reductions[0]).squeeze(-1)
+            if isinstance(self.act, torch.nn.Sigmoid) and reductions in (("sum",), ("mean",)):
+                out = gated_spmm(index, key, query, value)                           # gates formed in registers
+                if reductions == ("mean",):
+                    out = out / index.in_degree().clamp(min=1).to(out.dtype).unsqueeze(-1)
             else:
-                out = self.aggregate_edges(gate * gather_sum(index, None, value), index)
+                gate = self.act(gather_sum(index, key, query))                       # [E, out]
+                if reductions in (("sum",), ("mean",)):
+                    out = spmm(index, value.unsqueeze(-1), gate, reductions[0]).squeeze(-1)
+                else:
+                    out = self.aggregate_edges(gate * gather_sum(index, None, value), index)
         else:
             if edge_attr.dim() != 2 or edge_attr.shape != (index.num_edges, self.edge_dim):
                 raise ValueError(f"edge_attr: expected [{index.num_edges}, {self.edge_dim}] (one row per edge, "

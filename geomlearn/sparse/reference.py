@@ -47,6 +47,12 @@ def additive_scores(index: SparseIndex, a: Tensor, b: Tensor, att: Tensor, negat
     return (torch.nn.functional.leaky_relu(pre, negative_slope) * att).sum(-1)
 
 
+def gated_spmm(index: SparseIndex, key: Tensor, query: Tensor, value: Tensor) -> Tensor:
+    """``out_i = sum_{e = (j -> i)} sigmoid(key_i + query_j) * value_j``."""
+    src = index.src.long()
+    return segment_reduce(torch.sigmoid(key[index.dst.long()] + query[src]) * value[src], index, "sum")
+
+
 def gather_sum(index: SparseIndex, a: Optional[Tensor], b: Optional[Tensor]) -> Tensor:
     """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``; a missing term is 0."""
     if a is None:

@@ -192,6 +192,43 @@ def _additive_scores_backward(ptr, idx, eid, own, other, edge, edge_on, att, slo
 
 
 @njit(**_JIT)
+def _gated_sum(ptr, idx, key, query, value, out):  # pragma: no cover - compiled
+    rows, chans = ptr.shape[0] - 1, key.shape[1]
+    one = out.dtype.type(1)
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            for c in range(chans):
+                out[i, c] += value[j, c] / (one + np.exp(-(key[i, c] + query[j, c])))
+
+
+@njit(**_JIT)
+def _gated_sum_target_grad(ptr, idx, key, query, value, grad, out):  # pragma: no cover - compiled
+    rows, chans = ptr.shape[0] - 1, key.shape[1]
+    one = out.dtype.type(1)
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            for c in range(chans):
+                s = one / (one + np.exp(-(key[i, c] + query[j, c])))
+                out[i, c] += grad[i, c] * value[j, c] * s * (one - s)
+
+
+@njit(**_JIT)
+def _gated_sum_source_grad(tptr, tidx, key, query, value, grad, grad_query, grad_value):  # pragma: no cover
+    rows, chans = tptr.shape[0] - 1, key.shape[1]
+    one = grad_query.dtype.type(1)
+    for j in prange(rows):
+        for k in range(tptr[j], tptr[j + 1]):
+            i = tidx[k]
+            for c in range(chans):
+                s = one / (one + np.exp(-(key[i, c] + query[j, c])))
+                gs = grad[i, c] * s
+                grad_value[j, c] += gs
+                grad_query[j, c] += gs * value[j, c] * (one - s)
+
+
+@njit(**_JIT)
 def _segment_softmax(ptr, eid, scores, out):  # pragma: no cover - compiled
     rows = ptr.shape[0] - 1
     heads = scores.shape[1]
@@ -408,6 +445,33 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
                                   negative_slope, _np(grad), need_att, need_edge, grad_own.numpy(), att_rows.numpy(),
                                   grad_edge.numpy())
     return grad_own, (att_rows if need_att else att_rows.reshape(0)), (grad_edge if need_edge else grad_edge.reshape(0))
+
+
+def gated_sum(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor) -> Tensor:
+    """``out[r] = sum_{k in row r} sigmoid(key[r] + query[idx[k]]) * value[idx[k]]``; ``[R, C]``."""
+    out = torch.zeros(ptr.shape[0] - 1, key.shape[1], dtype=key.dtype)
+    with Parallel():
+        _gated_sum(_np(ptr), _np(idx), _np(key), _np(query), _np(value), out.numpy())
+    return out
+
+
+def gated_sum_target_grad(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor,
+                          grad: Tensor) -> Tensor:
+    """The gradient of :func:`gated_sum` for ``key``, on its CSR: ``sum_k grad[r] value[j] s (1 - s)``."""
+    out = torch.zeros_like(key)
+    with Parallel():
+        _gated_sum_target_grad(_np(ptr), _np(idx), _np(key), _np(query), _np(value), _np(grad), out.numpy())
+    return out
+
+
+def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor, value: Tensor,
+                          grad: Tensor) -> tuple[Tensor, Tensor]:
+    """The gradients of :func:`gated_sum` for ``query`` and ``value``, on the CSC ``(tptr, tidx)``."""
+    grad_query, grad_value = torch.zeros_like(query), torch.zeros_like(value)
+    with Parallel():
+        _gated_sum_source_grad(_np(tptr), _np(tidx), _np(key), _np(query), _np(value), _np(grad), grad_query.numpy(),
+                               grad_value.numpy())
+    return grad_query, grad_value
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:

@@ -158,6 +158,62 @@ def _additive_scores_backward_kernel(ptr, idx, eid, own, other, edge, att, grad,
 
 
 @triton.jit
+def _gated_sum_kernel(ptr, idx, key, query, value, out, C, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    cmask = c < C
+    ki = tl.load(key + row * C + c, mask=cmask, other=0.0).to(ACC)
+    acc = tl.zeros([BLOCK], dtype=ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        s = tl.sigmoid(ki + tl.load(query + j * C + c, mask=cmask, other=0.0).to(ACC))
+        acc += s * tl.load(value + j * C + c, mask=cmask, other=0.0).to(ACC)
+    tl.store(out + row * C + c, acc, mask=cmask)
+
+
+@triton.jit
+def _gated_sum_target_grad_kernel(ptr, idx, key, query, value, grad, out, C, ACC: tl.constexpr,
+                                  BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    cmask = c < C
+    ki = tl.load(key + row * C + c, mask=cmask, other=0.0).to(ACC)
+    gi = tl.load(grad + row * C + c, mask=cmask, other=0.0).to(ACC)
+    acc = tl.zeros([BLOCK], dtype=ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        s = tl.sigmoid(ki + tl.load(query + j * C + c, mask=cmask, other=0.0).to(ACC))
+        acc += gi * tl.load(value + j * C + c, mask=cmask, other=0.0).to(ACC) * s * (1.0 - s)
+    tl.store(out + row * C + c, acc, mask=cmask)
+
+
+@triton.jit
+def _gated_sum_source_grad_kernel(tptr, tidx, key, query, value, grad, grad_query, grad_value, C, ACC: tl.constexpr,
+                                  BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    cmask = c < C
+    qj = tl.load(query + row * C + c, mask=cmask, other=0.0).to(ACC)
+    vj = tl.load(value + row * C + c, mask=cmask, other=0.0).to(ACC)
+    acc_q = tl.zeros([BLOCK], dtype=ACC)
+    acc_v = tl.zeros([BLOCK], dtype=ACC)
+    start = tl.load(tptr + row).to(tl.int64)
+    end = tl.load(tptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        i = tl.load(tidx + k).to(tl.int64)
+        s = tl.sigmoid(tl.load(key + i * C + c, mask=cmask, other=0.0).to(ACC) + qj)
+        gs = tl.load(grad + i * C + c, mask=cmask, other=0.0).to(ACC) * s
+        acc_v += gs
+        acc_q += gs * vj * (1.0 - s)
+    tl.store(grad_query + row * C + c, acc_q, mask=cmask)
+    tl.store(grad_value + row * C + c, acc_v, mask=cmask)
+
+
+@triton.jit
 def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H: tl.constexpr):
     row = tl.program_id(0)
     h = tl.arange(0, BLOCK_H)
@@ -555,6 +611,42 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
             negative_slope, heads, chans, EDGE_ON=edge is not None, NEED_ATT=need_att, NEED_EDGE=need_edge,
             ACC=_acc_dtype(own.dtype), BLOCK_C=_block(chans, 4096))
     return grad_own, att_rows, grad_edge
+
+
+def gated_sum(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.gated_sum`."""
+    rows, chans = ptr.shape[0] - 1, key.shape[1]
+    out = torch.zeros(rows, chans, dtype=key.dtype, device=key.device)
+    if rows and chans and idx.shape[0]:
+        block = _block(chans)
+        _gated_sum_kernel[(rows, triton.cdiv(chans, block))](ptr, idx, key, query, value, out, chans,
+                                                            ACC=_acc_dtype(key.dtype), BLOCK=block)
+    return out
+
+
+def gated_sum_target_grad(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor,
+                          grad: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.gated_sum_target_grad`."""
+    rows, chans = ptr.shape[0] - 1, key.shape[1]
+    out = torch.zeros_like(key)
+    if rows and chans and idx.shape[0]:
+        block = _block(chans)
+        _gated_sum_target_grad_kernel[(rows, triton.cdiv(chans, block))](
+            ptr, idx, key, query, value, grad, out, chans, ACC=_acc_dtype(key.dtype), BLOCK=block)
+    return out
+
+
+def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor, value: Tensor,
+                          grad: Tensor) -> tuple[Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.kernels.cpu.gated_sum_source_grad`."""
+    rows, chans = tptr.shape[0] - 1, key.shape[1]
+    grad_query, grad_value = torch.zeros_like(query), torch.zeros_like(value)
+    if rows and chans and tidx.shape[0]:
+        block = _block(chans)
+        _gated_sum_source_grad_kernel[(rows, triton.cdiv(chans, block))](
+            tptr, tidx, key, query, value, grad, grad_query, grad_value, chans, ACC=_acc_dtype(key.dtype),
+            BLOCK=block)
+    return grad_query, grad_value
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
