@@ -9,6 +9,7 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 
 from ..argument_checks import check_channels
+from ..sparse import relu_spmm
 from ..sparse.graph_input import Graph, graph_and_features
 from .gin_conv import GINConv
 
@@ -20,8 +21,10 @@ class GINEConv(GINConv):
         x_i' = h_\Theta\Big((1 + \epsilon)\, x_i + \sum_{j \to i} \mathrm{ReLU}\big(x_j + W e_{ji}\big)\Big)
 
     (:math:`W e_{ji}` is :math:`e_{ji}` itself without ``edge_dim``). A drop-in for
-    ``torch_geometric.nn.GINEConv`` (parameters ``nn.*``, ``eps``, ``lin``). The ReLU of each edge's sum is a
-    per-edge message ``[E, in]`` by the math; it is reduced by :func:`~geomlearn.sparse.segment_reduce`.
+    ``torch_geometric.nn.GINEConv`` (parameters ``nn.*``, ``eps``, ``lin``). With the default sum aggregation the
+    messages are one fused :func:`~geomlearn.sparse.relu_spmm`, which forms no ``[E, in]`` message tensor (only the
+    projected edge features :math:`W e_{ji}`, an input of the sum); another aggregation reduces the per-edge
+    messages.
 
     Args:
         nn: the network :math:`h_\Theta`; with ``edge_dim`` its input size is read from it (its ``in_features``
@@ -64,13 +67,15 @@ class GINEConv(GINConv):
             shape = list(edge_attr.shape) if isinstance(edge_attr, Tensor) else edge_attr
             raise ValueError(f"edge_attr: expected edge features [{index.num_edges}, ...], one row per edge, got "
                              f"{shape}")
-        out = self.propagate(index, x=(x_src, x_dst), edge_attr=edge_attr)
+        edge = edge_attr if self.lin is None else self.lin(edge_attr)
+        if edge.shape[-1] != x_src.shape[-1]:
+            raise ValueError(f"edge_attr: expected the node features' size {x_src.shape[-1]} (or set edge_dim to map "
+                             f"them), got {edge_attr.shape[-1]}")
+        if self.reductions == ("sum",) and x_src.dim() == 2 and edge.dim() == 2:
+            out = relu_spmm(index, x_src, edge)                   # the [E, in] messages formed in registers
+        else:
+            out = self.propagate(index, x=(x_src, x_dst), edge_attr=edge)
         return self.nn(out if x_dst is None else out + (1 + self.eps) * x_dst)
 
     def message(self, x_j: Tensor, edge_attr: Tensor) -> Tensor:
-        if self.lin is None and x_j.shape[-1] != edge_attr.shape[-1]:
-            raise ValueError(f"edge_attr: expected the node features' size {x_j.shape[-1]} (or set edge_dim to map "
-                             f"them), got {edge_attr.shape[-1]}")
-        if self.lin is not None:
-            edge_attr = self.lin(edge_attr)
         return (x_j + edge_attr).relu()

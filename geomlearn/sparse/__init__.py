@@ -10,6 +10,7 @@
 ``gather_sum``              ``out_e = a_i + b_j`` per edge (attention logits from per-node scores)
 ``additive_scores``         ``out_e = att . LeakyReLU(a_i + b_j + f_e)`` per edge (GATv2's scores, fused)
 ``gated_spmm``              ``out_i = sum_{j -> i} sigmoid(k_i + q_j) * v_j`` (residual gated graph ConvNets)
+``relu_spmm``               ``out_i = sum_{e = (j -> i)} ReLU(x_j + f_e)`` (GINE's messages, fused)
 ``segment_softmax``         softmax of edge scores over each target's incoming edges
 ``segment_reduce``          per-edge values reduced into their targets
 ``block_spmm``              ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
@@ -44,6 +45,7 @@ from .index import CompressedIndex, IndexModifiedError, SparseIndex
 from .kernels import use_backend
 from .neighbor_sampling import SampledSubgraph, sample_neighbors
 from .pair_neighbors import PairNeighbors, pair_neighbors
+from .relu_spmm import relu_spmm
 from .reverse_block_product import block_gram, reverse_block_product
 from .reverse_edges import reverse_edge_values, reverse_edges
 from .sddmm import sddmm
@@ -71,6 +73,7 @@ __all__ = [
     "householder_orthogonal",
     "householder_product",
     "pair_neighbors",
+    "relu_spmm",
     "reverse_block_product",
     "reverse_edge_values",
     "reverse_edges",

@@ -53,6 +53,11 @@ def gated_spmm(index: SparseIndex, key: Tensor, query: Tensor, value: Tensor) ->
     return segment_reduce(torch.sigmoid(key[index.dst.long()] + query[src]) * value[src], index, "sum")
 
 
+def relu_spmm(index: SparseIndex, x: Tensor, edge: Tensor) -> Tensor:
+    """``out_i = sum_{e = (j -> i)} ReLU(x_j + edge_e)``."""
+    return segment_reduce((x[index.src.long()] + edge).relu(), index, "sum")
+
+
 def gather_sum(index: SparseIndex, a: Optional[Tensor], b: Optional[Tensor]) -> Tensor:
     """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``; a missing term is 0."""
     if a is None:

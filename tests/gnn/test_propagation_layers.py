@@ -163,6 +163,17 @@ def test_gineconv_matches_pyg(edge_dim, train_eps):
     torch.testing.assert_close(ours((x_src, x_src[:4]), bipartite, attr), theirs((x_src, x_src[:4]), bipartite, attr))
 
 
+@pytest.mark.parametrize("aggr", ["mean", "max"])
+def test_gineconv_with_another_aggregation_matches_pyg(aggr):
+    # The sum runs fused (relu_spmm); other aggregations reduce the per-edge messages.
+    x, edge_index = small_graph()
+    edge_attr = torch.randn(edge_index.shape[1], 5, generator=torch.Generator().manual_seed(8))
+    theirs = pyg.GINEConv(gine_networks(), edge_dim=5, aggr=aggr)
+    ours = GINEConv(gine_networks(), edge_dim=5, aggr=aggr)
+    ours.load_state_dict(theirs.state_dict())
+    torch.testing.assert_close(ours(x, edge_index, edge_attr), theirs(x, edge_index, edge_attr))
+
+
 def test_gineconv_is_the_formula_and_checks_edge_features():
     x, edge_index = small_graph(num_nodes=6, num_edges=14, in_channels=3)
     edge_attr = torch.randn(14, 3)

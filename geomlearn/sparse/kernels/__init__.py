@@ -1,8 +1,8 @@
 """Kernel choice for every op in :mod:`geomlearn.sparse`, in one place.
 
 Two backends implement the same primitives (``gather_reduce``, ``sddmm``, ``additive_scores``,
-``additive_scores_backward``, ``gated_sum``, ``gated_sum_target_grad``, ``gated_sum_source_grad``,
-``segment_softmax``, ``block_gather``, ``block_sddmm``, ``segment_matmul``,
+``additive_scores_backward``, ``gated_sum``, ``gated_sum_target_grad``, ``gated_sum_source_grad``, ``relu_sum``,
+``relu_sum_backward``, ``segment_softmax``, ``block_gather``, ``block_sddmm``, ``segment_matmul``,
 ``segment_matmul_weight_grad``, ``coupling_gather``, ``coupling_edges``, ``householder_product``,
 ``householder_product_backward``, ``reverse_block_product``, ``reverse_block_product_backward``):
 

@@ -229,6 +229,32 @@ def _gated_sum_source_grad(tptr, tidx, key, query, value, grad, grad_query, grad
 
 
 @njit(**_JIT)
+def _relu_sum(ptr, idx, eid, x, edge, out):  # pragma: no cover - compiled
+    rows, chans = ptr.shape[0] - 1, x.shape[1]
+    zero = out.dtype.type(0)
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            for c in range(chans):
+                out[i, c] += max(x[j, c] + edge[e, c], zero)
+
+
+@njit(**_JIT)
+def _relu_sum_backward(tptr, tidx, teid, x, edge, grad, grad_x, grad_edge):  # pragma: no cover - compiled
+    rows, chans = tptr.shape[0] - 1, x.shape[1]
+    zero = grad_x.dtype.type(0)
+    for j in prange(rows):
+        for k in range(tptr[j], tptr[j + 1]):
+            i = tidx[k]
+            e = teid[k]
+            for c in range(chans):
+                g = grad[i, c] if x[j, c] + edge[e, c] > zero else zero
+                grad_edge[e, c] = g
+                grad_x[j, c] += g
+
+
+@njit(**_JIT)
 def _segment_softmax(ptr, eid, scores, out):  # pragma: no cover - compiled
     rows = ptr.shape[0] - 1
     heads = scores.shape[1]
@@ -472,6 +498,25 @@ def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor
         _gated_sum_source_grad(_np(tptr), _np(tidx), _np(key), _np(query), _np(value), _np(grad), grad_query.numpy(),
                                grad_value.numpy())
     return grad_query, grad_value
+
+
+def relu_sum(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, edge: Tensor) -> Tensor:
+    """``out[r] = sum_{k in row r} ReLU(x[idx[k]] + edge[eid[k]])``; ``[R, C]``."""
+    out = torch.zeros(ptr.shape[0] - 1, x.shape[1], dtype=x.dtype)
+    with Parallel():
+        _relu_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(edge), out.numpy())
+    return out
+
+
+def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge: Tensor,
+                      grad: Tensor) -> tuple[Tensor, Tensor]:
+    """The gradients of :func:`relu_sum` for ``x`` and ``edge``, on the CSC: each source row by one thread, each
+    edge's gradient written once."""
+    grad_x, grad_edge = torch.zeros_like(x), torch.zeros_like(edge)
+    with Parallel():
+        _relu_sum_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(edge), _np(grad), grad_x.numpy(),
+                           grad_edge.numpy())
+    return grad_x, grad_edge
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:

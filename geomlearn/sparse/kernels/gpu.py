@@ -214,6 +214,43 @@ def _gated_sum_source_grad_kernel(tptr, tidx, key, query, value, grad, grad_quer
 
 
 @triton.jit
+def _relu_sum_kernel(ptr, idx, eid, x, edge, out, C, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    cmask = c < C
+    acc = tl.zeros([BLOCK], dtype=ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        v = tl.load(x + j * C + c, mask=cmask, other=0.0).to(ACC) + tl.load(edge + e * C + c, mask=cmask,
+                                                                            other=0.0).to(ACC)
+        acc += tl.maximum(v, 0.0)
+    tl.store(out + row * C + c, acc, mask=cmask)
+
+
+@triton.jit
+def _relu_sum_backward_kernel(tptr, tidx, teid, x, edge, grad, grad_x, grad_edge, C, ACC: tl.constexpr,
+                              BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    cmask = c < C
+    xj = tl.load(x + row * C + c, mask=cmask, other=0.0).to(ACC)
+    acc = tl.zeros([BLOCK], dtype=ACC)
+    start = tl.load(tptr + row).to(tl.int64)
+    end = tl.load(tptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        i = tl.load(tidx + k).to(tl.int64)
+        e = tl.load(teid + k).to(tl.int64)
+        v = xj + tl.load(edge + e * C + c, mask=cmask, other=0.0).to(ACC)
+        g = tl.where(v > 0, tl.load(grad + i * C + c, mask=cmask, other=0.0).to(ACC), 0.0)
+        tl.store(grad_edge + e * C + c, g, mask=cmask)
+        acc += g
+    tl.store(grad_x + row * C + c, acc, mask=cmask)
+
+
+@triton.jit
 def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H: tl.constexpr):
     row = tl.program_id(0)
     h = tl.arange(0, BLOCK_H)
@@ -647,6 +684,29 @@ def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor
             tptr, tidx, key, query, value, grad, grad_query, grad_value, chans, ACC=_acc_dtype(key.dtype),
             BLOCK=block)
     return grad_query, grad_value
+
+
+def relu_sum(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, edge: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.relu_sum`."""
+    rows, chans = ptr.shape[0] - 1, x.shape[1]
+    out = torch.zeros(rows, chans, dtype=x.dtype, device=x.device)
+    if rows and chans and idx.shape[0]:
+        block = _block(chans)
+        _relu_sum_kernel[(rows, triton.cdiv(chans, block))](ptr, idx, eid, x, edge, out, chans,
+                                                           ACC=_acc_dtype(x.dtype), BLOCK=block)
+    return out
+
+
+def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge: Tensor,
+                      grad: Tensor) -> tuple[Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.kernels.cpu.relu_sum_backward`."""
+    rows, chans = tptr.shape[0] - 1, x.shape[1]
+    grad_x, grad_edge = torch.zeros_like(x), torch.zeros_like(edge)
+    if rows and chans and tidx.shape[0]:
+        block = _block(chans)
+        _relu_sum_backward_kernel[(rows, triton.cdiv(chans, block))](
+            tptr, tidx, teid, x, edge, grad, grad_x, grad_edge, chans, ACC=_acc_dtype(x.dtype), BLOCK=block)
+    return grad_x, grad_edge
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
