@@ -464,7 +464,7 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
     rows, heads, chans = ptr.shape[0] - 1, own.shape[1], own.shape[2]
     grad_own = torch.zeros(rows, heads, chans, dtype=own.dtype)
     att_rows = torch.zeros((rows, heads, chans) if need_att else (0, heads, chans), dtype=own.dtype)
-    grad_edge = torch.zeros((eid.shape[0], heads, chans) if need_edge else (0, heads, chans), dtype=own.dtype)
+    grad_edge = torch.empty((eid.shape[0], heads, chans) if need_edge else (0, heads, chans), dtype=own.dtype)
     edge, edge_on = _edge_terms(edge, own)
     with Parallel():
         _additive_scores_backward(_np(ptr), _np(idx), _np(eid), _np(own), _np(other), _np(edge), edge_on, _np(att),
@@ -512,7 +512,7 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
                       grad: Tensor) -> tuple[Tensor, Tensor]:
     """The gradients of :func:`relu_sum` for ``x`` and ``edge``, on the CSC: each source row by one thread, each
     edge's gradient written once."""
-    grad_x, grad_edge = torch.zeros_like(x), torch.zeros_like(edge)
+    grad_x, grad_edge = torch.zeros_like(x), torch.empty_like(edge)         # every edge's row is written once
     with Parallel():
         _relu_sum_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(edge), _np(grad), grad_x.numpy(),
                            grad_edge.numpy())

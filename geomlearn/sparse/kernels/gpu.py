@@ -639,7 +639,7 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
     rows, heads, chans = ptr.shape[0] - 1, own.shape[1], own.shape[2]
     grad_own = torch.zeros(rows, heads, chans, dtype=own.dtype, device=own.device)
     att_rows = torch.zeros((rows, heads, chans) if need_att else (0,), dtype=own.dtype, device=own.device)
-    grad_edge = torch.zeros((eid.shape[0], heads, chans) if need_edge else (0,), dtype=own.dtype, device=own.device)
+    grad_edge = torch.empty((eid.shape[0], heads, chans) if need_edge else (0,), dtype=own.dtype, device=own.device)
     if rows and heads and eid.shape[0]:
         own = own.contiguous()
         _additive_scores_backward_kernel[(rows, heads)](
@@ -701,7 +701,7 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
                       grad: Tensor) -> tuple[Tensor, Tensor]:
     """See :func:`geomlearn.sparse.kernels.cpu.relu_sum_backward`."""
     rows, chans = tptr.shape[0] - 1, x.shape[1]
-    grad_x, grad_edge = torch.zeros_like(x), torch.zeros_like(edge)
+    grad_x, grad_edge = torch.zeros_like(x), torch.empty_like(edge)         # every edge's row is written once
     if rows and chans and tidx.shape[0]:
         block = _block(chans)
         _relu_sum_backward_kernel[(rows, triton.cdiv(chans, block))](
