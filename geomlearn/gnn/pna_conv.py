@@ -7,8 +7,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 from torch import Tensor
 from torch_geometric.nn import Linear
-from torch_geometric.nn.aggr import (DegreeScalerAggregation, MaxAggregation, MeanAggregation, MinAggregation,
-                                     StdAggregation, SumAggregation, VarAggregation)
+from torch_geometric.nn.aggr import DegreeScalerAggregation, StdAggregation, VarAggregation
 from torch_geometric.nn.inits import reset
 from torch_geometric.nn.resolver import activation_resolver
 
@@ -16,7 +15,7 @@ from ..argument_checks import check_channels, check_int, check_width
 from ..sparse import SparseIndex, gather_sum, segment_reduce
 from ..sparse.graph_input import Graph, graph_and_features
 from .leading_linear import split_leading_linear
-from .message_passing import MessagePassing
+from .message_passing import BUILT_IN_REDUCTIONS, MessagePassing
 
 SCALERS = ("identity", "amplification", "attenuation", "linear", "inverse_linear")
 # torch_geometric's std: sqrt(max(var, 1e-5)), and exactly 0 where that floor is hit.
@@ -33,9 +32,8 @@ def aggregate_by_module(module: torch.nn.Module, messages: Tensor, index: Sparse
     (sum, mean, min, max, var, std) as :func:`~geomlearn.sparse.segment_reduce` over the cached CSR, any other
     through the module itself."""
     kind = type(module)
-    simple = {SumAggregation: "sum", MeanAggregation: "mean", MinAggregation: "min", MaxAggregation: "max"}
-    if kind in simple:
-        return segment_reduce(messages, index, simple[kind])
+    if kind in BUILT_IN_REDUCTIONS:
+        return segment_reduce(messages, index, BUILT_IN_REDUCTIONS[kind])
     if kind is VarAggregation and not module.semi_grad:
         return _moments(messages, index)[1]
     if kind is StdAggregation and not module.var_aggr.semi_grad:
