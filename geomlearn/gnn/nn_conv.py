@@ -10,7 +10,7 @@ from torch_geometric.nn import Linear
 from torch_geometric.nn.inits import reset
 
 from ..argument_checks import check_channels, check_width
-from ..sparse import gather_sum
+from ..sparse import edge_matrix_spmm, gather_sum
 from ..sparse.graph_input import Graph, edge_features_of, graph_and_features
 from .message_passing import MessagePassing
 
@@ -24,9 +24,10 @@ class NNConv(MessagePassing):
 
     where the network :math:`h_\Theta` maps each edge's features to an ``[in, out]`` matrix. A drop-in for
     ``torch_geometric.nn.NNConv`` (parameters ``nn.*``, ``lin``, ``bias``). The per-edge matrices are the math's
-    own ``[E, in, out]``; the source features are gathered by :func:`~geomlearn.sparse.gather_sum` (a CSC segment
-    sum in the backward pass), multiplied by one batched matmul and reduced by the layer's aggregation over the
-    cached CSR.
+    own ``[E, in, out]``. For a sum or mean aggregation the products and their sum are one fused
+    :func:`~geomlearn.sparse.edge_matrix_spmm`, which forms neither the gathered ``[E, in]`` features nor the
+    ``[E, out]`` messages; another aggregation gathers the sources (:func:`~geomlearn.sparse.gather_sum`), multiplies
+    them by one batched matmul and reduces the messages.
 
     Args:
         in_channels: input size, or ``(source size, target size)``.
@@ -81,8 +82,13 @@ class NNConv(MessagePassing):
             raise ValueError(f"nn: expected it to map edge_attr to [{index.num_edges}, {self.in_channels_l} * "
                              f"{self.out_channels}] (in_channels * out_channels per edge), got {list(weight.shape)}")
         weight = weight.view(-1, self.in_channels_l, self.out_channels)
-        messages = torch.bmm(gather_sum(index, None, x_src).unsqueeze(1), weight).squeeze(1)      # [E, out]
-        out = self.aggregate_edges(messages, index)
+        if self.reductions in (("sum",), ("mean",)):
+            out = edge_matrix_spmm(index, x_src, weight)              # no [E, in] gather, no [E, out] messages
+            if self.reductions == ("mean",):
+                out = out / index.in_degree().clamp(min=1).to(out.dtype).unsqueeze(-1)
+        else:
+            messages = torch.bmm(gather_sum(index, None, x_src).unsqueeze(1), weight).squeeze(1)  # [E, out]
+            out = self.aggregate_edges(messages, index)
         if self.root_weight and x_dst is not None:
             out = out + self.lin(x_dst)
         return out if self.bias is None else out + self.bias

@@ -11,6 +11,7 @@
 ``additive_scores``         ``out_e = att . LeakyReLU(a_i + b_j + f_e)`` per edge (GATv2's scores, fused)
 ``gated_spmm``              ``out_i = sum_{j -> i} sigmoid(k_i + q_j) * v_j`` (residual gated graph ConvNets)
 ``relu_spmm``               ``out_i = sum_{e = (j -> i)} ReLU(x_j + f_e)`` (GINE's messages, fused)
+``edge_matrix_spmm``        ``out_i = sum_{e = (j -> i)} x_j W_e`` with an ``[in, out]`` matrix per edge (NNConv)
 ``segment_softmax``         softmax of edge scores over each target's incoming edges
 ``segment_reduce``          per-edge values reduced into their targets
 ``block_spmm``              ``out_i = sum_{j -> i} B_e x_j`` with ``d x d`` blocks (sheaf Laplacians)
@@ -37,6 +38,7 @@ oracles and ``geomlearn.sparse.kernels`` picks the CPU (numba) or GPU (Triton) k
 from .additive_scores import additive_scores
 from .block_spmm import block_spmm
 from .coupling_spmm import Couplings, coupling_spmm
+from .edge_matrix_spmm import edge_matrix_spmm
 from .gated_spmm import gated_spmm
 from .gather_sum import gather_sum
 from .graph_input import Graph, as_sparse_index
@@ -68,6 +70,7 @@ __all__ = [
     "block_gram",
     "block_spmm",
     "coupling_spmm",
+    "edge_matrix_spmm",
     "gated_spmm",
     "gather_sum",
     "householder_orthogonal",

@@ -58,6 +58,11 @@ def relu_spmm(index: SparseIndex, x: Tensor, edge: Tensor) -> Tensor:
     return segment_reduce((x[index.src.long()] + edge).relu(), index, "sum")
 
 
+def edge_matrix_spmm(index: SparseIndex, x: Tensor, weight: Tensor) -> Tensor:
+    """``out_i = sum_{e = (j -> i)} x_j @ weight_e``."""
+    return segment_reduce(torch.bmm(x[index.src.long()].unsqueeze(1), weight).squeeze(1), index, "sum")
+
+
 def gather_sum(index: SparseIndex, a: Optional[Tensor], b: Optional[Tensor]) -> Tensor:
     """``out_e = a_i + b_j`` for each edge ``e = (j -> i)``; a missing term is 0."""
     if a is None:

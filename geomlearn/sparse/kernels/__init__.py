@@ -2,9 +2,10 @@
 
 Two backends implement the same primitives (``gather_reduce``, ``sddmm``, ``additive_scores``,
 ``additive_scores_backward``, ``gated_sum``, ``gated_sum_target_grad``, ``gated_sum_source_grad``, ``relu_sum``,
-``relu_sum_backward``, ``segment_softmax``, ``block_gather``, ``block_sddmm``, ``segment_matmul``,
-``segment_matmul_weight_grad``, ``coupling_gather``, ``coupling_edges``, ``householder_product``,
-``householder_product_backward``, ``reverse_block_product``, ``reverse_block_product_backward``):
+``relu_sum_backward``, ``edge_matrix_gather``, ``edge_matrix_gather_backward``, ``segment_softmax``,
+``block_gather``, ``block_sddmm``, ``segment_matmul``, ``segment_matmul_weight_grad``, ``coupling_gather``,
+``coupling_edges``, ``householder_product``, ``householder_product_backward``, ``reverse_block_product``,
+``reverse_block_product_backward``):
 
 * ``"cpu"`` (:mod:`.cpu`): numba-compiled row-parallel loops, deterministic, for CPU tensors;
 * ``"triton"`` (:mod:`.gpu`): Triton kernels, for CUDA tensors (and for CPU tensors when

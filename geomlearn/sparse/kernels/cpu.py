@@ -255,6 +255,40 @@ def _relu_sum_backward(tptr, tidx, teid, x, edge, grad, grad_x, grad_edge):  # p
 
 
 @njit(**_JIT)
+def _edge_matrix_gather(ptr, idx, eid, x, weight, out):  # pragma: no cover - compiled
+    rows, width_in, width_out = ptr.shape[0] - 1, weight.shape[1], weight.shape[2]
+    for i in prange(rows):
+        for k in range(ptr[i], ptr[i + 1]):
+            j = idx[k]
+            e = eid[k]
+            for q in range(width_in):
+                xq = x[j, q]
+                for o in range(width_out):
+                    out[i, o] += xq * weight[e, q, o]
+
+
+@njit(**_JIT_DOT)
+def _edge_matrix_gather_backward(tptr, tidx, teid, x, weight, grad, need_weight, grad_x,
+                                 grad_weight):  # pragma: no cover - compiled
+    rows, width_in, width_out = tptr.shape[0] - 1, weight.shape[1], weight.shape[2]
+    zero = grad_x.dtype.type(0)
+    for j in prange(rows):
+        for k in range(tptr[j], tptr[j + 1]):
+            i = tidx[k]
+            e = teid[k]
+            for q in range(width_in):
+                acc = zero
+                for o in range(width_out):
+                    acc += weight[e, q, o] * grad[i, o]
+                grad_x[j, q] += acc
+            if need_weight:
+                for q in range(width_in):
+                    xq = x[j, q]
+                    for o in range(width_out):
+                        grad_weight[e, q, o] = xq * grad[i, o]
+
+
+@njit(**_JIT)
 def _segment_softmax(ptr, eid, scores, out):  # pragma: no cover - compiled
     rows = ptr.shape[0] - 1
     heads = scores.shape[1]
@@ -517,6 +551,26 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
         _relu_sum_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(edge), _np(grad), grad_x.numpy(),
                            grad_edge.numpy())
     return grad_x, grad_edge
+
+
+def edge_matrix_gather(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor) -> Tensor:
+    """``out[r] = sum_{k in row r} x[idx[k]] @ weight[eid[k]]``; ``[R, out]``."""
+    out = torch.zeros(ptr.shape[0] - 1, weight.shape[2], dtype=x.dtype)
+    with Parallel():
+        _edge_matrix_gather(_np(ptr), _np(idx), _np(eid), _np(x), _np(weight), out.numpy())
+    return out
+
+
+def edge_matrix_gather_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, weight: Tensor, grad: Tensor,
+                                need_weight: bool) -> tuple[Tensor, Tensor]:
+    """The gradients of :func:`edge_matrix_gather` on the CSC: ``grad_x [S, in]`` summed per source row and, with
+    ``need_weight``, ``grad_weight [E, in, out]`` written once per edge (else empty)."""
+    grad_x = torch.zeros_like(x)
+    grad_weight = torch.empty_like(weight) if need_weight else weight.new_empty(0, 1, 1)
+    with Parallel():
+        _edge_matrix_gather_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(weight), _np(grad), need_weight,
+                                     grad_x.numpy(), grad_weight.numpy())
+    return grad_x, (grad_weight if need_weight else weight.new_empty(0))
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:

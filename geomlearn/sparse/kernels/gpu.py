@@ -251,6 +251,54 @@ def _relu_sum_backward_kernel(tptr, tidx, teid, x, edge, grad, grad_x, grad_edge
 
 
 @triton.jit
+def _edge_matrix_gather_kernel(ptr, idx, eid, x, weight, out, IN, OUT, ACC: tl.constexpr, BLOCK_IN: tl.constexpr,
+                               BLOCK_OUT: tl.constexpr):
+    row = tl.program_id(0)
+    o = tl.program_id(1) * BLOCK_OUT + tl.arange(0, BLOCK_OUT)
+    omask = o < OUT
+    acc = tl.zeros([BLOCK_OUT], dtype=ACC)
+    start = tl.load(ptr + row).to(tl.int64)
+    end = tl.load(ptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        j = tl.load(idx + k).to(tl.int64)
+        e = tl.load(eid + k).to(tl.int64)
+        for q0 in range(0, IN, BLOCK_IN):
+            q = q0 + tl.arange(0, BLOCK_IN)
+            qmask = q < IN
+            xq = tl.load(x + j * IN + q, mask=qmask, other=0.0).to(ACC)
+            w = tl.load(weight + e * IN * OUT + q[:, None] * OUT + o[None, :], mask=qmask[:, None] & omask[None, :],
+                        other=0.0).to(ACC)
+            acc += tl.sum(xq[:, None] * w, axis=0)
+    tl.store(out + row * OUT + o, acc, mask=omask)
+
+
+@triton.jit
+def _edge_matrix_gather_backward_kernel(tptr, tidx, teid, x, weight, grad, grad_x, grad_weight, IN, OUT,
+                                        NEED_WEIGHT: tl.constexpr, ACC: tl.constexpr, BLOCK_IN: tl.constexpr,
+                                        BLOCK_OUT: tl.constexpr):
+    row = tl.program_id(0)
+    q = tl.program_id(1) * BLOCK_IN + tl.arange(0, BLOCK_IN)
+    qmask = q < IN
+    xq = tl.load(x + row * IN + q, mask=qmask, other=0.0).to(ACC)
+    acc = tl.zeros([BLOCK_IN], dtype=ACC)
+    start = tl.load(tptr + row).to(tl.int64)
+    end = tl.load(tptr + row + 1).to(tl.int64)
+    for k in range(start, end):
+        i = tl.load(tidx + k).to(tl.int64)
+        e = tl.load(teid + k).to(tl.int64)
+        for o0 in range(0, OUT, BLOCK_OUT):
+            o = o0 + tl.arange(0, BLOCK_OUT)
+            omask = o < OUT
+            g = tl.load(grad + i * OUT + o, mask=omask, other=0.0).to(ACC)
+            block = e * IN * OUT + q[:, None] * OUT + o[None, :]
+            both = qmask[:, None] & omask[None, :]
+            acc += tl.sum(tl.load(weight + block, mask=both, other=0.0).to(ACC) * g[None, :], axis=1)
+            if NEED_WEIGHT:
+                tl.store(grad_weight + block, xq[:, None] * g[None, :], mask=both)
+    tl.store(grad_x + row * IN + q, acc, mask=qmask)
+
+
+@triton.jit
 def _segment_softmax_kernel(ptr, eid, scores, out, H, ACC: tl.constexpr, BLOCK_H: tl.constexpr):
     row = tl.program_id(0)
     h = tl.arange(0, BLOCK_H)
@@ -707,6 +755,32 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
         _relu_sum_backward_kernel[(rows, triton.cdiv(chans, block))](
             tptr, tidx, teid, x, edge, grad, grad_x, grad_edge, chans, ACC=_acc_dtype(x.dtype), BLOCK=block)
     return grad_x, grad_edge
+
+
+def edge_matrix_gather(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor) -> Tensor:
+    """See :func:`geomlearn.sparse.kernels.cpu.edge_matrix_gather`."""
+    rows, width_in, width_out = ptr.shape[0] - 1, weight.shape[1], weight.shape[2]
+    out = torch.zeros(rows, width_out, dtype=x.dtype, device=x.device)
+    if rows and width_in and width_out and idx.shape[0]:
+        block_out = _block(width_out, 64)
+        _edge_matrix_gather_kernel[(rows, triton.cdiv(width_out, block_out))](
+            ptr, idx, eid, x, weight, out, width_in, width_out, ACC=_acc_dtype(x.dtype),
+            BLOCK_IN=_block(width_in, 32), BLOCK_OUT=block_out)
+    return out
+
+
+def edge_matrix_gather_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, weight: Tensor, grad: Tensor,
+                                need_weight: bool) -> tuple[Tensor, Tensor]:
+    """See :func:`geomlearn.sparse.kernels.cpu.edge_matrix_gather_backward`."""
+    rows, width_in, width_out = tptr.shape[0] - 1, weight.shape[1], weight.shape[2]
+    grad_x = torch.zeros_like(x)
+    grad_weight = torch.empty_like(weight) if need_weight else weight.new_empty(0)   # each edge's block written once
+    if rows and width_in and width_out and tidx.shape[0]:
+        block_in = _block(width_in, 64)
+        _edge_matrix_gather_backward_kernel[(rows, triton.cdiv(width_in, block_in))](
+            tptr, tidx, teid, x, weight, grad, grad_x, grad_weight if need_weight else grad_x, width_in, width_out,
+            NEED_WEIGHT=need_weight, ACC=_acc_dtype(x.dtype), BLOCK_IN=block_in, BLOCK_OUT=_block(width_out, 32))
+    return grad_x, grad_weight
 
 
 def segment_softmax(ptr: Tensor, eid: Tensor, scores: Tensor) -> Tensor:
