@@ -12,7 +12,7 @@ from .spmm import layouts
 
 
 def _check(kernels, name: str, ptr: Tensor, idx: Tensor, eid: Tensor, rows: int, x: Tensor, edge: Tensor) -> None:
-    """What a kernel reads through: the layout's positions, ``idx`` within ``x``'s rows and ``eid`` within ``edge``'s."""
+    """What a kernel reads through: the layout's positions, ``idx`` within ``x``'s rows, ``eid`` within ``edge``'s."""
     if x.shape[1:] != edge.shape[1:]:
         raise ValueError(f"{name}: x has width {list(x.shape[1:])}, edge {list(edge.shape[1:])}")
     if ptr.shape[0] - 1 > rows:

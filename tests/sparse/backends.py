@@ -35,3 +35,14 @@ def interpreted(backend: str, device: torch.device) -> bool:
 def assert_gradients(backend: str, device: torch.device, fn, inputs) -> None:
     """``gradcheck`` in float64; under the interpreter it checks a random projection of the Jacobian."""
     assert torch.autograd.gradcheck(fn, inputs, fast_mode=interpreted(backend, device))
+
+
+def assert_gradient_of_each_input_alone(op, reference, values, upstream) -> None:
+    """Each input's gradient, asked for alone (so the backward pass takes its branch for that input only), equals
+    the reference's, for the upstream gradient ``upstream``."""
+    for wanted in range(len(values)):
+        ours = [t.clone().requires_grad_(n == wanted) for n, t in enumerate(values)]
+        theirs = [t.clone().requires_grad_(n == wanted) for n, t in enumerate(values)]
+        (op(*ours) * upstream).sum().backward()
+        (reference(*theirs) * upstream).sum().backward()
+        torch.testing.assert_close(ours[wanted].grad, theirs[wanted].grad)

@@ -4,7 +4,7 @@ import torch
 from geomlearn.sparse import IndexModifiedError, SparseIndex, relu_spmm
 from geomlearn.sparse import reference as ref
 
-from .backends import BACKENDS, assert_gradients, running_on
+from .backends import BACKENDS, assert_gradient_of_each_input_alone, assert_gradients, running_on
 from .graphs import awkward_graphs, random_graph
 
 GRAPHS = awkward_graphs()
@@ -42,14 +42,9 @@ def test_gradients(graph, backend):
 
 def test_gradients_match_the_reference_for_each_input_alone():
     index = GRAPHS["hub"]
-    values = _inputs(index, 4, seed=2)
-    upstream = torch.randn(index.num_dst, 4, dtype=torch.float64)
-    for wanted in range(2):
-        ours = [t.clone().requires_grad_(n == wanted) for n, t in enumerate(values)]
-        theirs = [t.clone().requires_grad_(n == wanted) for n, t in enumerate(values)]
-        (relu_spmm(index, *ours) * upstream).sum().backward()
-        (ref.relu_spmm(index, *theirs) * upstream).sum().backward()
-        torch.testing.assert_close(ours[wanted].grad, theirs[wanted].grad)
+    assert_gradient_of_each_input_alone(lambda *inputs: relu_spmm(index, *inputs),
+                                        lambda *inputs: ref.relu_spmm(index, *inputs),
+                                        _inputs(index, 4, seed=2), torch.randn(index.num_dst, 4, dtype=torch.float64))
 
 
 def test_zero_edge_terms_give_the_sum_of_rectified_sources():

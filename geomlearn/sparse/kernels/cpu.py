@@ -478,15 +478,20 @@ def _edge_terms(edge: Tensor | None, like: Tensor) -> tuple[Tensor, int]:
     return edge, 1
 
 
+def _run(kernel, *args) -> None:
+    """Run a compiled kernel on tensors (as contiguous NumPy views; outputs, freshly allocated, are written in place)
+    and plain values, with torch's thread count."""
+    with Parallel():
+        kernel(*(_np(a) if isinstance(a, Tensor) else a for a in args))
+
+
 def additive_scores(ptr: Tensor, idx: Tensor, eid: Tensor, a: Tensor, b: Tensor, edge: Tensor | None, att: Tensor,
                     negative_slope: float) -> Tensor:
     """``out[eid[k], h] = sum_c att[h, c] LeakyReLU(a[r, h, c] + b[idx[k], h, c] + edge[eid[k], h, c])`` for every
     position ``k`` of row ``r``; ``[E, H]``."""
     out = torch.zeros(eid.shape[0], a.shape[1], dtype=a.dtype)
     edge, edge_on = _edge_terms(edge, a)
-    with Parallel():
-        _additive_scores(_np(ptr), _np(idx), _np(eid), _np(a), _np(b), _np(edge), edge_on, _np(att),
-                         negative_slope, out.numpy())
+    _run(_additive_scores, ptr, idx, eid, a, b, edge, edge_on, att, negative_slope, out)
     return out
 
 
@@ -500,18 +505,15 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
     att_rows = torch.zeros((rows, heads, chans) if need_att else (0, heads, chans), dtype=own.dtype)
     grad_edge = torch.empty((eid.shape[0], heads, chans) if need_edge else (0, heads, chans), dtype=own.dtype)
     edge, edge_on = _edge_terms(edge, own)
-    with Parallel():
-        _additive_scores_backward(_np(ptr), _np(idx), _np(eid), _np(own), _np(other), _np(edge), edge_on, _np(att),
-                                  negative_slope, _np(grad), need_att, need_edge, grad_own.numpy(), att_rows.numpy(),
-                                  grad_edge.numpy())
+    _run(_additive_scores_backward, ptr, idx, eid, own, other, edge, edge_on, att, negative_slope, grad, need_att,
+         need_edge, grad_own, att_rows, grad_edge)
     return grad_own, (att_rows if need_att else att_rows.reshape(0)), (grad_edge if need_edge else grad_edge.reshape(0))
 
 
 def gated_sum(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor) -> Tensor:
     """``out[r] = sum_{k in row r} sigmoid(key[r] + query[idx[k]]) * value[idx[k]]``; ``[R, C]``."""
     out = torch.zeros(ptr.shape[0] - 1, key.shape[1], dtype=key.dtype)
-    with Parallel():
-        _gated_sum(_np(ptr), _np(idx), _np(key), _np(query), _np(value), out.numpy())
+    _run(_gated_sum, ptr, idx, key, query, value, out)
     return out
 
 
@@ -519,8 +521,7 @@ def gated_sum_target_grad(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, 
                           grad: Tensor) -> Tensor:
     """The gradient of :func:`gated_sum` for ``key``, on its CSR: ``sum_k grad[r] value[j] s (1 - s)``."""
     out = torch.zeros_like(key)
-    with Parallel():
-        _gated_sum_target_grad(_np(ptr), _np(idx), _np(key), _np(query), _np(value), _np(grad), out.numpy())
+    _run(_gated_sum_target_grad, ptr, idx, key, query, value, grad, out)
     return out
 
 
@@ -528,17 +529,14 @@ def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor
                           grad: Tensor) -> tuple[Tensor, Tensor]:
     """The gradients of :func:`gated_sum` for ``query`` and ``value``, on the CSC ``(tptr, tidx)``."""
     grad_query, grad_value = torch.zeros_like(query), torch.zeros_like(value)
-    with Parallel():
-        _gated_sum_source_grad(_np(tptr), _np(tidx), _np(key), _np(query), _np(value), _np(grad), grad_query.numpy(),
-                               grad_value.numpy())
+    _run(_gated_sum_source_grad, tptr, tidx, key, query, value, grad, grad_query, grad_value)
     return grad_query, grad_value
 
 
 def relu_sum(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, edge: Tensor) -> Tensor:
     """``out[r] = sum_{k in row r} ReLU(x[idx[k]] + edge[eid[k]])``; ``[R, C]``."""
     out = torch.zeros(ptr.shape[0] - 1, x.shape[1], dtype=x.dtype)
-    with Parallel():
-        _relu_sum(_np(ptr), _np(idx), _np(eid), _np(x), _np(edge), out.numpy())
+    _run(_relu_sum, ptr, idx, eid, x, edge, out)
     return out
 
 
@@ -547,17 +545,14 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
     """The gradients of :func:`relu_sum` for ``x`` and ``edge``, on the CSC: each source row by one thread, each
     edge's gradient written once."""
     grad_x, grad_edge = torch.zeros_like(x), torch.empty_like(edge)         # every edge's row is written once
-    with Parallel():
-        _relu_sum_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(edge), _np(grad), grad_x.numpy(),
-                           grad_edge.numpy())
+    _run(_relu_sum_backward, tptr, tidx, teid, x, edge, grad, grad_x, grad_edge)
     return grad_x, grad_edge
 
 
 def edge_matrix_gather(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight: Tensor) -> Tensor:
     """``out[r] = sum_{k in row r} x[idx[k]] @ weight[eid[k]]``; ``[R, out]``."""
     out = torch.zeros(ptr.shape[0] - 1, weight.shape[2], dtype=x.dtype)
-    with Parallel():
-        _edge_matrix_gather(_np(ptr), _np(idx), _np(eid), _np(x), _np(weight), out.numpy())
+    _run(_edge_matrix_gather, ptr, idx, eid, x, weight, out)
     return out
 
 
@@ -567,9 +562,7 @@ def edge_matrix_gather_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Ten
     ``need_weight``, ``grad_weight [E, in, out]`` written once per edge (else empty)."""
     grad_x = torch.zeros_like(x)
     grad_weight = torch.empty_like(weight) if need_weight else weight.new_empty(0, 1, 1)
-    with Parallel():
-        _edge_matrix_gather_backward(_np(tptr), _np(tidx), _np(teid), _np(x), _np(weight), _np(grad), need_weight,
-                                     grad_x.numpy(), grad_weight.numpy())
+    _run(_edge_matrix_gather_backward, tptr, tidx, teid, x, weight, grad, need_weight, grad_x, grad_weight)
     return grad_x, (grad_weight if need_weight else weight.new_empty(0))
 
 

@@ -698,14 +698,22 @@ def additive_scores_backward(ptr: Tensor, idx: Tensor, eid: Tensor, own: Tensor,
     return grad_own, att_rows, grad_edge
 
 
+def _launch_by_rows_and_channels(kernel, rows: int, chans: int, edges: int, dtype: torch.dtype, *args) -> None:
+    """Run ``kernel(*args, chans, ACC=..., BLOCK=...)`` with one program per (layout row, tile of channels), when
+    there is a row, a channel and an edge to work on. The kernels index ``[rows, C]`` tensors densely: inputs are
+    made contiguous (the outputs, freshly allocated, already are)."""
+    if rows and chans and edges:
+        block = _block(chans)
+        args = tuple(a.contiguous() if isinstance(a, Tensor) else a for a in args)
+        kernel[(rows, triton.cdiv(chans, block))](*args, chans, ACC=_acc_dtype(dtype), BLOCK=block)
+
+
 def gated_sum(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, value: Tensor) -> Tensor:
     """See :func:`geomlearn.sparse.kernels.cpu.gated_sum`."""
     rows, chans = ptr.shape[0] - 1, key.shape[1]
     out = torch.zeros(rows, chans, dtype=key.dtype, device=key.device)
-    if rows and chans and idx.shape[0]:
-        block = _block(chans)
-        _gated_sum_kernel[(rows, triton.cdiv(chans, block))](ptr, idx, key, query, value, out, chans,
-                                                            ACC=_acc_dtype(key.dtype), BLOCK=block)
+    _launch_by_rows_and_channels(_gated_sum_kernel, rows, chans, idx.shape[0], key.dtype, ptr, idx, key, query, value,
+                                 out)
     return out
 
 
@@ -714,10 +722,8 @@ def gated_sum_target_grad(ptr: Tensor, idx: Tensor, key: Tensor, query: Tensor, 
     """See :func:`geomlearn.sparse.kernels.cpu.gated_sum_target_grad`."""
     rows, chans = ptr.shape[0] - 1, key.shape[1]
     out = torch.zeros_like(key)
-    if rows and chans and idx.shape[0]:
-        block = _block(chans)
-        _gated_sum_target_grad_kernel[(rows, triton.cdiv(chans, block))](
-            ptr, idx, key, query, value, grad, out, chans, ACC=_acc_dtype(key.dtype), BLOCK=block)
+    _launch_by_rows_and_channels(_gated_sum_target_grad_kernel, rows, chans, idx.shape[0], key.dtype, ptr, idx, key,
+                                 query, value, grad, out)
     return out
 
 
@@ -726,11 +732,8 @@ def gated_sum_source_grad(tptr: Tensor, tidx: Tensor, key: Tensor, query: Tensor
     """See :func:`geomlearn.sparse.kernels.cpu.gated_sum_source_grad`."""
     rows, chans = tptr.shape[0] - 1, key.shape[1]
     grad_query, grad_value = torch.zeros_like(query), torch.zeros_like(value)
-    if rows and chans and tidx.shape[0]:
-        block = _block(chans)
-        _gated_sum_source_grad_kernel[(rows, triton.cdiv(chans, block))](
-            tptr, tidx, key, query, value, grad, grad_query, grad_value, chans, ACC=_acc_dtype(key.dtype),
-            BLOCK=block)
+    _launch_by_rows_and_channels(_gated_sum_source_grad_kernel, rows, chans, tidx.shape[0], key.dtype, tptr, tidx, key,
+                                 query, value, grad, grad_query, grad_value)
     return grad_query, grad_value
 
 
@@ -738,10 +741,7 @@ def relu_sum(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, edge: Tensor) -> 
     """See :func:`geomlearn.sparse.kernels.cpu.relu_sum`."""
     rows, chans = ptr.shape[0] - 1, x.shape[1]
     out = torch.zeros(rows, chans, dtype=x.dtype, device=x.device)
-    if rows and chans and idx.shape[0]:
-        block = _block(chans)
-        _relu_sum_kernel[(rows, triton.cdiv(chans, block))](ptr, idx, eid, x, edge, out, chans,
-                                                           ACC=_acc_dtype(x.dtype), BLOCK=block)
+    _launch_by_rows_and_channels(_relu_sum_kernel, rows, chans, idx.shape[0], x.dtype, ptr, idx, eid, x, edge, out)
     return out
 
 
@@ -750,10 +750,8 @@ def relu_sum_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Tensor, edge:
     """See :func:`geomlearn.sparse.kernels.cpu.relu_sum_backward`."""
     rows, chans = tptr.shape[0] - 1, x.shape[1]
     grad_x, grad_edge = torch.zeros_like(x), torch.empty_like(edge)         # every edge's row is written once
-    if rows and chans and tidx.shape[0]:
-        block = _block(chans)
-        _relu_sum_backward_kernel[(rows, triton.cdiv(chans, block))](
-            tptr, tidx, teid, x, edge, grad, grad_x, grad_edge, chans, ACC=_acc_dtype(x.dtype), BLOCK=block)
+    _launch_by_rows_and_channels(_relu_sum_backward_kernel, rows, chans, tidx.shape[0], x.dtype, tptr, tidx, teid, x,
+                                 edge, grad, grad_x, grad_edge)
     return grad_x, grad_edge
 
 
@@ -764,7 +762,7 @@ def edge_matrix_gather(ptr: Tensor, idx: Tensor, eid: Tensor, x: Tensor, weight:
     if rows and width_in and width_out and idx.shape[0]:
         block_out = _block(width_out, 64)
         _edge_matrix_gather_kernel[(rows, triton.cdiv(width_out, block_out))](
-            ptr, idx, eid, x, weight, out, width_in, width_out, ACC=_acc_dtype(x.dtype),
+            ptr, idx, eid, x.contiguous(), weight.contiguous(), out, width_in, width_out, ACC=_acc_dtype(x.dtype),
             BLOCK_IN=_block(width_in, 32), BLOCK_OUT=block_out)
     return out
 
@@ -778,7 +776,8 @@ def edge_matrix_gather_backward(tptr: Tensor, tidx: Tensor, teid: Tensor, x: Ten
     if rows and width_in and width_out and tidx.shape[0]:
         block_in = _block(width_in, 64)
         _edge_matrix_gather_backward_kernel[(rows, triton.cdiv(width_in, block_in))](
-            tptr, tidx, teid, x, weight, grad, grad_x, grad_weight if need_weight else grad_x, width_in, width_out,
+            tptr, tidx, teid, x.contiguous(), weight.contiguous(), grad.contiguous(), grad_x,
+            grad_weight if need_weight else grad_x, width_in, width_out,
             NEED_WEIGHT=need_weight, ACC=_acc_dtype(x.dtype), BLOCK_IN=block_in, BLOCK_OUT=_block(width_out, 32))
     return grad_x, grad_weight
 
