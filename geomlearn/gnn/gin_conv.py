@@ -57,8 +57,12 @@ class GINConv(MessagePassing):
                 size: Optional[tuple[int, int]] = None) -> Tensor:
         index, x_src, x_dst, _ = graph_and_features(x, edge_index, node_dim=self.node_dim, flow=self.flow, size=size,
                                                     allow_missing_dst=True)
-        out = self.propagate(index, x=(x_src, x_dst))
-        return self.nn(out if x_dst is None else out + (1 + self.eps) * x_dst)
+        return self.update_nodes(self.propagate(index, x=(x_src, x_dst)), x_dst)
+
+    def update_nodes(self, aggregated: Tensor, x_dst: Optional[Tensor]) -> Tensor:
+        r"""GIN's node update :math:`h_\Theta((1 + \epsilon) x_i + a_i)` of the aggregated messages ``a`` (without
+        target features, as for a bipartite ``(x_src, None)`` call: :math:`h_\Theta(a_i)`)."""
+        return self.nn(aggregated if x_dst is None else aggregated + (1 + self.eps) * x_dst)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(nn={self.nn})"

@@ -75,7 +75,7 @@ class GINEConv(GINConv):
             out = relu_spmm(index, x_src, edge)                   # the [E, in] messages formed in registers
         else:
             out = self.propagate(index, x=(x_src, x_dst), edge_attr=edge)
-        return self.nn(out if x_dst is None else out + (1 + self.eps) * x_dst)
+        return self.update_nodes(out, x_dst)
 
     def message(self, x_j: Tensor, edge_attr: Tensor) -> Tensor:
         return (x_j + edge_attr).relu()
