@@ -473,6 +473,14 @@ def weighted_message(self, x_j: Tensor, edge_weight: Optional[Tensor] = None) ->
     return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
 
 
+def sum_or_mean(total: Tensor, index: SparseIndex, reduction: str) -> Tensor:
+    """A fused op's per-target sums ``total [num_dst, ...]`` as the ``"sum"`` or ``"mean"`` aggregation: the mean
+    divides by each target's in-degree (a target without edges keeps its 0)."""
+    if reduction == "sum":
+        return total
+    return total / index.in_degree().clamp(min=1).to(total.dtype).view(-1, *([1] * (total.dim() - 1)))
+
+
 def _per_edge_weight(value, steps, x: Tensor, axis: int, num_edges: int) -> Optional[Tensor]:
     """The ``[E]`` or ``[E, H]`` weight ``spmm`` takes, when ``steps`` applied to ``value`` broadcast it per
     edge (or per edge and head) against the messages ``x_j``; ``None`` when they do something else."""

@@ -12,7 +12,7 @@ from torch_geometric.nn.inits import reset
 from ..argument_checks import check_channels, check_width
 from ..sparse import edge_matrix_spmm, gather_sum
 from ..sparse.graph_input import Graph, edge_features_of, graph_and_features
-from .message_passing import MessagePassing
+from .message_passing import MessagePassing, sum_or_mean
 
 
 class NNConv(MessagePassing):
@@ -83,9 +83,8 @@ class NNConv(MessagePassing):
                              f"{self.out_channels}] (in_channels * out_channels per edge), got {list(weight.shape)}")
         weight = weight.view(-1, self.in_channels_l, self.out_channels)
         if self.reductions in (("sum",), ("mean",)):
-            out = edge_matrix_spmm(index, x_src, weight)              # no [E, in] gather, no [E, out] messages
-            if self.reductions == ("mean",):
-                out = out / index.in_degree().clamp(min=1).to(out.dtype).unsqueeze(-1)
+            # no [E, in] gather, no [E, out] messages
+            out = sum_or_mean(edge_matrix_spmm(index, x_src, weight), index, self.reductions[0])
         else:
             messages = torch.bmm(gather_sum(index, None, x_src).unsqueeze(1), weight).squeeze(1)  # [E, out]
             out = self.aggregate_edges(messages, index)

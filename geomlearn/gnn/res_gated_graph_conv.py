@@ -12,7 +12,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_channels, check_int, check_width
 from ..sparse import gated_spmm, gather_sum, spmm
 from ..sparse.graph_input import Graph, graph_and_features
-from .message_passing import MessagePassing
+from .message_passing import MessagePassing, sum_or_mean
 
 
 class ResGatedGraphConv(MessagePassing):
@@ -28,8 +28,8 @@ class ResGatedGraphConv(MessagePassing):
     and a sum or mean aggregation the layer is one fused :func:`~geomlearn.sparse.gated_spmm`, which forms no
     ``[E, out]`` tensor. Another gate, or another aggregation, is per edge and per channel by the math: the gates are
     one :func:`~geomlearn.sparse.gather_sum` (``[E, out]``) reduced by a multi-head :func:`~geomlearn.sparse.spmm`
-    with one head per channel, or the gated messages by the aggregation. With edge features the linear maps are split into their node and
-    edge blocks, so no ``[E, in + edge_dim]`` concatenation is formed either.
+    with one head per channel, or the gated messages by the aggregation. With edge features the linear maps are
+    split into their node and edge blocks, so no ``[E, in + edge_dim]`` concatenation is formed either.
 
     Args:
         in_channels: input size, or ``(source size, target size)``; -1 for lazy initialisation (without
@@ -88,9 +88,8 @@ class ResGatedGraphConv(MessagePassing):
             key, query, value = self.lin_key(x_dst), self.lin_query(x_src), self.lin_value(x_src)
             reductions = self.reductions
             if isinstance(self.act, torch.nn.Sigmoid) and reductions in (("sum",), ("mean",)):
-                out = gated_spmm(index, key, query, value)                           # gates formed in registers
-                if reductions == ("mean",):
-                    out = out / index.in_degree().clamp(min=1).to(out.dtype).unsqueeze(-1)
+                # the gates formed in registers, never stored
+                out = sum_or_mean(gated_spmm(index, key, query, value), index, reductions[0])
             else:
                 gate = self.act(gather_sum(index, key, query))                       # [E, out]
                 if reductions in (("sum",), ("mean",)):
