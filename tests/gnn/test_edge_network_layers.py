@@ -126,6 +126,61 @@ def test_nnconv_bipartite_matches_pyg_and_is_the_formula():
     torch.testing.assert_close(conv((x[0].double(), x[1].double()), edge_index, e), expected)
 
 
+class ScaledLinear(Linear):
+    """A Linear subclass with its own forward, which NNConv must call rather than factorise."""
+
+    def forward(self, features):
+        return 2 * super().forward(features)
+
+
+def _edge_networks():
+    torch.manual_seed(0)
+    hooked = Linear(3, 60)
+    hooked.register_forward_hook(lambda module, args, out: out.mul_(0.5))
+    return {"linear": Linear(3, 60), "linear without bias": Linear(3, 60, bias=False),
+            "mlp ending in a linear": Sequential(Linear(3, 16), ReLU(), Linear(16, 60)),
+            "mlp ending in an activation": Sequential(Linear(3, 60), Tanh()),
+            "linear subclass": ScaledLinear(3, 60), "hooked linear": hooked}
+
+
+@pytest.mark.parametrize("aggr", ["add", "mean"])
+@pytest.mark.parametrize("network", list(_edge_networks()))
+def test_nnconv_parameter_and_edge_gradients_match_pyg(network, aggr):
+    """Every parameter's gradient (the edge network's included) and the edge features' gradient equal
+    torch_geometric's, whether the network's final Linear is applied per edge or factorised through the nodes; a
+    Linear subclass and a hook on the Linear are honoured."""
+    x, edge_index = small_graph()
+    features = edge_features(edge_index)
+    ours = NNConv(12, 5, _edge_networks()[network], aggr=aggr).double()
+    theirs = pyg.NNConv(12, 5, _edge_networks()[network], aggr=aggr).double()
+    ours.load_state_dict(theirs.state_dict())
+    results = []
+    for conv in (ours, theirs):
+        inputs = (x.double().requires_grad_(), features.double().requires_grad_())
+        conv(inputs[0], edge_index, inputs[1]).square().sum().backward()
+        results.append(({name: p.grad for name, p in conv.named_parameters()}, [t.grad for t in inputs]))
+    (our_params, our_inputs), (their_params, their_inputs) = results
+    assert our_params.keys() == their_params.keys()
+    for name in their_params:
+        torch.testing.assert_close(our_params[name], their_params[name], msg=lambda m: f"{name}: {m}")
+    for mine, reference in zip(our_inputs, their_inputs):
+        torch.testing.assert_close(mine, reference)
+
+
+def test_nnconv_factorised_linear_is_the_per_edge_formula():
+    """The factorised path against an independent loop over the edges with the network applied per edge."""
+    x, edge_index = bipartite(widths=(5, 3))
+    conv = NNConv((5, 3), 4, Sequential(Linear(2, 6), ReLU(), Linear(6, 20)), aggr="mean", root_weight=False,
+                  bias=False).double()
+    e = edge_features(edge_index, 2).double()
+    per_edge = conv.nn(e).view(-1, 5, 4)
+    total, count = torch.zeros(4, 4, dtype=torch.float64), torch.zeros(4, 1, dtype=torch.float64)
+    for k, (j, i) in enumerate(edge_index.T):
+        total[i] += x[0][j].double() @ per_edge[k]
+        count[i] += 1
+    torch.testing.assert_close(conv((x[0].double(), x[1].double()), edge_index, e), total / count.clamp(min=1))
+
+
 def test_nnconv_errors():
     x, edge_index = small_graph()
     conv = NNConv(12, 5, Linear(3, 12 * 4))

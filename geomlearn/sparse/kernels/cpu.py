@@ -277,15 +277,17 @@ def _edge_matrix_gather_backward(tptr, tidx, teid, x, weight, grad, need_weight,
             i = tidx[k]
             e = teid[k]
             for q in range(width_in):
-                acc = zero
-                for o in range(width_out):
-                    acc += weight[e, q, o] * grad[i, o]
-                grad_x[j, q] += acc
-            if need_weight:
-                for q in range(width_in):
-                    xq = x[j, q]
+                # one pass over the edge's matrix row: its dot with grad[i] and (asked for) its gradient
+                xq, acc = x[j, q], zero
+                if need_weight:
                     for o in range(width_out):
-                        grad_weight[e, q, o] = xq * grad[i, o]
+                        g = grad[i, o]
+                        acc += weight[e, q, o] * g
+                        grad_weight[e, q, o] = xq * g
+                else:
+                    for o in range(width_out):
+                        acc += weight[e, q, o] * grad[i, o]
+                grad_x[j, q] += acc
 
 
 @njit(**_JIT)
