@@ -32,6 +32,7 @@ from torch import Tensor
 
 from ..index import IndexModifiedError
 from .cpu_edge_blocks import edge_block_kernels
+from .vector_exp import vector_exp
 
 _JIT = dict(parallel=True, nogil=True, cache=True)
 # Dot-product kernels may reassociate their sums (so the loop over channels vectorises) but keep IEEE
@@ -199,7 +200,7 @@ def _gated_sum(ptr, idx, key, query, value, out):  # pragma: no cover - compiled
         for k in range(ptr[i], ptr[i + 1]):
             j = idx[k]
             for c in range(chans):
-                out[i, c] += value[j, c] / (one + np.exp(-(key[i, c] + query[j, c])))
+                out[i, c] += value[j, c] / (one + vector_exp(-(key[i, c] + query[j, c])))
 
 
 @njit(**_JIT)
@@ -210,7 +211,7 @@ def _gated_sum_target_grad(ptr, idx, key, query, value, grad, out):  # pragma: n
         for k in range(ptr[i], ptr[i + 1]):
             j = idx[k]
             for c in range(chans):
-                s = one / (one + np.exp(-(key[i, c] + query[j, c])))
+                s = one / (one + vector_exp(-(key[i, c] + query[j, c])))
                 out[i, c] += grad[i, c] * value[j, c] * s * (one - s)
 
 
@@ -222,7 +223,7 @@ def _gated_sum_source_grad(tptr, tidx, key, query, value, grad, grad_query, grad
         for k in range(tptr[j], tptr[j + 1]):
             i = tidx[k]
             for c in range(chans):
-                s = one / (one + np.exp(-(key[i, c] + query[j, c])))
+                s = one / (one + vector_exp(-(key[i, c] + query[j, c])))
                 gs = grad[i, c] * s
                 grad_value[j, c] += gs
                 grad_query[j, c] += gs * value[j, c] * (one - s)
