@@ -12,6 +12,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_width
 from ..sparse import gather_sum, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
+from ..tall_linear import tall_linear
 from .attention_conv import AttentionConv
 
 
@@ -121,7 +122,7 @@ class GATConv(AttentionConv):
         score_dst = None if x_dst is None else (x_dst * self.att_dst).sum(-1)     # [N_dst, H]
         scores = gather_sum(index, score_dst, score_src)               # [E, H]: s_i + s_j per edge
         if edge_attr is not None:
-            edge_features = self.lin_edge(edge_attr).view(-1, heads, chans)
+            edge_features = tall_linear(self.lin_edge, edge_attr).view(-1, heads, chans)
             scores = scores + (edge_features * self.att_edge).sum(-1)
         alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), index)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)

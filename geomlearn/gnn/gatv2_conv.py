@@ -12,6 +12,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_width
 from ..sparse import additive_scores, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
+from ..tall_linear import tall_linear
 from .attention_conv import AttentionConv
 
 
@@ -92,7 +93,7 @@ class GATv2Conv(AttentionConv):
         if self.add_self_loops:
             index, edge_attr = self.with_self_loops(index, edge_attr)
 
-        edge_term = None if edge_attr is None else self.lin_edge(edge_attr).view(-1, heads, chans)
+        edge_term = None if edge_attr is None else tall_linear(self.lin_edge, edge_attr).view(-1, heads, chans)
         scores = additive_scores(index, x_dst, x_src, self.att.view(heads, chans), self.negative_slope, edge_term)
         alpha = F.dropout(segment_softmax(scores, index), p=self.dropout, training=self.training)
 

@@ -11,6 +11,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_channels
 from ..sparse import relu_spmm
 from ..sparse.graph_input import Graph, graph_and_features
+from ..tall_linear import tall_linear
 from .gin_conv import GINConv
 
 
@@ -67,7 +68,7 @@ class GINEConv(GINConv):
             shape = list(edge_attr.shape) if isinstance(edge_attr, Tensor) else edge_attr
             raise ValueError(f"edge_attr: expected edge features [{index.num_edges}, ...], one row per edge, got "
                              f"{shape}")
-        edge = edge_attr if self.lin is None else self.lin(edge_attr)
+        edge = edge_attr if self.lin is None else tall_linear(self.lin, edge_attr)
         if edge.shape[-1] != x_src.shape[-1]:
             raise ValueError(f"edge_attr: expected the node features' size {x_src.shape[-1]} (or set edge_dim to map "
                              f"them), got {edge_attr.shape[-1]}")

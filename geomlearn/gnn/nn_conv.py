@@ -10,17 +10,10 @@ from torch_geometric.nn import Linear
 from torch_geometric.nn.inits import reset
 
 from ..argument_checks import check_channels, check_width
+from ..module_hooks import has_hooks
 from ..sparse import edge_matrix_spmm, gather_sum, spmm
 from ..sparse.graph_input import Graph, edge_features_of, graph_and_features
 from .message_passing import MessagePassing, sum_or_mean
-
-
-def _hooked(module: torch.nn.Module) -> bool:
-    """Whether calling ``module`` could run a hook (its own or a global one) that skipping the call would miss."""
-    own = (module._forward_hooks, module._forward_pre_hooks, module._backward_hooks, module._backward_pre_hooks)
-    hooks = torch.nn.modules.module
-    return any(own) or any((hooks._global_forward_hooks, hooks._global_forward_pre_hooks,
-                            hooks._global_backward_hooks, hooks._global_backward_pre_hooks))
 
 
 def affine_tail(network: Callable) -> tuple[Optional[Callable[[Tensor], Tensor]], Optional[torch.nn.Linear]]:
@@ -28,14 +21,14 @@ def affine_tail(network: Callable) -> tuple[Optional[Callable[[Tensor], Tensor]]
     ``torch.nn.Linear``, so that the tail can be applied in factorised form; ``prefix`` is ``None`` when the
     network is the Linear itself. ``(None, None)`` for any other network (a subclass of ``Linear`` may change its
     forward), and when a hook on a module whose call would be skipped could observe the difference."""
-    if not isinstance(network, torch.nn.Module) or _hooked(network):
+    if not isinstance(network, torch.nn.Module) or has_hooks(network):
         return None, None
     if type(network) is torch.nn.Linear:
         return None, network
     if type(network) is not torch.nn.Sequential or len(network) == 0:
         return None, None
     *body, tail = list(network)
-    if type(tail) is not torch.nn.Linear or _hooked(tail):
+    if type(tail) is not torch.nn.Linear or has_hooks(tail):
         return None, None
 
     def prefix(features: Tensor) -> Tensor:

@@ -13,6 +13,7 @@ from torch_geometric.nn.inits import glorot
 from ..argument_checks import check_channels, check_int, check_probability, check_real, check_width
 from ..sparse import SparseIndex, segment_softmax, spmm
 from ..sparse.graph_input import as_sparse_index, edge_features_of
+from ..tall_linear import tall_linear
 from .message_passing import MessagePassing
 from .rgcn_conv import check_edge_types, relation_product
 
@@ -198,7 +199,7 @@ class RGATConv(MessagePassing):
             if edge_attr.shape != (num_edges, self.edge_dim):
                 raise ValueError(f"edge_attr: expected [{num_edges}, {self.edge_dim}] (one row per edge, edge_dim "
                                  f"features), got {list(edge_attr.shape)}")
-            edge_term = self.lin_edge(edge_attr) @ self.e
+            edge_term = tall_linear(self.lin_edge, edge_attr) @ self.e
         if self.attention_mode == MODES[0]:
             scores = query + key if edge_term is None else query + key + edge_term
             return F.leaky_relu(scores, self.negative_slope)

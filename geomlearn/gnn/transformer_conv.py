@@ -14,6 +14,7 @@ from torch_geometric.nn import Linear
 from ..argument_checks import check_width
 from ..sparse import gather_sum, sddmm, segment_softmax
 from ..sparse.graph_input import Graph, graph_and_features
+from ..tall_linear import tall_linear
 from .attention_conv import AttentionConv
 
 
@@ -93,7 +94,7 @@ class TransformerConv(AttentionConv):
 
         scores = sddmm(index, query, key)                                        # [E, H]
         if edge_attr is not None:
-            edge_features = self.lin_edge(edge_attr).view(-1, heads, chans)
+            edge_features = tall_linear(self.lin_edge, edge_attr).view(-1, heads, chans)
             scores = scores + (gather_sum(index, query, None) * edge_features).sum(-1)
         alpha = segment_softmax(scores / math.sqrt(chans), index)
         dropped = F.dropout(alpha, p=self.dropout, training=self.training)
