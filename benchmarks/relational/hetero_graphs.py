@@ -4,7 +4,8 @@
   since the layer's time does not depend on their values);
 * a synthetic graph of ogbn-mag's shape: its four node types and four relations with its node and edge counts
   (times ``scale``), sources uniform and targets drawn from a power law per relation (a few hubs, as cited papers
-  and popular fields are), plus the reverse of each relation, as HGT models of ogbn-mag run it.
+  and popular fields are), plus the reverse of each relation between two node types (``cites`` is its own
+  reverse's type), as HGT models of ogbn-mag run it: 7 relations.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def movielens_hetero(features: int = 64, seed: int = 0) -> HeteroData:
 
 def mag_shaped(scale: float = 0.1, exponent: float = 0.8, seed: int = 0) -> HeteroData:
     """A graph of ogbn-mag's shape (node and edge counts times ``scale``) with random features of its widths
-    (paper 128, the other types 64) and every relation's reverse."""
+    (paper 128, the other types 64) and the reverse of every relation between two node types."""
     generator = torch.Generator().manual_seed(seed)
     nodes = {t: max(1, round(n * scale)) for t, n in MAG_NODES.items()}
     data = HeteroData()

@@ -16,7 +16,8 @@ Cases (``python -m benchmarks relational [--only CASE]``):
   16 channels.
 * ``hgt layer <graph>``: one ``HGTConv`` forward + backward (64 channels, 4 heads) on MovieLens 100K (users and
   movies, ``rates`` and its reverse) or a synthetic graph of ogbn-mag's shape at a tenth of its size (four node
-  types, four relations and their reverses, 194k nodes, 4.2M edges; :mod:`benchmarks.relational.hetero_graphs`),
+  types, four relations and the reverses of the three between two types, 194k nodes, 3.7M edges;
+  :mod:`benchmarks.relational.hetero_graphs`),
   against torch_geometric's ``HGTConv`` in the same process, same weights, outputs checked equal first; geomlearn
   with the relations given as ``SparseIndex`` objects built once and as ``edge_index`` tensors (indexed every
   call). ``--quick``: MovieLens only, 16 channels.
