@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
                              "results for 'index')")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", default="",
-                        help="run only the cases whose name contains this text (or one of several separated by |)")
+                        help="run only the cases whose name contains this text (or one of several separated by |; "
+                             "a trailing $ makes an alternative match only at the end of the name)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="seeds or data splits per case, fewer than the protocol's for a partial run "
                              "(suites that honour it record the number they used)")

@@ -42,8 +42,10 @@ class Context:
     checkpoints: Checkpoints = field(default_factory=Checkpoints)  # finished units of long cases (--resume)
 
     def wanted(self, case: str) -> bool:
-        """Whether ``case`` contains ``only``, or one of its ``|``-separated alternatives."""
-        return any(part.strip() in case for part in self.only.split("|"))
+        """Whether ``case`` contains ``only``, or one of its ``|``-separated alternatives; an alternative that ends in
+        ``$`` must end the case (``node Cora GCN$`` leaves out ``node Cora GCNII``)."""
+        return any(case.endswith(part[:-1]) if part.endswith("$") else part in case
+                   for part in (alternative.strip() for alternative in self.only.split("|")))
 
     def repeat_count(self, protocol: int, unit: str) -> int:
         """How many ``unit`` (seeds, splits, folds) a case runs: ``repeats`` if given, else 1 for a quick run, else

@@ -128,6 +128,9 @@ def test_only_matches_any_of_its_alternatives():
     assert ctx.wanted("node Cora Diag-NSD") and ctx.wanted("node Texas MLP")
     assert not ctx.wanted("node Cora MLP") and not ctx.wanted("node Texas Diag-NSD")
     assert Context(quick=True, device=torch.device("cpu")).wanted("anything")
+    anchored = Context(quick=True, device=torch.device("cpu"), progress=False, only="node Cora GCN$| MLP")
+    assert anchored.wanted("node Cora GCN") and not anchored.wanted("node Cora GCNII")
+    assert anchored.wanted("node Texas MLP") and not anchored.wanted("node CiteSeer GCN")
 
 
 def _never() -> dict:
