@@ -204,7 +204,7 @@ def _completion_case(ctx: Context, records: list[Record]) -> None:
     indices = torch.stack([flat // size ** 2, flat // size % size, flat % size])
     values = (planted.weights * planted.factors[0][indices[0]] * planted.factors[1][indices[1]]
               * planted.factors[2][indices[2]]).sum(1)
-    observed = torch.sparse_coo_tensor(indices, values, (size,) * 3).coalesce()
+    observed = torch.sparse_coo_tensor(indices, values, (size,) * 3, check_invariants=True).coalesce()
     result: dict = {}
 
     def fit():
