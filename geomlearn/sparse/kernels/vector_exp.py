@@ -63,4 +63,3 @@ def _vector_exp(x):
     if isinstance(x, types.Float):
         return lambda x: np.exp(x)
     return None
-
