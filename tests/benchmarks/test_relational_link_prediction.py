@@ -49,8 +49,9 @@ def test_corruption_replaces_exactly_one_side():
 def test_a_short_run_learns_on_wn18rr():
     needs_data("kg/WN18RR/raw/train.txt")
     data = knowledge_graph("WN18RR")
-    settings = Settings(hidden=16, num_blocks=2, budget_s=20.0, eval_every=10, eval_triples=200)
+    # ten epochs whatever the machine's load (the budget is only a safety net)
+    settings = Settings(hidden=16, num_blocks=2, budget_s=600.0, max_epochs=10, eval_every=5, eval_triples=200)
     result = train_link_predictor(data, settings)
-    assert result["epochs"] >= 10 and 0 < result["MRR"] <= 1 and result["Hits@1"] <= result["Hits@10"]
+    assert result["epochs"] == 10 and 0 < result["MRR"] <= 1 and result["Hits@1"] <= result["Hits@10"]
     # Chance: a random ranking of 40,943 entities has an MRR near (ln N) / N, about 3e-4.
     assert result["MRR"] > 10 * torch.log(torch.tensor(40_943.0)).item() / 40_943
