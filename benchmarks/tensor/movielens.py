@@ -71,7 +71,8 @@ def movielens_cases(ctx: Context, records: list[Record]) -> None:
         mu, user_bias, item_bias = _biases(user[train], item[train], rating[train], users, items)
         baseline = mu + user_bias[user] + item_bias[item]
         residual = (rating - baseline)[train]
-        matrix = torch.sparse_coo_tensor(torch.stack([user[train], item[train]]), residual, (users, items))
+        matrix = torch.sparse_coo_tensor(torch.stack([user[train], item[train]]), residual, (users, items),
+                                         check_invariants=True)
         mf = cp(matrix, RANK, n_iter_max=sweeps, tol=0, init="random", random_state=0, l2_reg=RIDGE,
                 weighted_l2=True)
         tensor = torch.sparse_coo_tensor(torch.stack([user[train], item[train], month[train]]), residual,
