@@ -183,9 +183,10 @@ def test_nnconv_factorised_linear_is_the_per_edge_formula():
 
 def test_nnconv_errors():
     x, edge_index = small_graph()
-    conv = NNConv(12, 5, Linear(3, 12 * 4))
-    with pytest.raises(ValueError, match=r"nn: expected it to map edge_attr to \[160, 12 \* 5\]"):
-        conv(x, edge_index, edge_features(edge_index))
+    for network in (Linear(3, 12 * 4), Sequential(Linear(3, 12 * 4), Tanh())):      # factorised and per edge
+        conv = NNConv(12, 5, network)
+        with pytest.raises(ValueError, match=r"nn: expected it to map edge_attr to \[160, 12 \* 5\].*got \[160, 48\]"):
+            conv(x, edge_index, edge_features(edge_index))
     with pytest.raises(ValueError, match=r"edge_attr: expected edge features \[160, ...\]"):
         NNConv(12, 5, Linear(3, 60))(x, edge_index, edge_features(edge_index)[:-1])
 
