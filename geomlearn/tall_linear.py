@@ -13,9 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.nn import Linear as PygLinear
-
-from .module_hooks import has_hooks
+from .module_hooks import is_plain_linear
 
 
 class _TallLinear(torch.autograd.Function):
@@ -57,7 +55,6 @@ def tall_linear(module: torch.nn.Module, x: Tensor) -> Tensor:
     Returns:
         ``[..., out_features]``, equal to ``module(x)``.
     """
-    if (type(module) not in (torch.nn.Linear, PygLinear) or has_hooks(module)
-            or isinstance(module.weight, torch.nn.parameter.UninitializedParameter)):
+    if not is_plain_linear(module):
         return module(x)
     return _TallLinear.apply(x, module.weight, module.bias)

@@ -10,25 +10,24 @@ from torch_geometric.nn import Linear
 from torch_geometric.nn.inits import reset
 
 from ..argument_checks import check_channels, check_width
-from ..module_hooks import has_hooks
+from ..module_hooks import has_hooks, is_plain_linear
 from ..sparse import edge_matrix_spmm, gather_sum, spmm
 from ..sparse.graph_input import Graph, edge_features_of, graph_and_features
 from .message_passing import MessagePassing, sum_or_mean
 
 
-def affine_tail(network: Callable) -> tuple[Optional[Callable[[Tensor], Tensor]], Optional[torch.nn.Linear]]:
+def affine_tail(network: Callable) -> tuple[Optional[Callable[[Tensor], Tensor]], Optional[torch.nn.Module]]:
     """Split an edge network into ``(prefix, tail)`` with ``network(f) == tail(prefix(f))`` and ``tail`` a plain
-    ``torch.nn.Linear``, so that the tail can be applied in factorised form; ``prefix`` is ``None`` when the
-    network is the Linear itself. ``(None, None)`` for any other network (a subclass of ``Linear`` may change its
-    forward), and when a hook on a module whose call would be skipped could observe the difference."""
-    if not isinstance(network, torch.nn.Module) or has_hooks(network):
-        return None, None
-    if type(network) is torch.nn.Linear:
+    Linear (``torch.nn.Linear`` or torch_geometric ``Linear``, see :func:`~geomlearn.module_hooks.is_plain_linear`),
+    so that the tail can be applied in factorised form; ``prefix`` is ``None`` when the network is the Linear
+    itself. ``(None, None)`` for any other network, and when a hook on a module whose call would be skipped could
+    observe the difference."""
+    if is_plain_linear(network):
         return None, network
-    if type(network) is not torch.nn.Sequential or len(network) == 0:
+    if type(network) is not torch.nn.Sequential or has_hooks(network) or len(network) == 0:
         return None, None
     *body, tail = list(network)
-    if type(tail) is not torch.nn.Linear or has_hooks(tail):
+    if not is_plain_linear(tail):
         return None, None
 
     def prefix(features: Tensor) -> Tensor:
@@ -118,8 +117,8 @@ class NNConv(MessagePassing):
         fused = self.reductions in (("sum",), ("mean",))
         prefix, tail = affine_tail(self.nn) if fused else (None, None)
         features = edge_attr if prefix is None else prefix(edge_attr)
-        if tail is not None and features.dim() == 2 and features.shape[1] == tail.in_features:
-            self._check_edge_matrices(index, (index.num_edges, tail.out_features))
+        if tail is not None and features.dim() == 2 and features.shape[1] == tail.weight.shape[1]:
+            self._check_edge_matrices(index, (index.num_edges, tail.weight.shape[0]))
             out = self._factorised(index, x_src, features, tail)
         else:
             weight = (self.nn if tail is None else tail)(features)
@@ -135,10 +134,10 @@ class NNConv(MessagePassing):
             raise ValueError(f"nn: expected it to map edge_attr to [{index.num_edges}, {self.in_channels_l} * "
                              f"{self.out_channels}] (in_channels * out_channels per edge), got {list(shape)}")
 
-    def _factorised(self, index, x_src: Tensor, features: Tensor, tail: torch.nn.Linear) -> Tensor:
+    def _factorised(self, index, x_src: Tensor, features: Tensor, tail: torch.nn.Module) -> Tensor:
         # sum_j x_j (A f_e + b) = sum_j sum_h f_{e,h} (x_j A_h) + (sum_j x_j) B: per-node matrices x_j A_h, per-edge
         # weights f_e; no [E, in, out] tensor
-        in_src, out_channels, hidden = self.in_channels_l, self.out_channels, tail.in_features
+        in_src, out_channels, hidden = self.in_channels_l, self.out_channels, tail.weight.shape[1]
         per_feature = tail.weight.view(in_src, out_channels, hidden).transpose(1, 2).reshape(in_src, -1)
         node_matrices = (x_src @ per_feature).view(-1, hidden, out_channels)      # [N_src, hidden, out]
         reduce = self.reductions[0]

@@ -8,6 +8,7 @@ from torch.nn import Linear, ReLU, Sequential, Tanh
 
 from geomlearn.datasets import planetoid
 from geomlearn.gnn import ChebConv, EdgeConv, NNConv, PNAConv, ResGatedGraphConv
+from geomlearn.gnn.nn_conv import affine_tail
 from geomlearn.sparse import SparseIndex
 
 from ..real_data import needs_data
@@ -81,8 +82,8 @@ def test_res_gated_matches_pyg(options):
 @pytest.mark.parametrize("aggr", ["add", "max"])
 def test_res_gated_edge_features_and_bipartite_match_pyg(aggr):
     x, edge_index = small_graph()
-    assert_matches_pyg(ResGatedGraphConv(12, 6, edge_dim=3, aggr=aggr), pyg.ResGatedGraphConv(12, 6, edge_dim=3, aggr=aggr),
-                       x, edge_index, edge_features(edge_index))
+    assert_matches_pyg(ResGatedGraphConv(12, 6, edge_dim=3, aggr=aggr),
+                       pyg.ResGatedGraphConv(12, 6, edge_dim=3, aggr=aggr), x, edge_index, edge_features(edge_index))
     x, edge_index = bipartite(widths=(5, 3))
     assert_matches_pyg(ResGatedGraphConv((5, 3), 4, aggr=aggr), pyg.ResGatedGraphConv((5, 3), 4, aggr=aggr), x,
                        edge_index)
@@ -140,7 +141,19 @@ def _edge_networks():
     return {"linear": Linear(3, 60), "linear without bias": Linear(3, 60, bias=False),
             "mlp ending in a linear": Sequential(Linear(3, 16), ReLU(), Linear(16, 60)),
             "mlp ending in an activation": Sequential(Linear(3, 60), Tanh()),
-            "linear subclass": ScaledLinear(3, 60), "hooked linear": hooked}
+            "linear subclass": ScaledLinear(3, 60), "hooked linear": hooked, "pyg linear": pyg.Linear(3, 60),
+            "mlp ending in a pyg linear": Sequential(Linear(3, 16), ReLU(), pyg.Linear(16, 60))}
+
+
+@pytest.mark.parametrize("network, factorised", [("linear", True), ("linear without bias", True),
+                                                 ("mlp ending in a linear", True), ("pyg linear", True),
+                                                 ("mlp ending in a pyg linear", True),
+                                                 ("mlp ending in an activation", False), ("linear subclass", False),
+                                                 ("hooked linear", False)])
+def test_nnconv_factorises_exactly_the_plain_linear_tails(network, factorised):
+    """The factorised path is taken for a torch or torch_geometric Linear (alone or last in a Sequential), and only
+    for those: the gradient tests below then cover both paths."""
+    assert (affine_tail(_edge_networks()[network])[1] is not None) == factorised
 
 
 @pytest.mark.parametrize("aggr", ["add", "mean"])
