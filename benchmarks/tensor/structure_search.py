@@ -4,13 +4,12 @@ PAPERS.md: adjacency-matrix encoding, objective CR + 200 RSE, Adam lr 1e-3, <= 1
 Planted: a tensor train of order 4, a tensor ring and a Tucker tensor of order 5 (7^5, the papers' example ranks
 TR [2, 3, 4, 5, 5] and Tucker [2, 3, 4, 3, 2]) and a tensor train of order 6, cores with standard normal entries.
 Recorded per search: evaluations (fits), wall time, the best structure's RSE and compression ratio, and that ratio
-over the planted one's. Target: ratio <= 1.5 at RSE < 1e-4. TnALE runs from rank one: over every pair at radius 1
-and at radius 2 with a budget of 40 evaluations each (its dense intermediate networks make each fit slow on a CPU:
-20-60 s at 7^5), and under the ring constraint (the ranks of a ring's bonds and the order of the modes; rings are
-sparse, so 100 evaluations) at radius 2. A Tucker tensor has one core more than modes; the N-node encoding reaches
-it at best as a star (the core folded into one factor), 322 parameters against 242 for the planted ranks, ratio
-1.33.
-"""
+over the planted one's (1 when the search finds a structure as small as the planted one). TnALE runs from rank
+one: over every pair at radius 1 and at radius 2 with a budget of 40 evaluations each (its dense intermediate
+networks make each fit slow on a CPU: 20-60 s at 7^5), and under the ring constraint (the ranks of a ring's bonds
+and the order of the modes; rings are sparse, so 100 evaluations) at radius 2. A Tucker tensor has one core more
+than modes; the N-node encoding reaches it at best as a star (the core folded into one factor), 322 parameters
+against 242 for the planted ranks, ratio 1.33."""
 
 from __future__ import annotations
 
