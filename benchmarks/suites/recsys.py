@@ -4,7 +4,7 @@ Case ``recsys ML-100K <Model>``: mean ± std over the folds u1..u5 (``--repeats`
 ``--repeats`` says more, and 2 epochs with ``--quick``; each fold kept as it finishes, for ``--resume``) of F1@10,
 NDCG@10 and Recall@20 at the epoch each fold's validation hold-out chose (:mod:`benchmarks.sheaf.recommendation`),
 with that epoch and the training time per epoch. The paper publishes relative gains only (+5.1 % F1 on ML-100K
-over its best baseline): the target is SheafRecommender above LightGCN on NDCG@10.
+over its best baseline), so the run records SheafRecommender's relative NDCG@10 gain over LightGCN.
 """
 
 from __future__ import annotations
