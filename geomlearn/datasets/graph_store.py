@@ -32,6 +32,7 @@ from numba import njit, prange
 from torch_geometric.data import Data
 
 from ..sparse import SparseIndex
+from ..sparse.kernels.cpu import Parallel
 from .file_checks import existing, in_range, rows
 from .root import DataFormatError, write_atomically
 
@@ -153,7 +154,9 @@ def load_graph(folder: Union[str, os.PathLike]) -> tuple[Data, SparseIndex]:
     if ptr[0] != 0 or ptr[-1] != num_edges or (num_nodes and bool((np.diff(ptr) < 0).any())):
         raise DataFormatError(f"'{folder / 'ptr.npy'}': expected offsets rising from 0 to {num_edges}")
     in_range(folder / "edge_index.npy", "node ids", edge_index, 0, num_nodes)
-    if num_edges and _targets_off_offsets(ptr, edge_index[1]):
+    with Parallel(chunk=0):
+        misplaced = bool(num_edges) and _targets_off_offsets(ptr, edge_index[1])
+    if misplaced:
         raise DataFormatError(f"'{folder / 'edge_index.npy'}': its targets do not follow the offsets in ptr.npy")
     ptr_t, edges = torch.from_numpy(ptr), torch.from_numpy(edge_index)
     index = MappedIndex._trusted_csr(ptr_t, edges, num_nodes, num_nodes)          # checked just above

@@ -418,13 +418,21 @@ def _edge_weights(weight: Tensor | None, x: Tensor) -> tuple[Tensor, int]:
 
 class Parallel:
     """Runs a kernel with torch's thread count and a small dynamic chunk (hubs do not stall a thread); ``chunk=0``
-    is numba's static schedule, for loops whose iterations all cost the same."""
+    is numba's static schedule, for loops whose iterations all cost the same.
+
+    Every parallel kernel runs inside it, so torch's thread count survives the start of numba's thread pool: with
+    numba's OpenMP layer both libraries share one OpenMP runtime, and the pool's start (at the first kernel) sets
+    the runtime's count to ``NUMBA_NUM_THREADS``, all the cores; a process limited by ``OMP_NUM_THREADS=1`` would
+    run torch on every core after geomlearn's first kernel."""
 
     def __init__(self, chunk: int = _CHUNK):
         self.chunk = chunk
 
     def __enter__(self):
-        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        threads = torch.get_num_threads()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         self._chunk = numba.set_parallel_chunksize(self.chunk)
 
     def __exit__(self, *exc):
