@@ -7,7 +7,7 @@ from ..isolated import run_isolated
 
 # A fresh process per case: numba's pool starts once per process, at the first kernel.
 _CHILD = '''
-import json, os, sys, tempfile
+import json, os, tempfile
 os.environ["NUMBA_NUM_THREADS"] = "2"          # the pool's size, above the count the process asks for
 {limit}
 import numba, torch
@@ -17,12 +17,13 @@ from geomlearn.sparse import SparseIndex, spmm
 
 edge_index = torch.randint(0, 50, (2, 400))
 before = torch.get_num_threads()
-first = {first}
+{first}
 print(json.dumps([before, torch.get_num_threads(), numba.get_num_threads()]), flush=True)
 '''
 _FIRST = {
     "spmm": "spmm(SparseIndex(edge_index, num_nodes=50), torch.randn(50, 4))",
-    "load_graph": "load_graph(save_graph(Data(edge_index=edge_index, num_nodes=50), tempfile.mkdtemp()))",
+    "load_graph": "with tempfile.TemporaryDirectory() as folder:\n"
+                  "    load_graph(save_graph(Data(edge_index=edge_index, num_nodes=50), folder))",
 }
 _LIMITS = {"OMP_NUM_THREADS=1": 'os.environ["OMP_NUM_THREADS"] = "1"',
            "torch.set_num_threads(1)": "import torch; torch.set_num_threads(1)"}
