@@ -80,7 +80,8 @@ def structure_search_cases(ctx: Context, records: list[Record]) -> None:
 
 
 def plot_structure_search(records: list[Record], out) -> None:
-    """``structure_search.png``: each search's compression ratio over the planted one, per case, against the planted network's."""
+    """``structure_search.png``: each search's compression ratio over the planted one, per case, against the
+    planted network's."""
     import matplotlib.pyplot as plt
 
     found = [r for r in records if r.metric == "CR / planted CR"]

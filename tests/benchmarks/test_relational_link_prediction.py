@@ -28,7 +28,8 @@ def brute_force_ranks(z, rel_emb, triples, known):
 def test_filtered_ranks_equal_the_brute_force_ones():
     g = torch.Generator().manual_seed(0)
     num_nodes, relations = 25, 3
-    known = torch.stack([torch.randint(0, num_nodes, (120,), generator=g), torch.randint(0, relations, (120,), generator=g),
+    known = torch.stack([torch.randint(0, num_nodes, (120,), generator=g),
+                         torch.randint(0, relations, (120,), generator=g),
                          torch.randint(0, num_nodes, (120,), generator=g)])
     z, rel_emb = torch.randn(num_nodes, 4, generator=g).double(), torch.randn(relations, 4, generator=g).double()
     z[3] = z[4]                                                  # a tie: counts against the true entity
