@@ -19,7 +19,7 @@ n} I_m}`, and the subchain :math:`Q^{\ne n}_{j, (a b)} = (G^{(n+1)}_{i_{n+1}} \c
 .. math::
     G^{(n)}_{(2)} = \operatorname*{arg\,min}_G \big\| X_{<n>} - G\, Q^{\ne n\top} \big\|_F,
 
-solved on :math:`Q^{\ne n}` itself (a QR, then an SVD of its small triangle; ``ls_solve="normal_eq"``
+solved on :math:`Q^{\ne n}` itself (its pseudo-inverse, by an SVD; ``ls_solve="normal_eq"``
 takes TensorLy's other choice, the normal equations :math:`Q^\top Q`, whose condition number is the square of
 :math:`Q`'s: near the rank bound the subchain is close to rank-deficient and they lose the fit). The error of
 each sweep is the residual of its last solve, :math:`\|X_{<N>} - G^{(N)}_{(2)} Q^{\ne N\top}\|_F`, measured.
@@ -82,20 +82,15 @@ LS_SOLVES = ("lstsq", "normal_eq")
 def _least_squares(design: Tensor, unfolded: Tensor, ls_solve: str = "lstsq") -> Tensor:
     r"""``G`` minimising ``|unfolded - G design^T|_F`` (``[I, K]`` for ``design [J, K]``, ``unfolded [I, J]``).
 
-    ``"lstsq"``: the minimum-norm solution :math:`G = X (D^+)^\top` through a thin QR of the tall design,
-    :math:`D = Q R`, and an SVD of the small :math:`R = U S V^H`, so :math:`D^+ = V S^+ U^H Q^H`, the singular values
-    at or below :math:`\max(J, K)\,\epsilon\, s_1` dropped (LAPACK gelsd's rule and torch's default ``rcond``). Its
-    accuracy is gelsd's (the condition number of :math:`D`, not of :math:`D^H D`), it is the same solution every
-    run (no pivoting that varies with the thread schedule, as gelsy's), and the ``I`` right-hand sides cost one
+    ``"lstsq"``: the minimum-norm solution :math:`G = X (D^+)^\top`, with ``torch.linalg.pinv``'s pseudo-inverse of
+    the tall design (an SVD; singular values at or below :math:`\max(J, K)\,\epsilon\, s_1` dropped, LAPACK gelsd's
+    rule). Its accuracy is gelsd's (the condition number of :math:`D`, not of :math:`D^H D`), it is the same solution
+    every run (no pivoting that varies with the thread schedule, as gelsy's), and the ``I`` right-hand sides cost one
     ``[I, J] x [J, K]`` product instead of LAPACK's reflector-by-reflector update of ``[J, I]``.
     ``"normal_eq"``: TensorLy's other choice, the normal equations :math:`D^H D`."""
     if ls_solve == "normal_eq":
         return torch.linalg.solve(design.t() @ design.conj(), unfolded @ design.conj(), left=False)
-    q, r = torch.linalg.qr(design)                                                    # [J, K], [K, K]
-    u, s, vh = torch.linalg.svd(r)
-    kept = s > max(design.shape) * torch.finfo(s.dtype).eps * s[0]
-    pseudo_inverse = (vh.mH * torch.where(kept, 1 / s, 0).to(vh.dtype)) @ (q @ u).mH      # [K, J]
-    return unfolded @ pseudo_inverse.transpose(0, 1)
+    return unfolded @ torch.linalg.pinv(design).transpose(0, 1)
 
 
 def _ring_rank(rank, shape) -> tuple[int, ...]:
@@ -197,9 +192,9 @@ def tensor_ring_als(tensor: Tensor, rank, ls_solve: str = "lstsq", n_iter_max: i
 
     Args:
         rank: an int, or TensorLy's ``N + 1`` bonds with the last equal to the first (``N`` bonds also accepted).
-        ls_solve: ``"lstsq"`` (the minimum-norm least-squares solution for each core, from a QR of its design
-            matrix and an SVD of the small triangle) or ``"normal_eq"`` (its normal equations, as TensorLy's option;
-            unstable near the rank bound).
+        ls_solve: ``"lstsq"`` (the minimum-norm least-squares solution for each core, from the pseudo-inverse of
+            its design matrix) or ``"normal_eq"`` (its normal equations, as TensorLy's option; unstable near the rank
+            bound).
         n_iter_max, tol: sweeps at most; stop when the error falls by less than ``tol`` (TensorLy's rule: a rise
             stops too).
         random_state: ``None``, an int seed or a numpy ``RandomState``: the start is TensorLy's, uniform cores
