@@ -60,17 +60,21 @@ class SheafSettings:
 # NSD's published run scripts (exp/scripts/run_<data set>.sh of its repository): the settings of the best
 # variant on each of the five heterophilous graphs that have one. The other variants run with the same
 # settings (Diag-NSD needs nothing else; O(d) and general maps need d >= 2, which all of them have).
+# NSD's flags for the fixed coordinates are named the other way round from the operators its code builds
+# (models/laplacian_builders.py, get_fixed_maps): `--add_lp` adds the signless Laplacian D + A (off-diagonal +1,
+# a high-pass filter in the diffusion step; its parser's help says "high pass"), `--add_hp` the graph Laplacian
+# D - A. Each script's `--add_lp=True` is therefore `high_pass=True` here.
 PUBLISHED = {
     "Texas": SheafSettings(d=3, layers=4, hidden=20, dropout=0.7, lr=0.02, weight_decay=5e-3, stalk_sum=True),
     "Wisconsin": SheafSettings(d=3, layers=2, hidden=32, dropout=0.7276, lr=0.02, weight_decay=6.686e-4,
                                low_pass=True, high_pass=True),
     "Cornell": SheafSettings(d=4, layers=2, hidden=16, dropout=0.7, input_dropout=0.2, lr=0.02,
-                             weight_decay=6.915e-4, sheaf_decay=3.176e-4, low_pass=True),
+                             weight_decay=6.915e-4, sheaf_decay=3.176e-4, high_pass=True),
     "Chameleon": SheafSettings(d=4, layers=5, hidden=32, dropout=0.0, input_dropout=0.7, lr=0.01,
-                               weight_decay=2.970e-4, sheaf_decay=1.264e-3, low_pass=True, second_linear=True,
+                               weight_decay=2.970e-4, sheaf_decay=1.264e-3, high_pass=True, second_linear=True,
                                epochs=1000, patience=100, stop="acc"),
     "Squirrel": SheafSettings(d=3, layers=5, hidden=32, dropout=0.0, input_dropout=0.7, lr=0.01,
-                              weight_decay=1.122e-4, low_pass=True, second_linear=True, epochs=1000, patience=100,
+                              weight_decay=1.122e-4, high_pass=True, second_linear=True, epochs=1000, patience=100,
                               stop="acc"),
 }
 # No published script: Film, Cora and CiteSeer run with these (chosen here, recorded with every result).

@@ -3,7 +3,7 @@ r"""O(d)-NSD in the formulation of its reference implementation, as the speed su
 Per layer the reference (Bodnar et al.'s code) concatenates both ends' features for every edge
 (``[E, 2 D C]``), maps them to restriction-map parameters and edge weights, turns them into orthogonal
 maps with ``torch.linalg.householder_product``, writes every entry of the normalised sheaf Laplacian
-(learned blocks, degrees and the fixed low-pass channel) into one scalar COO matrix with
+(learned blocks, degrees and the fixed low- / high-pass channels) into one scalar COO matrix with
 :math:`2 E d^2 + N D + \ldots` non-zeros, and multiplies it with a gather-scale-scatter SpMM, the
 ``torch_sparse.spmm`` pattern, which materialises an ``[nnz, C]`` product. The model, its parameters and
 its outputs are exactly :class:`geomlearn.sheaf.BundleNSD`'s (the tests hold the two equal); only the
@@ -34,15 +34,15 @@ class ScalarCOOLaplacian:
 
 
 class ScalarCOOBundleNSD(BundleNSD):
-    """:class:`~geomlearn.sheaf.BundleNSD` (Householder maps, learned edge weights, optional low-pass
-    channel) evaluated the reference implementation's way; ``load_state_dict`` takes a ``BundleNSD``'s."""
+    """:class:`~geomlearn.sheaf.BundleNSD` (Householder maps, learned edge weights, optional low- and high-pass
+    channels) evaluated the reference implementation's way; ``load_state_dict`` takes a ``BundleNSD``'s."""
 
     def fixed_channels(self, index: SparseIndex, dtype: torch.dtype) -> None:
         return None                                          # written into the same COO matrix below
 
     def laplacian(self, layer: int, x: Tensor, h: Tensor, index: SparseIndex, previous) -> ScalarCOOLaplacian:
-        if self.high_pass or self.shared_sheaf or self.learners[layer].stalk_sum or self.maps != "householder":
-            raise ValueError("ScalarCOOBundleNSD: only Householder maps, per-layer sheaves and low_pass are written")
+        if self.shared_sheaf or self.learners[layer].stalk_sum or self.maps != "householder":
+            raise ValueError("ScalarCOOBundleNSD: only Householder maps and per-layer sheaves are written")
         learner = self.learners[layer]
         n, dim, d = h.shape[0], self.stalk_dim, self.d
         h = F.dropout(h, self.dropout if layer > 0 else 0.0, self.training)
@@ -64,12 +64,13 @@ class ScalarCOOBundleNSD(BundleNSD):
         rows = [(dst.view(-1, 1, 1) * dim + p).reshape(-1), diagonal]
         cols = [(src.view(-1, 1, 1) * dim + q).reshape(-1), diagonal]
         values = [blocks.reshape(-1), (degree * scale.square()).repeat_interleave(d)]
-        if self.low_pass:
-            count = torch.zeros(n, dtype=h.dtype).index_add_(0, src, torch.ones_like(edge_weight))
-            low = (count + 1).rsqrt()
-            rows += [dst * dim + d, torch.arange(n) * dim + d]
-            cols += [src * dim + d, torch.arange(n) * dim + d]
-            values += [-low[dst] * low[src], count * low.square()]
+        count = torch.zeros(n, dtype=h.dtype).index_add_(0, src, torch.ones_like(edge_weight))
+        fixed = (count + 1).rsqrt()
+        signs = [sign for sign, wanted in ((-1.0, self.low_pass), (1.0, self.high_pass)) if wanted]
+        for coordinate, sign in enumerate(signs, start=d):     # D - A (low pass), D + A (high pass), normalised
+            rows += [dst * dim + coordinate, torch.arange(n) * dim + coordinate]
+            cols += [src * dim + coordinate, torch.arange(n) * dim + coordinate]
+            values += [sign * fixed[dst] * fixed[src], count * fixed.square()]
         return ScalarCOOLaplacian(torch.cat(rows), torch.cat(cols), torch.cat(values), n, dim)
 
 

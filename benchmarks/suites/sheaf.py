@@ -137,12 +137,13 @@ def _speed_case(ctx: Context, records: list[Record]) -> None:
     ours = build("O(d)-NSD", data.num_features, classes, settings).to(ctx.device)
     peer = ScalarCOOBundleNSD(data.num_features, settings.hidden, classes, d=settings.d, num_layers=settings.layers,
                               dropout=settings.dropout, input_dropout=settings.input_dropout,
-                              low_pass=settings.low_pass, second_linear=settings.second_linear).to(ctx.device)
+                              low_pass=settings.low_pass, high_pass=settings.high_pass,
+                              second_linear=settings.second_linear).to(ctx.device)
     peer.load_state_dict(ours.state_dict())
     with torch.no_grad():
         ours.eval(), peer.eval()
         difference = float((ours(x, index) - peer(x, index)).abs().max())
-    nonzeros = laplacian_nonzeros(index, settings.d, int(settings.low_pass))
+    nonzeros = laplacian_nonzeros(index, settings.d, int(settings.low_pass) + int(settings.high_pass))
     params = dict(dataset="Squirrel", N=data.num_nodes, E=index.num_edges, d=settings.d, layers=settings.layers,
                   hidden=settings.hidden, laplacian_nonzeros=nonzeros)
     times, peaks = {}, {}

@@ -38,8 +38,9 @@ class SheafDiffusion(torch.nn.Module):
         out_channels: outputs per node (classes).
         d: stalk dimension of the sheaf the subclass provides.
         num_layers: diffusion steps.
-        low_pass, high_pass: fixed graph-Laplacian / signless-Laplacian coordinates beside the sheaf
-            (NSD's ``add_lp`` / ``add_hp``, :func:`~geomlearn.sheaf.fixed_channel_maps`).
+        low_pass, high_pass: fixed graph-Laplacian (:math:`D - A`) / signless-Laplacian (:math:`D + A`)
+            coordinates beside the sheaf (:func:`~geomlearn.sheaf.fixed_channel_maps`; NSD's ``add_hp`` /
+            ``add_lp``, whose names its code swaps).
         dropout: dropout on the hidden features before every step (and after the encoder).
         input_dropout: dropout on the input features.
         left_weights, right_weights: learn :math:`W_1` (initialised to the identity) and :math:`W_2`

@@ -70,12 +70,13 @@ def restriction_maps(params: Tensor, kind: str, d: int) -> Tensor:
 
 
 def fixed_channel_maps(src: Tensor, dst: Tensor, low_pass: bool, high_pass: bool, dtype: torch.dtype) -> Tensor:
-    r"""Diagonal maps ``[E, k]`` of fixed stalk coordinates (NSD's ``add_lp`` / ``add_hp``).
+    r"""Diagonal maps ``[E, k]`` of fixed stalk coordinates, low pass first.
 
     ``low_pass``: the map :math:`1` at both ends of every edge, so that coordinate diffuses with the
-    ordinary graph Laplacian; ``high_pass``: :math:`+1` at the end ``src < dst`` and :math:`-1` at the other,
-    the signless Laplacian :math:`D + A` that pushes neighbours apart. Summed directly with a learned sheaf
-    (:class:`~geomlearn.sheaf.DirectSumLaplacian`).
+    ordinary graph Laplacian :math:`D - A`; ``high_pass``: :math:`+1` at the end ``src < dst`` and :math:`-1` at
+    the other, the signless Laplacian :math:`D + A` that pushes neighbours apart. Summed directly with a learned
+    sheaf (:class:`~geomlearn.sheaf.DirectSumLaplacian`). NSD's code names them the other way round: its
+    ``add_lp`` builds :math:`D + A` (``high_pass`` here) and its ``add_hp`` builds :math:`D - A` (``low_pass``).
     """
     fixed = []
     if low_pass:

@@ -15,7 +15,7 @@ from benchmarks.checkpoints import Checkpoints
 from benchmarks.registry import SUITES, Context
 from benchmarks.sheaf.recommendation import (RecsysSettings, hold_out, interaction_matrix, ranking_metrics,
                                              train_recommender)
-from benchmarks.sheaf.node_classification import features, load, settings_for, train_split
+from benchmarks.sheaf.node_classification import build, features, load, settings_for, train_split
 from benchmarks.sheaf.scalar_coo import ScalarCOOBundleNSD, laplacian_nonzeros
 from benchmarks.sheaf.sweep import draw
 from benchmarks.sheaf.sweep import main as sweep_main
@@ -99,20 +99,42 @@ def test_only_the_raw_baselines_read_the_features_as_stored():
         torch.testing.assert_close(x.sum(dim=1)[totals > 0], torch.ones(int((totals > 0).sum())))
 
 
-@pytest.mark.parametrize("low_pass", [False, True])
-def test_scalar_coo_peer_is_the_same_model(low_pass):
+# The fixed coordinates of NSD's published scripts (exp/scripts/run_<data set>.sh) and the off-diagonal entry its
+# code writes for each flag (models/laplacian_builders.py, get_fixed_maps): add_lp +1 (D + A), add_hp -1 (D - A).
+NSD_SCRIPT_FLAGS = {"Texas": (), "Wisconsin": ("add_lp", "add_hp"), "Cornell": ("add_lp",),
+                    "Chameleon": ("add_lp",), "Squirrel": ("add_lp",)}
+NSD_OFF_DIAGONAL = {"add_lp": 1.0, "add_hp": -1.0}
+
+
+@pytest.mark.parametrize("dataset", sorted(NSD_SCRIPT_FLAGS))
+def test_published_settings_build_the_fixed_operators_of_nsds_code(dataset):
+    index = SparseIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)   # the path 0 - 1 - 2
+    model = build("Diag-NSD", 5, 2, settings_for("Diag-NSD", dataset))
+    fixed = model.fixed_channels(index, torch.float64)
+    expected = sorted(NSD_OFF_DIAGONAL[flag] for flag in NSD_SCRIPT_FLAGS[dataset])
+    if fixed is None:
+        assert expected == []
+        return
+    k = fixed.stalk_dim
+    dense = fixed.dense().view(3, k, 3, k)
+    signs = sorted(float(torch.sign(dense[0, j, 1, j])) for j in range(k))      # the edge 0 - 1, per coordinate
+    assert signs == expected
+
+
+@pytest.mark.parametrize("low_pass, high_pass", [(False, False), (True, False), (False, True), (True, True)])
+def test_scalar_coo_peer_is_the_same_model(low_pass, high_pass):
     torch.manual_seed(0)
     pairs = torch.randint(0, 12, (2, 40))
     pairs = pairs[:, pairs[0] != pairs[1]]
     index = SparseIndex(coalesce(to_undirected(pairs, num_nodes=12)), num_nodes=12)
-    options = dict(d=3, num_layers=3, low_pass=low_pass, second_linear=True)
+    options = dict(d=3, num_layers=3, low_pass=low_pass, high_pass=high_pass, second_linear=True)
     ours = BundleNSD(7, 4, 3, **options).double().eval()
     peer = ScalarCOOBundleNSD(7, 4, 3, **options).double().eval()
     peer.load_state_dict(ours.state_dict())
     x = torch.randn(12, 7, dtype=torch.float64)
     torch.testing.assert_close(peer(x, index), ours(x, index))
     laplacian = peer.laplacian(0, x, torch.randn(12, ours.stalk_dim, 4, dtype=torch.float64), index, None)
-    assert laplacian.values.numel() == laplacian_nonzeros(index, 3, int(low_pass))
+    assert laplacian.values.numel() == laplacian_nonzeros(index, 3, int(low_pass) + int(high_pass))
 
 
 def test_speed_case_compares_the_formulations_in_one_run():
