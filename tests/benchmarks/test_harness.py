@@ -117,10 +117,10 @@ def test_git_tracks_a_runs_records_and_finished_units_but_not_quick_runs_or_part
     def ignored(path: str) -> bool:
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode == 0
 
-    assert not ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.json")
-    assert not ignored("results/sheaf-squirrel-od/sheaf.json")
+    assert not ignored("results/sheaf-squirrel/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.json")
+    assert not ignored("results/sheaf-squirrel/sheaf.json")
     assert ignored("results/quick/sheaf.json") and ignored("results/quick/sheaf.md")
-    assert ignored("results/sheaf-squirrel-od/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.partial")
+    assert ignored("results/sheaf-squirrel/.checkpoints/sheaf/node_Squirrel_O_d_-NSD/split_0.partial")
 
 
 def test_only_matches_any_of_its_alternatives():
